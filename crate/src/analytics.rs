@@ -1,0 +1,265 @@
+//! Analytics as data: Sigma rules plus the metadata an analyst needs.
+//!
+//! The built-in analytics are MITRE CAR entries stored as Sigma YAML files in
+//! `crate/analytics/`, with CAR's own texts under a `car:` key. Extra Sigma
+//! rules can be loaded from files and get metadata from their Sigma fields.
+
+use rsigma_parser::{parse_sigma_yaml, SigmaRule};
+use serde::{Deserialize, Serialize};
+
+/// The built-in analytics: (file name, YAML text).
+pub const BUILTIN_ANALYTICS: &[(&str, &str)] = &[
+    ("CAR-2020-05-001.yml", include_str!("../analytics/CAR-2020-05-001.yml")),
+    ("CAR-2019-08-001.yml", include_str!("../analytics/CAR-2019-08-001.yml")),
+];
+
+/// An ATT&CK or D3FEND entry: id and name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Named {
+    pub id: String,
+    pub name: String,
+}
+
+/// One ATT&CK mapping: technique, sub-technique, tactic, coverage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttackMapping {
+    pub technique: Named,
+    #[serde(default)]
+    pub subtechnique: Option<Named>,
+    pub tactic: Named,
+    #[serde(default)]
+    pub coverage: Option<String>,
+}
+
+/// ATT&CK as CAR publishes it, and as the behaviour really is when they differ.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attack {
+    pub published: AttackMapping,
+    pub behaviour: AttackMapping,
+    /// Why `behaviour` differs from `published`, when it does.
+    #[serde(default)]
+    pub correction: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct D3fend {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub iri: Option<String>,
+}
+
+/// One CAR implementation (Splunk, LogPoint, EQL, pseudocode), verbatim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Implementation {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub data_model: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub code: String,
+}
+
+/// Everything shown about an analytic, for built-ins and custom rules alike.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalyticInfo {
+    pub id: String,
+    pub title: String,
+    /// `builtin` for the CAR analytics, else the rule file's path.
+    pub source: String,
+    pub description: String,
+    #[serde(default)]
+    pub attack: Option<Attack>,
+    #[serde(default)]
+    pub attack_tags: Vec<String>,
+    #[serde(default)]
+    pub d3fend: Vec<D3fend>,
+    #[serde(default)]
+    pub implementations: Vec<Implementation>,
+    #[serde(default)]
+    pub false_positives: Vec<String>,
+    /// Source process names known to cause false positives (lower case).
+    #[serde(default)]
+    pub false_positive_processes: Vec<String>,
+    /// The event field naming the acting process (for false-positive flags).
+    #[serde(default)]
+    pub source_process_field: Option<String>,
+    #[serde(default)]
+    pub references: Vec<String>,
+    #[serde(default)]
+    pub contributors: Vec<String>,
+    #[serde(default)]
+    pub level: Option<String>,
+    /// The Sigma rule's YAML, as loaded.
+    pub sigma: String,
+}
+
+/// The `car:` block of a built-in analytic file.
+#[derive(Deserialize)]
+struct CarBlock {
+    id: String,
+    title: String,
+    description: String,
+    attack: Attack,
+    #[serde(default)]
+    d3fend: Vec<D3fend>,
+    #[serde(default)]
+    implementations: Vec<Implementation>,
+    #[serde(default)]
+    references: Vec<String>,
+    #[serde(default)]
+    contributors: Vec<String>,
+    #[serde(default)]
+    false_positive_processes: Vec<String>,
+    #[serde(default)]
+    source_process_field: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CarFile {
+    car: CarBlock,
+}
+
+/// A Sigma rule ready for the engine, with what is shown about it.
+#[derive(Debug, Clone)]
+pub struct Analytic {
+    pub info: AnalyticInfo,
+    pub rule: SigmaRule,
+}
+
+/// A rule file that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleLoadError {
+    pub file: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for RuleLoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: not a usable Sigma rule: {}", self.file, self.reason)
+    }
+}
+
+impl std::error::Error for RuleLoadError {}
+
+/// The two built-in CAR analytics.
+pub fn builtin_analytics() -> Vec<Analytic> {
+    BUILTIN_ANALYTICS
+        .iter()
+        .map(|(file, yaml)| {
+            let car: CarFile = serde_yaml::from_str(yaml)
+                .unwrap_or_else(|e| panic!("built-in analytic {file}: bad car block: {e}"));
+            let mut rules = parse_rules(file, yaml)
+                .unwrap_or_else(|e| panic!("built-in analytic {file}: {e}"));
+            assert_eq!(rules.len(), 1, "built-in analytic {file} holds one rule");
+            let rule = rules.remove(0);
+            let car = car.car;
+            let info = AnalyticInfo {
+                id: car.id,
+                title: car.title,
+                source: "builtin".into(),
+                description: car.description,
+                attack: Some(car.attack),
+                attack_tags: rule.tags.clone(),
+                d3fend: car.d3fend,
+                implementations: car.implementations,
+                false_positives: rule.falsepositives.clone(),
+                false_positive_processes: car.false_positive_processes,
+                source_process_field: car.source_process_field,
+                references: car.references,
+                contributors: car.contributors,
+                level: rule.level.map(|l| format!("{l:?}").to_lowercase()),
+                sigma: yaml.to_string(),
+            };
+            Analytic { info, rule }
+        })
+        .collect()
+}
+
+/// Parses every detection rule in a Sigma YAML text. Correlation and filter
+/// documents are refused: findings here are per event.
+fn parse_rules(file: &str, yaml: &str) -> Result<Vec<SigmaRule>, RuleLoadError> {
+    let err = |reason: String| RuleLoadError { file: file.to_string(), reason };
+    let collection = parse_sigma_yaml(yaml).map_err(|e| err(e.to_string()))?;
+    if let Some(first) = collection.errors.first() {
+        return Err(err(first.clone()));
+    }
+    if !collection.correlations.is_empty() || !collection.filters.is_empty() {
+        return Err(err("correlation and filter rules are not supported; only detection rules".into()));
+    }
+    if collection.rules.is_empty() {
+        return Err(err("no detection rule in the file".into()));
+    }
+    Ok(collection.rules)
+}
+
+/// Loads custom Sigma rules from a YAML text (one file, one or more rules).
+/// Rules without an `id` get one made from the file name and position.
+pub fn custom_analytics(file: &str, yaml: &str) -> Result<Vec<Analytic>, RuleLoadError> {
+    let rules = parse_rules(file, yaml)?;
+    let stem = std::path::Path::new(file)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| file.to_string());
+    let count = rules.len();
+    Ok(rules
+        .into_iter()
+        .enumerate()
+        .map(|(n, mut rule)| {
+            let id = rule.id.clone().unwrap_or_else(|| {
+                if count == 1 { stem.clone() } else { format!("{stem}#{}", n + 1) }
+            });
+            rule.id = Some(id.clone());
+            let info = AnalyticInfo {
+                id,
+                title: rule.title.clone(),
+                source: file.to_string(),
+                description: rule.description.clone().unwrap_or_default(),
+                attack: None,
+                attack_tags: rule.tags.iter().filter(|t| t.starts_with("attack.")).cloned().collect(),
+                d3fend: Vec::new(),
+                implementations: Vec::new(),
+                false_positives: rule.falsepositives.clone(),
+                false_positive_processes: Vec::new(),
+                source_process_field: None,
+                references: rule.references.clone(),
+                contributors: rule.author.iter().cloned().collect(),
+                level: rule.level.map(|l| format!("{l:?}").to_lowercase()),
+                sigma: yaml.to_string(),
+            };
+            Analytic { info, rule }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtins_carry_car_metadata_and_the_attack_correction() {
+        let all = builtin_analytics();
+        let ids: Vec<_> = all.iter().map(|a| a.info.id.as_str()).collect();
+        assert_eq!(ids, ["CAR-2020-05-001", "CAR-2019-08-001"]);
+        let minidump = &all[0].info;
+        let attack = minidump.attack.as_ref().unwrap();
+        assert_eq!(attack.published.subtechnique.as_ref().unwrap().id, "T1003.003");
+        assert_eq!(attack.behaviour.subtechnique.as_ref().unwrap().id, "T1003.001");
+        assert!(attack.correction.is_some());
+        assert_eq!(minidump.d3fend[0].id, "D3-SCA");
+        assert_eq!(minidump.false_positive_processes, ["werfault.exe", "tasklist.exe"]);
+        let kinds: Vec<_> = all[1].info.implementations.iter().map(|i| i.kind.as_str()).collect();
+        assert_eq!(kinds, ["Pseudocode", "Splunk", "EQL", "LogPoint"]);
+        assert_eq!(all[1].info.d3fend[0].id, "D3-FCA");
+    }
+
+    #[test]
+    fn a_broken_rule_file_is_named_in_the_error() {
+        let err = custom_analytics("rules/broken.yml", "title: x\ndetection: [").unwrap_err();
+        assert_eq!(err.file, "rules/broken.yml");
+        assert!(err.to_string().starts_with("rules/broken.yml: not a usable Sigma rule"));
+    }
+}

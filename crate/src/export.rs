@@ -1,0 +1,159 @@
+//! Output formats for a run: JSON (the schema), JSON Lines, CSV, a table.
+
+use crate::report::{FileStatus, Finding, RunReport};
+
+/// The whole run as pretty JSON (the documented schema).
+pub fn to_json(report: &RunReport) -> String {
+    serde_json::to_string_pretty(report).expect("report serializes")
+}
+
+/// One JSON object per line: each file report (`"type": "file"`), then each
+/// finding (`"type": "finding"`), then the coverage notes.
+pub fn to_jsonl(report: &RunReport) -> String {
+    let mut out = String::new();
+    let mut line = |kind: &str, v: serde_json::Value| {
+        let mut obj = serde_json::Map::new();
+        obj.insert("type".into(), kind.into());
+        if let serde_json::Value::Object(m) = v {
+            obj.extend(m);
+        }
+        out.push_str(&serde_json::Value::Object(obj).to_string());
+        out.push('\n');
+    };
+    for f in &report.files {
+        line("file", serde_json::to_value(f).unwrap());
+    }
+    for f in &report.findings {
+        line("finding", serde_json::to_value(f).unwrap());
+    }
+    for c in &report.coverage {
+        line("coverage", serde_json::to_value(c).unwrap());
+    }
+    out
+}
+
+pub const CSV_COLUMNS: &[&str] = &[
+    "analytic_id", "analytic_title", "file", "event_record_id", "event_id", "time_created",
+    "computer", "source_process", "attack", "false_positive_hint", "matched",
+];
+
+/// The findings as CSV. Cells that a spreadsheet would run as a formula
+/// (leading `=`, `+`, `-`, `@`, tab, CR) get a leading `'`.
+pub fn findings_csv(findings: &[Finding]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(CSV_COLUMNS).unwrap();
+    for f in findings {
+        let matched = f
+            .matched
+            .iter()
+            .map(|m| format!("{}={}", m.field, crate::event::scalar_text(&m.value).unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let row = [
+            f.analytic_id.clone(),
+            f.analytic_title.clone(),
+            f.file.clone(),
+            f.event_record_id.to_string(),
+            f.event_id.map(|i| i.to_string()).unwrap_or_default(),
+            f.time_created.clone().unwrap_or_default(),
+            f.computer.clone().unwrap_or_default(),
+            f.source_process.clone().unwrap_or_default(),
+            f.attack.join(" "),
+            f.false_positive_hint.clone().unwrap_or_default(),
+            matched,
+        ];
+        w.write_record(row.iter().map(|c| neutralize_formula(c))).unwrap();
+    }
+    String::from_utf8(w.into_inner().unwrap()).expect("csv is utf-8")
+}
+
+/// Prefixes a cell that spreadsheets would evaluate as a formula.
+pub fn neutralize_formula(cell: &str) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        _ => cell.to_string(),
+    }
+}
+
+/// A readable summary for a terminal.
+pub fn to_table(report: &RunReport) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let t = &report.totals;
+    let _ = writeln!(
+        out,
+        "{} file(s), {} records, {} finding(s){}",
+        report.files.len(),
+        t.records,
+        report.findings.len(),
+        match (&t.first_time, &t.last_time) {
+            (Some(a), Some(b)) => format!(", {a} .. {b}"),
+            _ => String::new(),
+        }
+    );
+    if !report.findings.is_empty() {
+        let _ = writeln!(out, "\nFINDINGS");
+        let _ = writeln!(out, "{:<16} {:<28} {:>10} {:>5}  {:<14} {:<40} FILE", "ANALYTIC", "TIME", "RECORD", "EVENT", "COMPUTER", "PROCESS");
+        for f in &report.findings {
+            let _ = writeln!(
+                out,
+                "{:<16} {:<28} {:>10} {:>5}  {:<14} {:<40} {}{}",
+                f.analytic_id,
+                f.time_created.as_deref().unwrap_or("-"),
+                f.event_record_id,
+                f.event_id.map(|i| i.to_string()).unwrap_or_else(|| "-".into()),
+                clip(f.computer.as_deref().unwrap_or("-"), 14),
+                clip(f.source_process.as_deref().unwrap_or("-"), 40),
+                f.file,
+                if f.false_positive_hint.is_some() { "  [known false positive?]" } else { "" }
+            );
+        }
+    }
+    let _ = writeln!(out, "\nFILES");
+    for f in &report.files {
+        let status = match f.status {
+            FileStatus::Ok => "ok",
+            FileStatus::Partial => "partial",
+            FileStatus::Unreadable => "unreadable",
+        };
+        let _ = writeln!(out, "{:<10} {:>8} records {:>4} chunks {:>3} findings  {}", status, f.records, f.chunks, f.findings, f.file);
+        if let Some(e) = &f.error {
+            let _ = writeln!(out, "           {e}");
+        }
+        for i in f.issues.iter().take(20) {
+            let at = i.chunk.map(|c| format!("chunk {c}, ")).unwrap_or_default();
+            let _ = writeln!(out, "           {}{}offset {:#x}: {}", at, "", i.offset, i.reason);
+        }
+        if f.issues.len() > 20 {
+            let _ = writeln!(out, "           ... {} more issue(s), see --format json", f.issues.len() - 20);
+        }
+    }
+    let _ = writeln!(out, "\nCOVERAGE");
+    for c in &report.coverage {
+        let _ = writeln!(out, "{:<16} {}", c.analytic_id, c.note);
+    }
+    out
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let tail: String = s.chars().rev().take(n - 1).collect::<Vec<_>>().into_iter().rev().collect();
+        format!("…{tail}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralized() {
+        assert_eq!(neutralize_formula("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
+        assert_eq!(neutralize_formula("+1"), "'+1");
+        assert_eq!(neutralize_formula("-2"), "'-2");
+        assert_eq!(neutralize_formula("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(neutralize_formula("C:\\x.exe"), "C:\\x.exe");
+    }
+}

@@ -1,0 +1,22 @@
+//! EVTX Triage core: reads Windows event logs chunk by chunk, runs MITRE CAR
+//! analytics (as Sigma rules, with rsigma) on every record, and reports
+//! findings with their ATT&CK mapping and why they matched.
+//!
+//! The crate has no web dependencies: the CLI (`src/main.rs`) and the
+//! browser app (`web/`) drive the same code.
+//!
+//! - [`reader`]: bytes in, file header checked, 64 KiB chunks out.
+//! - [`scan`]: a chunk in, records parsed, rules run, findings and stats out.
+//! - [`event`]: a record as the flat field map Sigma rules expect.
+//! - [`analytics`] / [`rules`] / [`prefilter`]: analytics as data, compiled.
+//! - [`report`] / [`export`]: the run's results and their formats.
+//! - [`writer`] / [`demo`]: a small EVTX writer for fixtures and the demo log.
+
+pub mod analytics;
+pub mod event;
+pub mod export;
+pub mod prefilter;
+pub mod reader;
+pub mod report;
+pub mod rules;
+pub mod scan;

@@ -1,0 +1,284 @@
+//! The byte prefilter: skip what no rule can match without parsing it.
+//!
+//! Every string a record holds is in the chunk's raw bytes as UTF-16LE (or,
+//! rarely, as 8-bit ANSI). If each loaded rule needs at least one of a few
+//! literals (for the built-ins: the lsass path or `lsass`), a chunk or record
+//! whose bytes hold none of them cannot match any rule, and rendering it to
+//! JSON is wasted work. The literals come from the rules themselves; a rule
+//! with no usable literal switches skipping off, so results always equal a
+//! full parse.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use rsigma_parser::{ConditionExpr, Detection, DetectionItem, Modifier, SigmaRule, SigmaValue};
+use rsigma_parser::value::{SpecialChar, StringPart};
+
+/// Fields every event of a source carries: a literal on them selects nothing.
+const SYSTEM_FIELDS: &[&str] = &["Channel", "Provider_Name", "Computer", "EventID", "Level", "Task", "Keywords"];
+
+/// Shortest literal worth searching for.
+const MIN_LITERAL: usize = 3;
+
+/// Text found in nearly every Windows event: it selects nothing, so a
+/// literal's worth is the length left once these are taken out.
+const UBIQUITOUS: &[&str] = &["c:\\windows", "\\windows\\", "system32", "syswow64", "c:\\program files", "microsoft", ".exe", ".dll", "\\"];
+
+/// What a rule needs in the raw bytes: at least one of these literals.
+pub type RequiredLiterals = Vec<String>;
+
+/// The compiled prefilter for a set of rules.
+#[derive(Debug, Clone)]
+pub struct Prefilter {
+    /// `None` when some rule has no usable literal: nothing can be skipped.
+    searcher: Option<AhoCorasick>,
+    literals: Vec<String>,
+}
+
+impl Prefilter {
+    /// Builds the prefilter from every loaded rule.
+    pub fn for_rules<'a>(rules: impl IntoIterator<Item = &'a SigmaRule>) -> Self {
+        let mut literals: Vec<String> = Vec::new();
+        for rule in rules {
+            match required_literals(rule) {
+                Some(any_of) => {
+                    for lit in any_of {
+                        if !literals.iter().any(|l| l.eq_ignore_ascii_case(&lit)) {
+                            literals.push(lit);
+                        }
+                    }
+                }
+                None => return Prefilter { searcher: None, literals: Vec::new() },
+            }
+        }
+        if literals.is_empty() {
+            return Prefilter { searcher: None, literals };
+        }
+        // Each literal is searched as UTF-16LE and as plain 8-bit text.
+        let mut patterns: Vec<Vec<u8>> = Vec::new();
+        for lit in &literals {
+            patterns.push(lit.encode_utf16().flat_map(u16::to_le_bytes).collect());
+            patterns.push(lit.as_bytes().to_vec());
+        }
+        let searcher = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(&patterns)
+            .expect("literal patterns build");
+        Prefilter { searcher: Some(searcher), literals }
+    }
+
+    /// A prefilter that skips nothing.
+    pub fn disabled() -> Self {
+        Prefilter { searcher: None, literals: Vec::new() }
+    }
+
+    /// Whether skipping is on (every rule has literals).
+    pub fn is_active(&self) -> bool {
+        self.searcher.is_some()
+    }
+
+    /// The literals searched for (empty when inactive).
+    pub fn literals(&self) -> &[String] {
+        &self.literals
+    }
+
+    /// Whether `bytes` may hold something a rule matches.
+    pub fn may_match(&self, bytes: &[u8]) -> bool {
+        match &self.searcher {
+            Some(s) => s.is_match(bytes),
+            None => true,
+        }
+    }
+
+    /// Start offsets of every literal hit in `bytes` (empty when inactive).
+    pub fn hits(&self, bytes: &[u8]) -> Vec<usize> {
+        match &self.searcher {
+            Some(s) => s.find_iter(bytes).map(|m| m.start()).collect(),
+            None => Vec::new(),
+        }
+    }
+}
+
+/// The literals one of which must be in the bytes of any event the rule
+/// matches, or `None` when the rule needs no literal we can rely on.
+pub fn required_literals(rule: &SigmaRule) -> Option<RequiredLiterals> {
+    let detections = &rule.detection;
+    if detections.conditions.len() != 1 {
+        // Several conditions are OR-ed: each must yield literals.
+        let mut all = Vec::new();
+        for cond in &detections.conditions {
+            all.extend(condition_literals(cond, rule)?);
+        }
+        return Some(all);
+    }
+    condition_literals(&detections.conditions[0], rule)
+}
+
+fn condition_literals(cond: &ConditionExpr, rule: &SigmaRule) -> Option<RequiredLiterals> {
+    match cond {
+        ConditionExpr::Identifier(name) => detection_literals(rule.detection.named.get(name)?),
+        // Any operand's literals suffice; take the most selective.
+        ConditionExpr::And(parts) => parts.iter().filter_map(|p| condition_literals(p, rule)).max_by_key(selectivity),
+        // Every branch must bring literals.
+        ConditionExpr::Or(parts) => {
+            let mut all = Vec::new();
+            for p in parts {
+                all.extend(condition_literals(p, rule)?);
+            }
+            Some(all)
+        }
+        ConditionExpr::Not(_) | ConditionExpr::Selector { .. } => None,
+    }
+}
+
+fn detection_literals(detection: &Detection) -> Option<RequiredLiterals> {
+    match detection {
+        Detection::AllOf(items) => {
+            // Prefer a literal on an event-specific field over System fields.
+            let pick = |system: bool| {
+                items
+                    .iter()
+                    .filter(|i| is_system_field(i) == system)
+                    .filter_map(item_literals)
+                    .max_by_key(selectivity)
+            };
+            pick(false).or_else(|| pick(true))
+        }
+        Detection::AnyOf(subs) => {
+            let mut all = Vec::new();
+            for d in subs {
+                all.extend(detection_literals(d)?);
+            }
+            Some(all)
+        }
+        Detection::Keywords(values) => values_literals(values, &[]),
+        Detection::And(parts) => parts.iter().filter_map(detection_literals).max_by_key(selectivity),
+        Detection::ArrayMatch { .. } | Detection::Conditional { .. } => None,
+    }
+}
+
+fn is_system_field(item: &DetectionItem) -> bool {
+    item.field.name.as_deref().is_some_and(|n| SYSTEM_FIELDS.contains(&n))
+}
+
+fn item_literals(item: &DetectionItem) -> Option<RequiredLiterals> {
+    let mods = &item.field.modifiers;
+    let plain_text = mods.iter().all(|m| {
+        matches!(m, Modifier::Contains | Modifier::StartsWith | Modifier::EndsWith | Modifier::Cased | Modifier::All)
+    });
+    if !plain_text {
+        return None;
+    }
+    if mods.contains(&Modifier::All) {
+        // Every value must be present: any single one is required.
+        return item
+            .values
+            .iter()
+            .filter_map(|v| values_literals(std::slice::from_ref(v), mods))
+            .max_by_key(selectivity);
+    }
+    values_literals(&item.values, mods)
+}
+
+/// One literal per value (all values are alternatives); `None` if a value has none.
+fn values_literals(values: &[SigmaValue], _mods: &[Modifier]) -> Option<RequiredLiterals> {
+    if values.is_empty() {
+        return None;
+    }
+    values
+        .iter()
+        .map(|v| match v {
+            SigmaValue::String(s) => longest_safe_literal(&s.parts),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The longest piece of a wildcard pattern that the raw bytes must hold.
+fn longest_safe_literal(parts: &[StringPart]) -> Option<String> {
+    parts
+        .iter()
+        .filter_map(|p| match p {
+            StringPart::Plain(text) => Some(text.as_str()),
+            StringPart::Special(SpecialChar::WildcardMulti | SpecialChar::WildcardSingle) => None,
+        })
+        .flat_map(split_unsafe)
+        .filter(|piece| piece.len() >= MIN_LITERAL && only_in_strings(piece))
+        .max_by_key(|piece| worth(piece))
+        .map(str::to_string)
+}
+
+/// Splits text at characters that case-insensitive matching could meet in
+/// another form: non-ASCII text, and `k`, whose lower case is also that of
+/// the Kelvin sign (U+212A).
+fn split_unsafe(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_ascii() || c.eq_ignore_ascii_case(&'k') || c.is_ascii_control())
+}
+
+/// True when the literal cannot come from a non-string value, which the
+/// `evtx` crate renders from binary (numbers, hex, GUIDs, SIDs, timestamps,
+/// booleans) and so never stores as text.
+fn only_in_strings(literal: &str) -> bool {
+    let lower = literal.to_ascii_lowercase();
+    if "true".contains(&lower) || "false".contains(&lower) {
+        return false;
+    }
+    lower.chars().any(|c| !matches!(c, '0'..='9' | 'a'..='f' | 'x' | 's' | 't' | 'z' | '-' | '{' | '}' | ':' | '.' | '+' | ' '))
+}
+
+/// How well literals select: the weakest alternative decides.
+fn selectivity(lits: &RequiredLiterals) -> usize {
+    lits.iter().map(|l| worth(l)).min().unwrap_or(0)
+}
+
+/// A literal's length once ubiquitous Windows text is taken out of it.
+fn worth(literal: &str) -> usize {
+    let mut rest = literal.to_ascii_lowercase();
+    for common in UBIQUITOUS {
+        rest = rest.replace(common, "");
+    }
+    rest.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analytics::builtin_analytics;
+
+    fn rule(yaml: &str) -> SigmaRule {
+        rsigma_parser::parse_sigma_yaml(yaml).unwrap().rules.remove(0)
+    }
+
+    #[test]
+    fn builtins_pick_their_most_selective_literals() {
+        let lits: Vec<_> = builtin_analytics().iter().map(|a| required_literals(&a.rule)).collect();
+        // The call trace libraries are rarer than the lsass path, which every
+        // process-access event on lsass holds.
+        assert_eq!(lits[0], Some(vec!["dbghelp.dll".to_string(), "dbgcore.dll".to_string()]));
+        assert_eq!(lits[1], Some(vec!["lsass".to_string()]));
+    }
+
+    #[test]
+    fn wildcards_k_and_numbers_are_not_literals() {
+        let r = rule("title: t\nlogsource: {product: windows}\ndetection:\n  sel:\n    Image|endswith: '\\taskkill.exe'\n  condition: sel\n");
+        assert_eq!(required_literals(&r), Some(vec!["ill.exe".to_string()]));
+        let r = rule("title: t\nlogsource: {product: windows}\ndetection:\n  sel:\n    EventID: 4624\n  condition: sel\n");
+        assert_eq!(required_literals(&r), None);
+        let r = rule("title: t\nlogsource: {product: windows}\ndetection:\n  sel:\n    SubjectUserSid: 'S-1-5-18'\n  condition: sel\n");
+        assert_eq!(required_literals(&r), None);
+        let r = rule("title: t\nlogsource: {product: windows}\ndetection:\n  a:\n    CommandLine|contains: mimikatz\n  b:\n    Image|endswith: '\\rundll32.exe'\n  condition: a or b\n");
+        assert_eq!(required_literals(&r), Some(vec!["mimi".to_string(), "\\rundll32.exe".to_string()]));
+        let r = rule("title: t\nlogsource: {product: windows}\ndetection:\n  a:\n    CommandLine|contains: whoami\n  condition: not a\n");
+        assert_eq!(required_literals(&r), None);
+    }
+
+    #[test]
+    fn searches_utf16_and_ansi_case_insensitively() {
+        let p = Prefilter::for_rules(builtin_analytics().iter().map(|a| &a.rule));
+        assert!(p.is_active());
+        let utf16: Vec<u8> = "x LSASS (2).dmp|DbgHelp.DLL".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert!(p.may_match(&utf16));
+        assert!(p.may_match(b"ansi lSaSs"));
+        let other: Vec<u8> = "C:\\Windows\\explorer.exe".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert!(!p.may_match(&other));
+    }
+}

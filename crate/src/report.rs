@@ -1,0 +1,196 @@
+//! The results of a run: findings, per-file reports, statistics, coverage.
+//!
+//! This is the one JSON schema the CLI prints (`--format json`) and the
+//! browser app exports; `schema_version` changes when it does.
+
+use crate::analytics::AnalyticInfo;
+use crate::rules::MatchedField;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One event on which one analytic fired.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub analytic_id: String,
+    pub analytic_title: String,
+    pub file: String,
+    /// Index of the chunk holding the record (0 = first after the header).
+    pub chunk: u64,
+    pub event_record_id: u64,
+    pub event_id: Option<u64>,
+    pub time_created: Option<String>,
+    pub computer: Option<String>,
+    pub channel: Option<String>,
+    /// ATT&CK as the behaviour maps (technique, sub-technique, tactic ids).
+    pub attack: Vec<String>,
+    pub d3fend: Vec<String>,
+    /// The process that acted (Sysmon `SourceImage` / `Image`), when known.
+    pub source_process: Option<String>,
+    /// Set when the acting process is a known false positive of the analytic.
+    pub false_positive_hint: Option<String>,
+    /// The fields and values that made the rule match.
+    pub matched: Vec<MatchedField>,
+    /// The System basics and every field the rule looks at.
+    pub snippet: Value,
+    /// The full event as the `evtx` crate renders it.
+    pub event: Value,
+}
+
+/// Something wrong inside a file that did not stop it being read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Issue {
+    /// `header`, `chunk`, `checksum`, `truncated`, `record`, `internal`.
+    pub kind: String,
+    /// Chunk index, when the issue is in a chunk.
+    pub chunk: Option<u64>,
+    /// Byte offset in the file.
+    pub offset: u64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileStatus {
+    /// Every chunk was read without an error.
+    Ok,
+    /// Read, but some chunks or records could not be (see `issues`).
+    Partial,
+    /// Nothing could be read (see `error`).
+    Unreadable,
+}
+
+/// Counts of events by channel and EventID.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventCount {
+    pub channel: String,
+    pub event_id: u64,
+    pub count: u64,
+}
+
+/// Statistics over every record read (not only those the rules looked at).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    pub records: u64,
+    pub first_time: Option<String>,
+    pub last_time: Option<String>,
+    pub computers: Vec<String>,
+    pub event_counts: Vec<EventCount>,
+}
+
+/// Mergeable form of [`Stats`] while a run goes on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsBuilder {
+    pub records: u64,
+    pub first_time: Option<String>,
+    pub last_time: Option<String>,
+    pub computers: BTreeMap<String, u64>,
+    /// (channel, EventID) -> count
+    pub event_counts: BTreeMap<String, BTreeMap<u64, u64>>,
+}
+
+impl StatsBuilder {
+    pub fn add_record(&mut self, time: Option<&str>, computer: Option<&str>, channel: Option<&str>, event_id: Option<u64>) {
+        self.records += 1;
+        if let Some(t) = time {
+            // ISO-8601 UTC timestamps of one format order as text.
+            if self.first_time.as_deref().is_none_or(|f| t < f) {
+                self.first_time = Some(t.to_string());
+            }
+            if self.last_time.as_deref().is_none_or(|l| t > l) {
+                self.last_time = Some(t.to_string());
+            }
+        }
+        if let Some(c) = computer {
+            *self.computers.entry(c.to_string()).or_default() += 1;
+        }
+        if let Some(id) = event_id {
+            *self.event_counts.entry(channel.unwrap_or("").to_string()).or_default().entry(id).or_default() += 1;
+        }
+    }
+
+    pub fn merge(&mut self, other: &StatsBuilder) {
+        self.records += other.records;
+        if let Some(t) = &other.first_time {
+            if self.first_time.as_ref().is_none_or(|f| t < f) {
+                self.first_time = Some(t.clone());
+            }
+        }
+        if let Some(t) = &other.last_time {
+            if self.last_time.as_ref().is_none_or(|l| t > l) {
+                self.last_time = Some(t.clone());
+            }
+        }
+        for (c, n) in &other.computers {
+            *self.computers.entry(c.clone()).or_default() += n;
+        }
+        for (ch, ids) in &other.event_counts {
+            let mine = self.event_counts.entry(ch.clone()).or_default();
+            for (id, n) in ids {
+                *mine.entry(*id).or_default() += n;
+            }
+        }
+    }
+
+    pub fn has_event(&self, channel: Option<&str>, event_id: u64) -> bool {
+        self.event_counts.iter().any(|(ch, ids)| {
+            channel.is_none_or(|c| c.eq_ignore_ascii_case(ch)) && ids.contains_key(&event_id)
+        })
+    }
+
+    pub fn build(&self) -> Stats {
+        Stats {
+            records: self.records,
+            first_time: self.first_time.clone(),
+            last_time: self.last_time.clone(),
+            computers: self.computers.keys().cloned().collect(),
+            event_counts: self
+                .event_counts
+                .iter()
+                .flat_map(|(ch, ids)| ids.iter().map(move |(id, n)| EventCount { channel: ch.clone(), event_id: *id, count: *n }))
+                .collect(),
+        }
+    }
+}
+
+/// What happened to one input file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileReport {
+    pub file: String,
+    pub size: u64,
+    pub status: FileStatus,
+    /// Why the file could not be read at all (status `unreadable`).
+    pub error: Option<String>,
+    pub chunks: u64,
+    /// Chunks skipped by the literal prefilter (no rule could match them).
+    pub chunks_skipped: u64,
+    pub records: u64,
+    pub findings: u64,
+    pub issues: Vec<Issue>,
+    pub stats: Stats,
+}
+
+/// Whether an analytic could fire on the data at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coverage {
+    pub analytic_id: String,
+    /// `None` when the rule's event type cannot be told from its detection.
+    pub could_fire: Option<bool>,
+    pub note: String,
+}
+
+/// The results of one run over one or more files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    pub schema_version: u32,
+    pub tool: String,
+    pub analytics: Vec<AnalyticInfo>,
+    pub files: Vec<FileReport>,
+    pub findings: Vec<Finding>,
+    pub coverage: Vec<Coverage>,
+    pub totals: Stats,
+    /// Literals the prefilter searched for; empty when it was off.
+    pub prefilter_literals: Vec<String>,
+}

@@ -1,0 +1,516 @@
+//! Analysis: chunks in, findings and statistics out.
+//!
+//! [`analyze_chunk`] is the unit of work: one 64 KiB chunk, independent of
+//! every other, so the CLI's threads and the browser's workers can share a
+//! file's chunks and merge the [`ChunkAnalysis`] results in file order.
+//! [`FileScan`] folds them into a [`FileReport`]; [`RunBuilder`] folds files
+//! into a [`RunReport`].
+
+use crate::event::{scalar_text, EventView};
+use crate::reader::{ChunkSplitter, RawChunk, CHUNK_SIZE};
+use crate::report::*;
+use crate::rules::{RuleHit, RuleSet};
+use evtx::{EvtxChunkData, ParserSettings};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::sync::{Arc, OnceLock};
+
+/// What one chunk yielded.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChunkAnalysis {
+    pub index: u64,
+    pub file_offset: u64,
+    pub stats: StatsBuilder,
+    pub findings: Vec<Finding>,
+    pub issues: Vec<Issue>,
+    /// The chunk was parsed (not unused space, not refused).
+    pub parsed: bool,
+    /// Records rendered in full for the rules (the rest only for statistics).
+    pub rendered: u64,
+}
+
+fn parser_settings() -> Arc<ParserSettings> {
+    static SETTINGS: OnceLock<Arc<ParserSettings>> = OnceLock::new();
+    SETTINGS.get_or_init(|| Arc::new(ParserSettings::default().num_threads(1))).clone()
+}
+
+/// Analyzes one chunk. Never panics outward on native targets: a panic in
+/// the parser is caught and reported as an issue of this chunk.
+pub fn analyze_chunk(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let run = std::panic::AssertUnwindSafe(|| analyze_chunk_inner(file, raw, rules));
+        match std::panic::catch_unwind(run) {
+            Ok(a) => a,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                let mut a = ChunkAnalysis { index: raw.index, file_offset: raw.file_offset, ..Default::default() };
+                a.issues.push(Issue {
+                    kind: "internal".into(),
+                    chunk: Some(raw.index),
+                    offset: raw.file_offset,
+                    reason: format!("the parser failed on this chunk ({what}); its records are not analyzed"),
+                });
+                a
+            }
+        }
+    }
+    #[cfg(target_arch = "wasm32")]
+    analyze_chunk_inner(file, raw, rules)
+}
+
+fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis {
+    let mut out = ChunkAnalysis { index: raw.index, file_offset: raw.file_offset, ..Default::default() };
+    let issue = |kind: &str, offset: u64, reason: String| Issue { kind: kind.into(), chunk: Some(raw.index), offset, reason };
+
+    if raw.data.len() >= 8 && raw.data[..8].iter().all(|&b| b == 0) {
+        return out; // Unused, zeroed space after the last chunk: nothing to read.
+    }
+    if raw.data.len() < 512 {
+        out.issues.push(issue("truncated", raw.file_offset, format!(
+            "the file ends {} bytes into this chunk, inside its 512-byte header; nothing to read", raw.data.len()
+        )));
+        return out;
+    }
+    let mut data = raw.data.clone();
+    if raw.is_truncated() {
+        out.issues.push(issue("truncated", raw.file_offset, format!(
+            "the file ends {} bytes into this chunk; the whole records before the cut are read", raw.data.len()
+        )));
+        data.resize(CHUNK_SIZE, 0);
+    }
+    let mut chunk = match EvtxChunkData::new(data, false) {
+        Ok(c) => c,
+        Err(e) => {
+            out.issues.push(issue("chunk", raw.file_offset, format!("chunk skipped: {}", error_chain(&e))));
+            return out;
+        }
+    };
+    if !raw.is_truncated() {
+        if !chunk.validate_header_checksum() {
+            out.issues.push(issue("checksum", raw.file_offset, "chunk header CRC32 is stale; records read anyway".into()));
+        } else if !chunk.validate_data_checksum() {
+            out.issues.push(issue("checksum", raw.file_offset, "chunk records CRC32 is stale; records read anyway".into()));
+        }
+    }
+    out.parsed = true;
+
+    // Which records can match a rule at all (see `prefilter`).
+    let prefilter = rules.prefilter();
+    let hits = if prefilter.is_active() { Some(prefilter.hits(&chunk.data)) } else { None };
+    let all_candidates = match &hits {
+        None => true,
+        // A literal inside a template definition reaches every record using it.
+        Some(h) => h.iter().any(|&pos| in_template_definition(&chunk.data, pos)),
+    };
+
+    let settings = parser_settings();
+    let mut parsed = match chunk.parse(settings) {
+        Ok(p) => p,
+        Err(e) => {
+            out.parsed = false;
+            out.issues.push(issue("chunk", raw.file_offset, format!("chunk skipped: {}", error_chain(&e))));
+            return out;
+        }
+    };
+    for record in parsed.iter() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let offset = match &e {
+                    evtx::err::EvtxError::FailedToReadRecordAt { offset, .. } => raw.file_offset + offset,
+                    _ => raw.file_offset,
+                };
+                out.issues.push(issue("record", offset, error_chain(&e)));
+                continue;
+            }
+        };
+        let start = record.binxml_offset.saturating_sub(24) as usize;
+        let end = record.binxml_offset as usize + record.binxml_size as usize;
+        let candidate = all_candidates
+            || hits.as_ref().is_some_and(|h| h.iter().any(|&p| p >= start && p < end));
+        let record_id = record.event_record_id;
+        let header_time = record.timestamp.to_string();
+        let record_offset = raw.file_offset + start as u64;
+        if candidate {
+            out.rendered += 1;
+            let json = match record.into_json_value() {
+                Ok(j) => j.data,
+                Err(e) => {
+                    out.issues.push(issue("record", record_offset, format!("record {record_id}: {}", error_chain(&e))));
+                    continue;
+                }
+            };
+            let view = EventView::from_rendered(json);
+            let b = view.basics();
+            out.stats.add_record(
+                Some(b.time_created.as_deref().unwrap_or(&header_time)),
+                b.computer.as_deref(),
+                b.channel.as_deref(),
+                b.event_id,
+            );
+            for hit in rules.evaluate(&view) {
+                out.findings.push(make_finding(file, raw.index, record_id, &view, hit, rules));
+            }
+        } else {
+            match record.into_json_bytes() {
+                Ok(j) => {
+                    let s = SystemOnly::parse(&j.data);
+                    out.stats.add_record(
+                        Some(s.time.as_deref().unwrap_or(&header_time)),
+                        s.computer.as_deref(),
+                        s.channel.as_deref(),
+                        s.event_id,
+                    );
+                }
+                Err(e) => out.issues.push(issue("record", record_offset, format!("record {record_id}: {}", error_chain(&e)))),
+            }
+        }
+    }
+    out
+}
+
+/// Whether `pos` lies inside one of the chunk's template definitions, found
+/// through the 32 template buckets at chunk offset 384 (each definition:
+/// next offset u32, GUID 16 bytes, data size u32, then its BinXML).
+fn in_template_definition(chunk: &[u8], pos: usize) -> bool {
+    let u32_at = |o: usize| chunk.get(o..o + 4).map(|b| u32::from_le_bytes(b.try_into().unwrap()) as usize);
+    for bucket in 0..32 {
+        let mut next = u32_at(384 + bucket * 4).unwrap_or(0);
+        let mut guard = 0;
+        while next != 0 && guard < 4096 {
+            guard += 1;
+            let Some(size) = u32_at(next + 20) else { break };
+            if pos >= next && pos < next.saturating_add(24).saturating_add(size) {
+                return true;
+            }
+            next = u32_at(next).unwrap_or(0);
+        }
+    }
+    false
+}
+
+/// Only the System fields statistics need, parsed from rendered JSON while
+/// skipping everything else.
+#[derive(Default)]
+struct SystemOnly {
+    event_id: Option<u64>,
+    computer: Option<String>,
+    channel: Option<String>,
+    time: Option<String>,
+}
+
+impl SystemOnly {
+    fn parse(json: &[u8]) -> Self {
+        #[derive(Deserialize)]
+        struct Doc {
+            #[serde(rename = "Event")]
+            event: Ev,
+        }
+        #[derive(Deserialize)]
+        struct Ev {
+            #[serde(rename = "System")]
+            system: Sys,
+        }
+        #[derive(Deserialize)]
+        struct Sys {
+            #[serde(rename = "EventID", default)]
+            event_id: Option<Value>,
+            #[serde(rename = "Computer", default)]
+            computer: Option<Value>,
+            #[serde(rename = "Channel", default)]
+            channel: Option<Value>,
+            #[serde(rename = "TimeCreated", default)]
+            time: Option<Value>,
+        }
+        let Ok(doc) = serde_json::from_slice::<Doc>(json) else { return Self::default() };
+        let s = doc.event.system;
+        let text = |v: Option<Value>| v.as_ref().and_then(scalar_text);
+        let event_id = s.event_id.and_then(|v| match v {
+            Value::Object(o) => o.get("#text").and_then(as_u64),
+            other => as_u64(&other),
+        });
+        SystemOnly {
+            event_id,
+            computer: text(s.computer),
+            channel: text(s.channel),
+            time: s.time.and_then(|t| t.get("#attributes")?.get("SystemTime").and_then(scalar_text)),
+        }
+    }
+}
+
+fn as_u64(v: &Value) -> Option<u64> {
+    v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+}
+
+fn make_finding(file: &str, chunk: u64, record_id: u64, view: &EventView, hit: RuleHit, rules: &RuleSet) -> Finding {
+    let info = rules.analytic(hit.analytic);
+    let b = view.basics();
+    let mut snippet = Map::new();
+    for k in ["EventID", "EventRecordID", "TimeCreated", "Computer", "Channel", "Provider_Name"] {
+        if let Some(v) = view.fields.get(k) {
+            snippet.insert(k.into(), v.clone());
+        }
+    }
+    for k in rules.rule_fields(hit.analytic) {
+        if let Some(v) = view.fields.get(&k) {
+            snippet.insert(k, v.clone());
+        }
+    }
+    let process_field = info.source_process_field.clone();
+    let source_process = process_field
+        .iter()
+        .map(String::as_str)
+        .chain(["SourceImage", "Image", "NewProcessName", "ProcessName"])
+        .find_map(|f| view.field_text(f));
+    if let Some(field) = &process_field {
+        if let Some(v) = view.fields.get(field) {
+            snippet.insert(field.clone(), v.clone());
+        }
+    }
+    let false_positive_hint = source_process.as_deref().and_then(|p| {
+        let name = p.rsplit(['\\', '/']).next().unwrap_or(p).to_ascii_lowercase();
+        info.false_positive_processes
+            .iter()
+            .any(|fp| fp.eq_ignore_ascii_case(&name))
+            .then(|| format!("{name} is a known false positive of {} (CAR: standard Windows process)", info.id))
+    });
+    let attack = match &info.attack {
+        Some(a) => {
+            let m = &a.behaviour;
+            let mut ids = vec![m.technique.id.clone()];
+            if let Some(s) = &m.subtechnique {
+                ids.push(s.id.clone());
+            }
+            ids.push(m.tactic.id.clone());
+            ids
+        }
+        None => info.attack_tags.clone(),
+    };
+    Finding {
+        analytic_id: info.id.clone(),
+        analytic_title: info.title.clone(),
+        file: file.to_string(),
+        chunk,
+        event_record_id: b.event_record_id.unwrap_or(record_id),
+        event_id: b.event_id,
+        time_created: b.time_created,
+        computer: b.computer,
+        channel: b.channel,
+        attack,
+        d3fend: info.d3fend.iter().map(|d| d.id.clone()).collect(),
+        source_process,
+        false_positive_hint,
+        matched: hit.matched,
+        snippet: Value::Object(snippet),
+        event: view.full.clone(),
+    }
+}
+
+/// The full chain of an error's causes, as one line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let next = c.to_string();
+        if !s.contains(&next) {
+            s.push_str(": ");
+            s.push_str(&next);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+/// Folds one file's chunk results, given in file order, into its report.
+#[derive(Debug)]
+pub struct FileScan {
+    file: String,
+    size: u64,
+    chunks: u64,
+    chunks_skipped: u64,
+    stats: StatsBuilder,
+    issues: Vec<Issue>,
+    findings: Vec<Finding>,
+    error: Option<String>,
+}
+
+impl FileScan {
+    pub fn new(file: &str, size: u64) -> Self {
+        FileScan {
+            file: file.into(),
+            size,
+            chunks: 0,
+            chunks_skipped: 0,
+            stats: StatsBuilder::default(),
+            issues: Vec::new(),
+            findings: Vec::new(),
+            error: None,
+        }
+    }
+
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    pub fn header_warnings(&mut self, warnings: &[String]) {
+        for w in warnings {
+            self.issues.push(Issue { kind: "header".into(), chunk: None, offset: 0, reason: w.clone() });
+        }
+    }
+
+    /// Marks the file unreadable (not EVTX, empty, header only).
+    pub fn fail(&mut self, reason: String) {
+        self.error = Some(reason);
+    }
+
+    pub fn add(&mut self, chunk: ChunkAnalysis) {
+        if chunk.parsed {
+            self.chunks += 1;
+            if chunk.rendered == 0 && chunk.findings.is_empty() && chunk.stats.records > 0 {
+                self.chunks_skipped += 1;
+            }
+        }
+        self.stats.merge(&chunk.stats);
+        self.issues.extend(chunk.issues);
+        self.findings.extend(chunk.findings);
+    }
+
+    pub fn records(&self) -> u64 {
+        self.stats.records
+    }
+
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    pub fn stats(&self) -> &StatsBuilder {
+        &self.stats
+    }
+
+    pub fn finish(self) -> (FileReport, Vec<Finding>, StatsBuilder) {
+        let status = if self.error.is_some() || (self.chunks == 0 && self.stats.records == 0 && !self.issues.is_empty()) {
+            FileStatus::Unreadable
+        } else if self.issues.iter().any(|i| i.kind != "header" && i.kind != "checksum") {
+            FileStatus::Partial
+        } else {
+            FileStatus::Ok
+        };
+        let error = self.error.or_else(|| {
+            (status == FileStatus::Unreadable).then(|| "no chunk of this file could be read".to_string())
+        });
+        let report = FileReport {
+            file: self.file,
+            size: self.size,
+            status,
+            error,
+            chunks: self.chunks,
+            chunks_skipped: self.chunks_skipped,
+            records: self.stats.records,
+            findings: self.findings.len() as u64,
+            issues: self.issues,
+            stats: self.stats.build(),
+        };
+        (report, self.findings, self.stats)
+    }
+}
+
+/// Scans a whole file held in memory (tests, demo, small inputs).
+pub fn scan_bytes(file: &str, bytes: &[u8], rules: &RuleSet) -> FileScan {
+    let mut scan = FileScan::new(file, bytes.len() as u64);
+    let mut splitter = ChunkSplitter::new();
+    let chunks = match splitter.push(bytes).and_then(|mut c| {
+        c.extend(splitter.finish()?);
+        Ok(c)
+    }) {
+        Ok(c) => c,
+        Err(e) => {
+            scan.fail(e.0);
+            return scan;
+        }
+    };
+    if let Some(h) = splitter.header() {
+        scan.header_warnings(&h.warnings);
+    }
+    for raw in &chunks {
+        scan.add(analyze_chunk(file, raw, rules));
+    }
+    scan
+}
+
+/// Folds file results into the run's report.
+pub struct RunBuilder {
+    files: Vec<FileReport>,
+    findings: Vec<Finding>,
+    totals: StatsBuilder,
+}
+
+impl Default for RunBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RunBuilder {
+    pub fn new() -> Self {
+        RunBuilder { files: Vec::new(), findings: Vec::new(), totals: StatsBuilder::default() }
+    }
+
+    pub fn add_file(&mut self, scan: FileScan) {
+        let (report, findings, stats) = scan.finish();
+        self.totals.merge(&stats);
+        self.files.push(report);
+        self.findings.extend(findings);
+    }
+
+    pub fn finish(self, rules: &RuleSet) -> RunReport {
+        let coverage = rules
+            .analytics()
+            .enumerate()
+            .map(|(i, info)| coverage_of(i, info.id.clone(), rules, &self.totals))
+            .collect();
+        RunReport {
+            schema_version: SCHEMA_VERSION,
+            tool: concat!("evtx-triage ", env!("CARGO_PKG_VERSION")).into(),
+            analytics: rules.analytics().cloned().collect(),
+            files: self.files,
+            findings: self.findings,
+            coverage,
+            totals: self.totals.build(),
+            prefilter_literals: rules.prefilter().literals().to_vec(),
+        }
+    }
+}
+
+fn coverage_of(index: usize, analytic_id: String, rules: &RuleSet, totals: &StatsBuilder) -> Coverage {
+    let Some(need) = rules.required_event_types(index) else {
+        return Coverage { analytic_id, could_fire: None, note: "the rule does not name an EventID; it ran on every event".into() };
+    };
+    let channel = need.channel.as_deref();
+    let present: Vec<u64> = need.event_ids.iter().copied().filter(|id| totals.has_event(channel, *id)).collect();
+    let what = format!(
+        "{} EventID {}",
+        channel.unwrap_or("any channel"),
+        need.event_ids.iter().map(u64::to_string).collect::<Vec<_>>().join(" or ")
+    );
+    if present.is_empty() {
+        Coverage { analytic_id, could_fire: Some(false), note: format!("no {what} in any file, so it could not fire") }
+    } else {
+        let n: u64 = present
+            .iter()
+            .map(|id| {
+                totals
+                    .event_counts
+                    .iter()
+                    .filter(|(ch, _)| channel.is_none_or(|c| c.eq_ignore_ascii_case(ch)))
+                    .filter_map(|(_, ids)| ids.get(id))
+                    .sum::<u64>()
+            })
+            .sum();
+        Coverage { analytic_id, could_fire: Some(true), note: format!("{n} events of {what} were checked") }
+    }
+}
