@@ -20,3 +20,5 @@ pub mod reader;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod writer;
+pub mod demo;

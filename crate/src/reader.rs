@@ -57,11 +57,25 @@ pub struct ChunkSplitter {
     header: Option<FileHeaderInfo>,
     next_index: u64,
     failed: bool,
+    /// Started mid-file by `resume_at`: an empty range is not an error.
+    resumed: bool,
 }
 
 impl ChunkSplitter {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A splitter for the bytes of a file from chunk `index` on, when the
+    /// file header was already checked (parallel readers take ranges).
+    pub fn resume_at(index: u64) -> Self {
+        ChunkSplitter {
+            offset: FILE_HEADER_SIZE as u64 + index * CHUNK_SIZE as u64,
+            header: Some(FileHeaderInfo::default()),
+            next_index: index,
+            resumed: true,
+            ..Self::default()
+        }
     }
 
     /// The file header, once its 4 KiB have arrived.
@@ -139,7 +153,7 @@ impl ChunkSplitter {
                 format!("truncated EVTX file header: {len} bytes, a header is {FILE_HEADER_SIZE}; no chunk to read")
             }));
         }
-        if self.next_index == 0 && self.pending.is_empty() {
+        if self.next_index == 0 && self.pending.is_empty() && !self.resumed {
             return Err(NotEvtx("EVTX file header only: the file holds no chunks, so no records".into()));
         }
         if self.pending.is_empty() {
@@ -241,6 +255,17 @@ mod tests {
         assert!(reason(b"\x89PNG\r\n\x1a\n....").contains("(a PNG image)"));
         assert_eq!(reason(&fake_file(0, 0)), "EVTX file header only: the file holds no chunks, so no records");
         assert!(reason(&fake_file(0, 0)[..100]).starts_with("truncated EVTX file header: 100 bytes"));
+    }
+
+    #[test]
+    fn resumed_ranges_give_the_chunks_of_a_whole_read() {
+        let file = fake_file(3, 1000);
+        let start = FILE_HEADER_SIZE + 2 * CHUNK_SIZE;
+        let mut s = ChunkSplitter::resume_at(2);
+        let mut chunks = s.push(&file[start..]).unwrap();
+        chunks.extend(s.finish().unwrap());
+        let shape: Vec<_> = chunks.iter().map(|c| (c.index, c.file_offset, c.data.len())).collect();
+        assert_eq!(shape, [(2, 135168, 65536), (3, 200704, 1000)]);
     }
 
     #[test]
