@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite: the Rust unit, integration and corpus tests, the release web build, and
+# the browser end-to-end tests. Installs what is missing first (scripts/setup.sh), unless
+# EVTX_TRIAGE_SKIP_SETUP=1 (as .ci/run does, having run it already).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$EVTX_TRIAGE_ROOT"
+step() { printf '\n=== %s (%ds)\n' "$*" "$SECONDS"; }
+
+if [[ "${EVTX_TRIAGE_SKIP_SETUP:-}" != 1 ]]; then
+  step "setup"
+  bash scripts/setup.sh
+fi
+
+step "cargo test --release -p evtx-triage"
+cargo test --release -p evtx-triage
+
+step "cargo build --release -p evtx-triage (the CLI the e2e tests compare with)"
+cargo build --release -p evtx-triage
+
+step "trunk build --release (wasm-opt: $(command -v wasm-opt))"
+trunk build --release
+
+step "node --test tests/ (e2e in Chromium)"
+exec node --test --test-reporter=tap tests/

@@ -1,0 +1,3 @@
+fn main() {
+    evtx_triage_web::worker::run_worker();
+}

@@ -1,0 +1,167 @@
+//! Browser plumbing: the network lock, downloads, files from inputs and drops.
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{Blob, BlobPropertyBag, File, FileList, HtmlAnchorElement, Url};
+
+/// The policy added once the app's own code has loaded: from then on the
+/// page may not open any connection at all (CSP policies only add up).
+pub const RUNTIME_CSP: &str = "connect-src 'none'; form-action 'none'; frame-src 'none'";
+
+/// Adds the runtime Content-Security-Policy to the document head.
+pub fn lock_down_network() {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+    let Ok(meta) = document.create_element("meta") else { return };
+    let _ = meta.set_attribute("http-equiv", "Content-Security-Policy");
+    let _ = meta.set_attribute("content", RUNTIME_CSP);
+    let _ = meta.set_attribute("id", "runtime-csp");
+    if let Some(head) = document.head() {
+        let _ = head.append_child(&meta);
+    }
+}
+
+/// Offers `text` as a file download (a local Blob URL: nothing leaves the page).
+pub fn download(file_name: &str, mime: &str, text: &str) {
+    let parts = js_sys::Array::of1(&JsValue::from_str(text));
+    let options = BlobPropertyBag::new();
+    options.set_type(mime);
+    let Ok(blob) = Blob::new_with_str_sequence_and_options(&parts, &options) else { return };
+    let Ok(url) = Url::create_object_url_with_blob(&blob) else { return };
+    let document = web_sys::window().and_then(|w| w.document()).expect("document");
+    let anchor: HtmlAnchorElement = document.create_element("a").expect("a").unchecked_into();
+    anchor.set_href(&url);
+    anchor.set_download(file_name);
+    anchor.click();
+    let _ = Url::revoke_object_url(&url);
+}
+
+/// A picked or dropped file and the name it is shown under.
+#[derive(Clone, Debug)]
+pub struct Input {
+    pub file: File,
+    /// The path inside a picked or dropped folder, else the file name.
+    pub name: String,
+    /// Came from a folder: non-.evtx files are skipped, not analyzed.
+    pub from_folder: bool,
+}
+
+impl PartialEq for Input {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.file.size() == other.file.size()
+    }
+}
+
+pub fn is_evtx_name(name: &str) -> bool {
+    name.rsplit('.').next().is_some_and(|ext| ext.eq_ignore_ascii_case("evtx")) && name.contains('.')
+}
+
+/// The files of an `<input type=file>` (with folder paths for `webkitdirectory`).
+pub fn inputs_from_list(list: &FileList) -> Vec<Input> {
+    (0..list.length())
+        .filter_map(|i| list.get(i))
+        .map(|file| {
+            // `webkitRelativePath` is set for files picked from a folder.
+            let relative = js_sys::Reflect::get(&file, &"webkitRelativePath".into())
+                .ok()
+                .and_then(|v| v.as_string())
+                .unwrap_or_default();
+            let from_folder = !relative.is_empty();
+            let name = if from_folder { relative } else { file.name() };
+            Input { file, name, from_folder }
+        })
+        .collect()
+}
+
+/// Files dropped on the page, walking dropped folders recursively.
+pub async fn inputs_from_drop(transfer: web_sys::DataTransfer) -> Vec<Input> {
+    let mut entries = Vec::new();
+    let items = transfer.items();
+    for i in 0..items.length() {
+        if let Some(item) = items.get(i) {
+            if let Ok(Some(entry)) = item.webkit_get_as_entry() {
+                entries.push(entry);
+            }
+        }
+    }
+    if entries.is_empty() {
+        return transfer.files().map(|l| inputs_from_list(&l)).unwrap_or_default();
+    }
+    let mut out = Vec::new();
+    for entry in entries {
+        walk_entry(entry, false, &mut out).await;
+    }
+    out
+}
+
+async fn walk_entry(root: web_sys::FileSystemEntry, _in_folder: bool, out: &mut Vec<Input>) {
+    let mut stack = vec![(root, false)];
+    while let Some((entry, in_folder)) = stack.pop() {
+        if entry.is_file() {
+            let file_entry: web_sys::FileSystemFileEntry = entry.clone().unchecked_into();
+            if let Some(file) = file_of(&file_entry).await {
+                let path = entry.full_path().trim_start_matches('/').to_string();
+                out.push(Input { file, name: if in_folder { path } else { entry.name() }, from_folder: in_folder });
+            }
+        } else if entry.is_directory() {
+            let dir: web_sys::FileSystemDirectoryEntry = entry.unchecked_into();
+            let mut children = read_all_entries(&dir).await;
+            children.sort_by_key(|e| std::cmp::Reverse(e.name()));
+            stack.extend(children.into_iter().map(|c| (c, true)));
+        }
+    }
+}
+
+async fn file_of(entry: &web_sys::FileSystemFileEntry) -> Option<File> {
+    let promise = js_sys::Promise::new(&mut |resolve, reject| {
+        let ok = Closure::once_into_js(move |f: JsValue| {
+            let _ = resolve.call1(&JsValue::NULL, &f);
+        });
+        let err = Closure::once_into_js(move |e: JsValue| {
+            let _ = reject.call1(&JsValue::NULL, &e);
+        });
+        entry.file_with_callback_and_callback(ok.unchecked_ref(), err.unchecked_ref());
+    });
+    wasm_bindgen_futures::JsFuture::from(promise).await.ok()?.dyn_into().ok()
+}
+
+/// `readEntries` returns a batch at a time; call until it returns none.
+async fn read_all_entries(dir: &web_sys::FileSystemDirectoryEntry) -> Vec<web_sys::FileSystemEntry> {
+    let reader = dir.create_reader();
+    let mut all = Vec::new();
+    loop {
+        let promise = js_sys::Promise::new(&mut |resolve, reject| {
+            let ok = Closure::once_into_js(move |v: JsValue| {
+                let _ = resolve.call1(&JsValue::NULL, &v);
+            });
+            let err = Closure::once_into_js(move |e: JsValue| {
+                let _ = reject.call1(&JsValue::NULL, &e);
+            });
+            let _ = reader.read_entries_with_callback_and_callback(ok.unchecked_ref(), err.unchecked_ref());
+        });
+        let Ok(batch) = wasm_bindgen_futures::JsFuture::from(promise).await else { break };
+        let batch: js_sys::Array = batch.unchecked_into();
+        if batch.length() == 0 {
+            break;
+        }
+        all.extend(batch.iter().map(|e| e.unchecked_into::<web_sys::FileSystemEntry>()));
+    }
+    all
+}
+
+/// The demo log as a `File`, generated here by the project's own writer.
+pub fn demo_file() -> File {
+    let bytes = evtx_triage::demo::demo_log();
+    let array = js_sys::Uint8Array::from(bytes.as_slice());
+    let parts = js_sys::Array::of1(&array);
+    let options = web_sys::FilePropertyBag::new();
+    options.set_type("application/octet-stream");
+    File::new_with_u8_array_sequence_and_options(&parts, evtx_triage::demo::DEMO_FILE_NAME, &options).expect("demo file")
+}
+
+pub fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
+}
+
+pub fn hardware_threads() -> usize {
+    web_sys::window().map(|w| w.navigator().hardware_concurrency() as usize).unwrap_or(2)
+}

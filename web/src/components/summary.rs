@@ -1,0 +1,107 @@
+//! The run summary: totals, time range, computers, findings per analytic,
+//! coverage, and each file's status and problems.
+
+use super::{group, human_bytes};
+use crate::state::Scan;
+use evtx_triage::report::FileStatus;
+use yew::prelude::*;
+
+pub fn view(scan: &Scan) -> Html {
+    let Some(report) = &scan.report else { return html! {} };
+    let t = &report.totals;
+    let per_analytic: Vec<(String, String, usize)> = report
+        .analytics
+        .iter()
+        .map(|a| (a.id.clone(), a.title.clone(), report.findings.iter().filter(|f| f.analytic_id == a.id).count()))
+        .collect();
+    let seconds = (scan.finished_ms - scan.started_ms) / 1000.0;
+    html! {
+        <section id="summary" aria-labelledby="summary-title">
+            <h2 id="summary-title">{ "Summary" }</h2>
+            if scan.cancelled {
+                <p class="notice">{ "Scan cancelled: these are the results of the part read before Cancel." }</p>
+            }
+            <dl class="totals">
+                <dt>{ "Files" }</dt><dd>{ report.files.len() }</dd>
+                <dt>{ "Records" }</dt><dd>{ group(t.records) }</dd>
+                <dt>{ "Time range" }</dt>
+                <dd>{ match (&t.first_time, &t.last_time) { (Some(a), Some(b)) => format!("{a} – {b}"), _ => "–".into() } }</dd>
+                <dt>{ "Computers" }</dt><dd>{ if t.computers.is_empty() { "–".to_string() } else { t.computers.join(", ") } }</dd>
+                <dt>{ "Scan time" }</dt><dd>{ format!("{seconds:.2} s for {}", human_bytes(scan.bytes_total())) }</dd>
+            </dl>
+            <h3>{ "Findings per analytic" }</h3>
+            <ul class="per-analytic">
+                { for per_analytic.iter().map(|(id, title, n)| html! {
+                    <li data-analytic={id.clone()}><strong>{ id.clone() }</strong>{ format!(" {title}: {n}") }</li>
+                }) }
+            </ul>
+            <h3>{ "Coverage" }</h3>
+            <ul class="coverage">
+                { for report.coverage.iter().map(|c| html! {
+                    <li class={classes!(match c.could_fire { Some(false) => "cannot-fire", _ => "can-fire" })}>
+                        <strong>{ c.analytic_id.clone() }</strong>{ format!(": {}", c.note) }
+                    </li>
+                }) }
+            </ul>
+        </section>
+    }
+}
+
+/// Every input with its status; skipped inputs too.
+pub fn files_view(scan: &Scan) -> Html {
+    if scan.files.is_empty() {
+        return html! {};
+    }
+    let reports = scan.report.as_ref().map(|r| &r.files);
+    html! {
+        <section id="files" aria-labelledby="files-title">
+            <h2 id="files-title">{ "Files" }</h2>
+            <ul class="files">
+            { for scan.files.iter().map(|entry| {
+                if let Some(reason) = &entry.skipped {
+                    return html! {
+                        <li class="file-status" data-file={entry.name.clone()} data-status="skipped">
+                            <span class="status skipped">{ "skipped" }</span>
+                            <span class="name">{ entry.name.clone() }</span>
+                            <span class="why">{ reason.clone() }</span>
+                        </li>
+                    };
+                }
+                let report = reports.and_then(|rs| rs.iter().find(|r| r.file == entry.name));
+                match report {
+                    None => html! {
+                        <li class="file-status" data-file={entry.name.clone()} data-status="pending">
+                            <span class="status pending">{ "reading" }</span>
+                            <span class="name">{ entry.name.clone() }</span>
+                            <span class="why">{ format!("{} of {}", human_bytes(entry.bytes_done.min(entry.size)), human_bytes(entry.size)) }</span>
+                        </li>
+                    },
+                    Some(r) => {
+                        let status = match r.status { FileStatus::Ok => "ok", FileStatus::Partial => "partial", FileStatus::Unreadable => "unreadable" };
+                        html! {
+                            <li class="file-status" data-file={entry.name.clone()} data-status={status}>
+                                <span class={classes!("status", status)}>{ status }</span>
+                                <span class="name">{ r.file.clone() }</span>
+                                <span class="why">{ format!("{} records, {} chunks, {} findings, {}", group(r.records), r.chunks, r.findings, human_bytes(r.size)) }</span>
+                                if let Some(e) = &r.error {
+                                    <p class="error">{ format!("{}: {e}", r.file) }</p>
+                                }
+                                if !r.issues.is_empty() {
+                                    <details>
+                                        <summary>{ format!("{} problem(s) in this file", r.issues.len()) }</summary>
+                                        <ul class="issues">
+                                        { for r.issues.iter().take(200).map(|i| html! {
+                                            <li>{ format!("{}{}offset {:#x}: {}", i.chunk.map(|c| format!("chunk {c}, ")).unwrap_or_default(), "", i.offset, i.reason) }</li>
+                                        }) }
+                                        </ul>
+                                    </details>
+                                }
+                            </li>
+                        }
+                    }
+                }
+            }) }
+            </ul>
+        </section>
+    }
+}

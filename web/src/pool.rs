@@ -1,0 +1,203 @@
+//! The pool of analysis workers: one per hardware thread (capped), each
+//! taking the next part of the next file. Parts are queued in file order, so
+//! early findings arrive early; a file's later parts are queued once part 0
+//! has checked its header.
+
+use crate::protocol::{job_for, part_count, Job, Reply, READY};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::{Rc, Weak};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{ErrorEvent, File, MessageEvent, Worker};
+
+/// Workers beyond this add memory, not speed, for one file at a time.
+const MAX_WORKERS: usize = 8;
+const WORKER_SCRIPT: &str = "./worker_loader.js";
+
+struct Slot {
+    worker: Worker,
+    ready: bool,
+    busy: Option<Job>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(ErrorEvent)>,
+}
+
+struct RunFile {
+    index: usize,
+    file: File,
+    name: String,
+    size: u64,
+}
+
+pub struct Pool {
+    slots: Vec<Option<Slot>>,
+    queue: VecDeque<Job>,
+    files: Vec<RunFile>,
+    run: u32,
+    on_reply: Rc<dyn Fn(Reply)>,
+    on_ready: Rc<dyn Fn(usize)>,
+    me: Weak<RefCell<Pool>>,
+}
+
+impl Pool {
+    /// Starts the workers; `on_reply` gets every answer, `on_ready` the
+    /// number of workers ready so far.
+    pub fn start(workers: usize, on_reply: Rc<dyn Fn(Reply)>, on_ready: Rc<dyn Fn(usize)>) -> Rc<RefCell<Pool>> {
+        let count = workers.clamp(1, MAX_WORKERS);
+        let pool = Rc::new_cyclic(|me| {
+            RefCell::new(Pool {
+                slots: Vec::new(),
+                queue: VecDeque::new(),
+                files: Vec::new(),
+                run: 0,
+                on_reply,
+                on_ready,
+                me: me.clone(),
+            })
+        });
+        for i in 0..count {
+            let slot = pool.borrow().spawn(i);
+            pool.borrow_mut().slots.push(slot);
+        }
+        pool
+    }
+
+    pub fn size(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn spawn(&self, index: usize) -> Option<Slot> {
+        let worker = Worker::new(WORKER_SCRIPT).ok()?;
+        let me = self.me.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            if let Some(pool) = me.upgrade() {
+                Pool::handle_message(&pool, index, e.data().as_string().unwrap_or_default());
+            }
+        });
+        let me = self.me.clone();
+        let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |e: ErrorEvent| {
+            e.prevent_default();
+            if let Some(pool) = me.upgrade() {
+                Pool::handle_crash(&pool, index, e.message());
+            }
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        Some(Slot { worker, ready: false, busy: None, _on_message: on_message, _on_error: on_error })
+    }
+
+    /// Begins a new run; results of earlier runs are dropped. Each file
+    /// comes with its index in the page's list (skipped inputs have none).
+    pub fn begin(&mut self, run: u32, files: Vec<(usize, (File, String))>) {
+        self.run = run;
+        self.queue.clear();
+        self.files = files
+            .into_iter()
+            .map(|(index, (file, name))| {
+                let size = file.size() as u64;
+                RunFile { index, file, name, size }
+            })
+            .collect();
+        for f in &self.files {
+            self.queue.push_back(job_for(run, f.index, &f.name, f.size, 0));
+        }
+        self.pump();
+    }
+
+    fn run_file(&self, index: usize) -> Option<&RunFile> {
+        self.files.iter().find(|f| f.index == index)
+    }
+
+    /// Stops the run: queued parts are dropped, parts in flight are ignored.
+    pub fn cancel(&mut self) {
+        self.run = self.run.wrapping_add(1);
+        self.queue.clear();
+    }
+
+    fn pump(&mut self) {
+        let Pool { slots, queue, files, .. } = self;
+        for slot in slots.iter_mut().flatten() {
+            if !slot.ready || slot.busy.is_some() {
+                continue;
+            }
+            let Some(job) = queue.pop_front() else { return };
+            let message = js_sys::Object::new();
+            let text = serde_json::to_string(&job).expect("job serializes");
+            let _ = js_sys::Reflect::set(&message, &"job".into(), &JsValue::from_str(&text));
+            let Some(file) = files.iter().find(|f| f.index == job.file) else { continue };
+            let _ = js_sys::Reflect::set(&message, &"file".into(), &file.file);
+            if slot.worker.post_message(&message).is_ok() {
+                slot.busy = Some(job);
+            }
+        }
+    }
+
+    fn handle_message(pool: &Rc<RefCell<Pool>>, index: usize, text: String) {
+        if text == READY {
+            let ready = {
+                let mut p = pool.borrow_mut();
+                if let Some(slot) = p.slots.get_mut(index).and_then(Option::as_mut) {
+                    slot.ready = true;
+                }
+                p.pump();
+                p.slots.iter().flatten().filter(|s| s.ready).count()
+            };
+            let on_ready = pool.borrow().on_ready.clone();
+            on_ready(ready);
+            return;
+        }
+        let Ok(reply) = serde_json::from_str::<Reply>(&text) else { return };
+        let on_reply = {
+            let mut p = pool.borrow_mut();
+            if let Some(slot) = p.slots.get_mut(index).and_then(Option::as_mut) {
+                slot.busy = None;
+            }
+            // Part 0 passed the header check: queue the file's other parts.
+            if let Reply::Done { run, file, part: 0, .. } = &reply {
+                if *run == p.run {
+                    if let Some(f) = p.run_file(*file) {
+                        let jobs: Vec<Job> = (1..part_count(f.size)).map(|k| job_for(*run, *file, &f.name, f.size, k)).collect();
+                        p.queue.extend(jobs);
+                    }
+                }
+            }
+            p.pump();
+            p.on_reply.clone()
+        };
+        on_reply(reply);
+    }
+
+    /// A worker died (a trap in the analyzer): report its part, replace it.
+    fn handle_crash(pool: &Rc<RefCell<Pool>>, index: usize, message: String) {
+        let (job, on_reply) = {
+            let mut p = pool.borrow_mut();
+            let old = p.slots.get_mut(index).and_then(Option::take);
+            let job = old.as_ref().and_then(|s| s.busy.clone());
+            if let Some(s) = old {
+                s.worker.terminate();
+            }
+            let fresh = p.spawn(index);
+            p.slots[index] = fresh;
+            // The header may be fine and only a chunk fatal: go on with the rest.
+            if let Some(j) = job.as_ref().filter(|j| j.part == 0 && j.run == p.run) {
+                if let Some(f) = p.run_file(j.file) {
+                    let jobs: Vec<Job> = (1..part_count(f.size)).map(|k| job_for(j.run, j.file, &f.name, f.size, k)).collect();
+                    p.queue.extend(jobs);
+                }
+            }
+            p.pump();
+            (job, p.on_reply.clone())
+        };
+        if let Some(job) = job {
+            on_reply(Reply::Crashed {
+                run: job.run,
+                file: job.file,
+                part: job.part,
+                start: job.start,
+                end: job.end,
+                reason: format!("the analyzer failed on bytes {}..{} of this file ({message}); they are not analyzed", job.start, job.end),
+            });
+        }
+    }
+}

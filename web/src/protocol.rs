@@ -1,0 +1,62 @@
+//! Messages between the page and its analysis workers.
+//!
+//! A file is cut into parts of whole chunks. Part 0 starts at byte 0 and so
+//! also checks the file header; the other parts are scheduled once it has.
+//! Messages travel as JSON text; the `File` itself is posted beside the job
+//! (a handle, not a copy), and each worker reads its own part's bytes.
+
+use evtx_triage::reader::{CHUNK_SIZE, FILE_HEADER_SIZE};
+use evtx_triage::scan::ChunkAnalysis;
+use serde::{Deserialize, Serialize};
+
+/// Chunks per part: 8 MiB reads keep `File` slices near their fastest.
+pub const CHUNKS_PER_PART: u64 = 128;
+
+/// One part of one file for a worker to analyze.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Job {
+    pub run: u32,
+    pub file: usize,
+    pub part: u64,
+    pub name: String,
+    pub start: u64,
+    pub end: u64,
+    pub first_chunk: u64,
+}
+
+/// A worker's answer to one job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Reply {
+    Done {
+        run: u32,
+        file: usize,
+        part: u64,
+        bytes: u64,
+        /// Part 0 only: the file header's warnings.
+        header_warnings: Vec<String>,
+        analyses: Vec<ChunkAnalysis>,
+    },
+    /// Part 0 only: the file is not EVTX at all.
+    Unreadable { run: u32, file: usize, reason: String },
+    /// The worker died on this part (a trap in the analyzer); the pool made a new one.
+    Crashed { run: u32, file: usize, part: u64, start: u64, end: u64, reason: String },
+}
+
+/// What a worker posts once its code has loaded and it takes jobs.
+pub const READY: &str = "ready";
+
+/// How many parts a file of `size` bytes is cut into.
+pub fn part_count(size: u64) -> u64 {
+    let body = size.saturating_sub(FILE_HEADER_SIZE as u64);
+    let chunks = body.div_ceil(CHUNK_SIZE as u64);
+    chunks.div_ceil(CHUNKS_PER_PART).max(1)
+}
+
+/// The job for part `part` of a file.
+pub fn job_for(run: u32, file: usize, name: &str, size: u64, part: u64) -> Job {
+    let first_chunk = part * CHUNKS_PER_PART;
+    let chunk_start = FILE_HEADER_SIZE as u64 + first_chunk * CHUNK_SIZE as u64;
+    let start = if part == 0 { 0 } else { chunk_start };
+    let end = (FILE_HEADER_SIZE as u64 + (first_chunk + CHUNKS_PER_PART) * CHUNK_SIZE as u64).min(size);
+    Job { run, file, part, name: name.to_string(), start, end, first_chunk }
+}

@@ -1,0 +1,219 @@
+//! The page's view of a run: parts arrive from the workers in any order and
+//! are folded into each file's scan in file order, so what the page shows
+//! (and exports) is what the CLI reports for the same files.
+
+use crate::protocol::{part_count, Reply};
+use evtx_triage::report::{Finding, Issue, RunReport};
+use evtx_triage::rules::RuleSet;
+use evtx_triage::scan::{ChunkAnalysis, FileScan, RunBuilder};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Idle,
+    Working,
+    Done,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Idle => "idle",
+            Phase::Working => "working",
+            Phase::Done => "done",
+        }
+    }
+}
+
+/// One input file of the run.
+pub struct FileEntry {
+    pub name: String,
+    pub size: u64,
+    /// Why the file is not analyzed (not .evtx inside a folder).
+    pub skipped: Option<String>,
+    pub scan: Option<FileScan>,
+    /// Parts received but not yet folded (an earlier part is still out).
+    waiting: BTreeMap<u64, PartResult>,
+    next_part: u64,
+    parts: u64,
+    pub bytes_done: u64,
+}
+
+enum PartResult {
+    Analyses(Vec<ChunkAnalysis>),
+    Crashed(Issue),
+}
+
+impl FileEntry {
+    pub fn is_complete(&self) -> bool {
+        self.skipped.is_some() || self.next_part >= self.parts
+    }
+}
+
+pub struct Scan {
+    pub run: u32,
+    pub phase: Phase,
+    pub cancelled: bool,
+    pub files: Vec<FileEntry>,
+    pub report: Option<RunReport>,
+    pub started_ms: f64,
+    pub finished_ms: f64,
+    /// The time of the first finding on screen, from the start.
+    pub first_finding_ms: Option<f64>,
+    rules: RuleSet,
+}
+
+impl Default for Scan {
+    fn default() -> Self {
+        Scan {
+            run: 0,
+            phase: Phase::Idle,
+            cancelled: false,
+            files: Vec::new(),
+            report: None,
+            started_ms: 0.0,
+            finished_ms: 0.0,
+            first_finding_ms: None,
+            rules: RuleSet::builtin(),
+        }
+    }
+}
+
+impl Scan {
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// Starts a new run over `(name, size, skipped reason)` inputs.
+    pub fn begin(&mut self, run: u32, inputs: Vec<(String, u64, Option<String>)>, now: f64) {
+        self.run = run;
+        self.phase = Phase::Working;
+        self.cancelled = false;
+        self.report = None;
+        self.started_ms = now;
+        self.first_finding_ms = None;
+        self.files = inputs
+            .into_iter()
+            .map(|(name, size, skipped)| FileEntry {
+                scan: skipped.is_none().then(|| FileScan::new(&name, size)),
+                parts: part_count(size),
+                name,
+                size,
+                skipped,
+                waiting: BTreeMap::new(),
+                next_part: 0,
+                bytes_done: 0,
+            })
+            .collect();
+        self.finish_if_complete(now);
+    }
+
+    pub fn cancel(&mut self, now: f64) {
+        if self.phase == Phase::Working {
+            self.cancelled = true;
+            self.complete(now);
+        }
+    }
+
+    /// Takes one worker reply; returns whether anything changed.
+    pub fn apply(&mut self, reply: Reply, now: f64) -> bool {
+        let (run, file) = match &reply {
+            Reply::Done { run, file, .. } | Reply::Unreadable { run, file, .. } | Reply::Crashed { run, file, .. } => (*run, *file),
+        };
+        if run != self.run || self.phase != Phase::Working {
+            return false;
+        }
+        let Some(entry) = self.files.get_mut(file) else { return false };
+        match reply {
+            Reply::Unreadable { reason, .. } => {
+                if let Some(scan) = entry.scan.as_mut() {
+                    scan.fail(reason);
+                }
+                entry.bytes_done = entry.size;
+                entry.next_part = entry.parts;
+            }
+            Reply::Done { part, bytes, header_warnings, analyses, .. } => {
+                if part == 0 {
+                    if let Some(scan) = entry.scan.as_mut() {
+                        scan.header_warnings(&header_warnings);
+                    }
+                }
+                entry.bytes_done += bytes;
+                entry.waiting.insert(part, PartResult::Analyses(analyses));
+            }
+            Reply::Crashed { part, start, end, reason, .. } => {
+                entry.bytes_done += end - start;
+                let issue = Issue { kind: "internal".into(), chunk: None, offset: start, reason };
+                entry.waiting.insert(part, PartResult::Crashed(issue));
+            }
+        }
+        // Fold every part that is next in file order.
+        while let Some(result) = entry.waiting.remove(&entry.next_part) {
+            if let Some(scan) = entry.scan.as_mut() {
+                match result {
+                    PartResult::Analyses(list) => list.into_iter().for_each(|a| scan.add(a)),
+                    PartResult::Crashed(issue) => scan.add(ChunkAnalysis {
+                        index: 0,
+                        file_offset: issue.offset,
+                        issues: vec![issue],
+                        ..Default::default()
+                    }),
+                }
+            }
+            entry.next_part += 1;
+        }
+        if self.first_finding_ms.is_none() && self.finding_count() > 0 {
+            self.first_finding_ms = Some(now - self.started_ms);
+        }
+        self.finish_if_complete(now);
+        true
+    }
+
+    fn finish_if_complete(&mut self, now: f64) {
+        if self.phase == Phase::Working && self.files.iter().all(FileEntry::is_complete) {
+            self.complete(now);
+        }
+    }
+
+    fn complete(&mut self, now: f64) {
+        let mut run = RunBuilder::new();
+        for entry in &mut self.files {
+            if let Some(scan) = entry.scan.take() {
+                run.add_file(scan);
+            }
+        }
+        self.report = Some(run.finish(&self.rules));
+        self.phase = Phase::Done;
+        self.finished_ms = now;
+    }
+
+    pub fn bytes_total(&self) -> u64 {
+        self.files.iter().filter(|f| f.skipped.is_none()).map(|f| f.size).sum()
+    }
+
+    pub fn bytes_done(&self) -> u64 {
+        self.files.iter().filter(|f| f.skipped.is_none()).map(|f| f.bytes_done.min(f.size)).sum()
+    }
+
+    pub fn record_count(&self) -> u64 {
+        match &self.report {
+            Some(r) => r.totals.records,
+            None => self.files.iter().filter_map(|f| f.scan.as_ref()).map(FileScan::records).sum(),
+        }
+    }
+
+    pub fn finding_count(&self) -> usize {
+        match &self.report {
+            Some(r) => r.findings.len(),
+            None => self.files.iter().filter_map(|f| f.scan.as_ref()).map(|s| s.findings().len()).sum(),
+        }
+    }
+
+    /// Every finding so far, in file order.
+    pub fn findings(&self) -> Vec<&Finding> {
+        match &self.report {
+            Some(r) => r.findings.iter().collect(),
+            None => self.files.iter().filter_map(|f| f.scan.as_ref()).flat_map(|s| s.findings().iter()).collect(),
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! The analysis worker: reads its part of a `File` and runs the core on it.
+
+use crate::protocol::{Job, Reply};
+use evtx_triage::reader::ChunkSplitter;
+use evtx_triage::rules::RuleSet;
+use evtx_triage::scan::analyze_chunk;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{DedicatedWorkerGlobalScope, File, FileReaderSync, MessageEvent};
+
+/// Bytes read per `File.slice`: big slices are what make browser reads fast.
+const SLICE_BYTES: u64 = 8 << 20;
+
+/// Installs the message handler; called from the worker binary's `main`.
+pub fn run_worker() {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let rules: &'static RuleSet = Box::leak(Box::new(RuleSet::builtin()));
+    let reply_scope = scope.clone();
+    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        let data = event.data();
+        let job_text = js_sys::Reflect::get(&data, &"job".into()).ok().and_then(|v| v.as_string());
+        let file: Option<File> = js_sys::Reflect::get(&data, &"file".into()).ok().and_then(|v| v.dyn_into().ok());
+        let (Some(job_text), Some(file)) = (job_text, file) else { return };
+        let Ok(job) = serde_json::from_str::<Job>(&job_text) else { return };
+        let reply = analyze_part(&job, &file, rules);
+        let text = serde_json::to_string(&reply).expect("reply serializes");
+        let _ = reply_scope.post_message(&JsValue::from_str(&text));
+    });
+    scope.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+    onmessage.forget();
+    let _ = scope.post_message(&JsValue::from_str(crate::protocol::READY));
+}
+
+fn analyze_part(job: &Job, file: &File, rules: &RuleSet) -> Reply {
+    let mut splitter = if job.part == 0 { ChunkSplitter::new() } else { ChunkSplitter::resume_at(job.first_chunk) };
+    let mut analyses = Vec::new();
+    let mut header_warnings = Vec::new();
+    let mut header_seen = job.part != 0;
+    let unreadable = |reason: String| Reply::Unreadable { run: job.run, file: job.file, reason };
+    let mut pos = job.start;
+    let mut chunks = Vec::new();
+    while pos < job.end {
+        let to = (pos + SLICE_BYTES).min(job.end);
+        let bytes = match read_slice(file, pos, to) {
+            Ok(b) => b,
+            Err(e) => return unreadable(format!("the browser could not read bytes {pos}..{to}: {e}")),
+        };
+        pos = to;
+        match splitter.push(&bytes) {
+            Ok(c) => chunks.extend(c),
+            Err(e) => return unreadable(e.0),
+        }
+        if !header_seen {
+            if let Some(h) = splitter.header() {
+                header_warnings = h.warnings.clone();
+                header_seen = true;
+            }
+        }
+        for raw in chunks.drain(..) {
+            analyses.push(analyze_chunk(&job.name, &raw, rules));
+        }
+    }
+    // Only the file's last part may end in a short chunk; others end on a boundary.
+    match splitter.finish() {
+        Ok(tail) => analyses.extend(tail.map(|raw| analyze_chunk(&job.name, &raw, rules))),
+        Err(e) => return unreadable(e.0),
+    }
+    if let Some(h) = splitter.header() {
+        if !header_seen {
+            header_warnings = h.warnings.clone();
+        }
+    }
+    Reply::Done { run: job.run, file: job.file, part: job.part, bytes: job.end - job.start, header_warnings, analyses }
+}
+
+fn read_slice(file: &File, from: u64, to: u64) -> Result<Vec<u8>, String> {
+    let blob = file.slice_with_f64_and_f64(from as f64, to as f64).map_err(|e| format!("{e:?}"))?;
+    let reader = FileReaderSync::new().map_err(|e| format!("{e:?}"))?;
+    let buffer = reader.read_as_array_buffer(&blob).map_err(|e| format!("{e:?}"))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
