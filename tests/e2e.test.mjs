@@ -255,6 +255,16 @@ test(`e2. a ${BIG_MIB} MiB log: working state, findings while running, exact cou
     working.catch(() => {});
     await raceFailure(app, page.setInputFiles('#file-input', big), 'uploading the big log');
     await raceFailure(app, working, 'waiting for data-state=working');
+    // Let the first findings show (so the screenshot shows a scan under way), or the scan end.
+    await raceFailure(
+      app,
+      page.waitForFunction(
+        () => document.querySelector('#app')?.getAttribute('data-state') !== 'working' || document.querySelectorAll('tr.finding').length > 0,
+        null,
+        { timeout: 240_000, polling: 50 },
+      ),
+      'waiting for the first findings while working',
+    );
     // One consistent look at the page while it works, then the screenshot.
     const snap = await page.evaluate(() => {
       const cancel = document.querySelector('#cancel');
@@ -263,12 +273,13 @@ test(`e2. a ${BIG_MIB} MiB log: working state, findings while running, exact cou
         state: document.querySelector('#app')?.getAttribute('data-state'),
         cancelVisible: !!cancel && cancel.getClientRects().length > 0 && cs.visibility !== 'hidden' && cs.display !== 'none',
         progress: document.querySelector('#progress')?.textContent?.trim() ?? null,
+        rows: document.querySelectorAll('tr.finding').length,
       };
     });
     await page.screenshot({ path: await artifact('running.png'), fullPage: false });
     const stateAfterShot = await page.getAttribute('#app', 'data-state');
     console.log(`running snapshot: ${JSON.stringify(snap)}; state after the screenshot: ${stateAfterShot}`);
-    assert.equal(snap.state, 'working');
+    assert.equal(snap.state, 'working', 'still working when the first findings showed (findings must appear while the scan runs)');
     assert.ok(snap.cancelVisible, '#cancel is visible while working');
     assert.ok(snap.progress, '#progress has text while working');
 

@@ -16,6 +16,7 @@ pub mod analytics;
 pub mod event;
 pub mod export;
 pub mod prefilter;
+pub mod quick;
 pub mod reader;
 pub mod report;
 pub mod rules;

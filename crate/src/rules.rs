@@ -35,6 +35,8 @@ pub struct RuleSet {
     analytics: Vec<Analytic>,
     engine: Engine,
     prefilter: Prefilter,
+    /// Read System fields from template values when no rule needs the record.
+    quick_stats: bool,
 }
 
 impl RuleSet {
@@ -54,7 +56,19 @@ impl RuleSet {
             })?;
         }
         let prefilter = Prefilter::for_rules(analytics.iter().map(|a| &a.rule));
-        Ok(RuleSet { analytics, engine, prefilter })
+        Ok(RuleSet { analytics, engine, prefilter, quick_stats: true })
+    }
+
+    /// The same rules with every shortcut off: every record is rendered and
+    /// evaluated. Results must equal those with shortcuts (tests check it).
+    pub fn exhaustive(mut self) -> Self {
+        self.prefilter = Prefilter::disabled();
+        self.quick_stats = false;
+        self
+    }
+
+    pub fn quick_stats(&self) -> bool {
+        self.quick_stats
     }
 
     /// The built-ins plus extra analytics; ids must stay unique.

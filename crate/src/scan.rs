@@ -107,6 +107,24 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
         // A literal inside a template definition reaches every record using it.
         Some(h) => h.iter().any(|&pos| in_template_definition(&chunk.data, pos)),
     };
+    // System fields for statistics, read without rendering (see `quick`).
+    let quick = if rules.quick_stats() && !all_candidates && !raw.is_truncated() {
+        crate::quick::chunk_records(&chunk.data)
+    } else {
+        None
+    };
+    let is_candidate = |start: usize, end: usize| {
+        all_candidates || hits.as_ref().is_some_and(|h| h.iter().any(|&p| p >= start && p < end))
+    };
+    if let Some(records) = &quick {
+        if !records.iter().any(|r| is_candidate(r.offset, r.offset + r.size)) {
+            // No record can match: statistics are all this chunk gives.
+            for r in records {
+                add_quick_stats(&mut out.stats, r);
+            }
+            return out;
+        }
+    }
 
     let settings = parser_settings();
     let mut parsed = match chunk.parse(settings) {
@@ -131,12 +149,16 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
         };
         let start = record.binxml_offset.saturating_sub(24) as usize;
         let end = record.binxml_offset as usize + record.binxml_size as usize;
-        let candidate = all_candidates
-            || hits.as_ref().is_some_and(|h| h.iter().any(|&p| p >= start && p < end));
         let record_id = record.event_record_id;
-        let header_time = record.timestamp.to_string();
+        let header_time = crate::quick::format_filetime(timestamp_to_filetime(&record.timestamp));
         let record_offset = raw.file_offset + start as u64;
-        if candidate {
+        if !is_candidate(start, end) {
+            if let Some(q) = quick.as_ref().and_then(|q| q.iter().find(|q| q.offset == start)) {
+                add_quick_stats(&mut out.stats, q);
+                continue;
+            }
+        }
+        if is_candidate(start, end) {
             out.rendered += 1;
             let json = match record.into_json_value() {
                 Ok(j) => j.data,
@@ -172,6 +194,17 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
         }
     }
     out
+}
+
+fn add_quick_stats(stats: &mut StatsBuilder, r: &crate::quick::QuickRecord) {
+    let time = r.filetime.map(crate::quick::format_filetime);
+    stats.add_record(time.as_deref(), r.computer.as_deref(), r.channel.as_deref(), r.event_id);
+}
+
+/// The record header's time as a FILETIME, to render it as `evtx` renders times.
+fn timestamp_to_filetime(t: &evtx::Timestamp) -> u64 {
+    const UNIX_EPOCH_AS_FILETIME: i128 = 116_444_736_000_000_000;
+    (t.as_nanosecond() / 100 + UNIX_EPOCH_AS_FILETIME).clamp(0, u64::MAX as i128) as u64
 }
 
 /// Whether `pos` lies inside one of the chunk's template definitions, found

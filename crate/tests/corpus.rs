@@ -52,3 +52,31 @@ fn every_corpus_file_gives_exactly_the_expected_findings() {
     assert_eq!(total_matches, 8, "expected.json lists 8 matches in all");
     assert!(failures.is_empty(), "{} file(s) differ:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// The shortcuts (literal prefilter, quick System fields) change nothing:
+/// every file's report and findings equal those of rendering every record.
+#[test]
+fn shortcuts_give_the_results_of_a_full_parse() {
+    let Some(dir) = corpus_dir() else { return };
+    let expected: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    let fast = RuleSet::builtin();
+    let full = RuleSet::builtin().exhaustive();
+    let mut compared = 0;
+    for rel in expected.as_object().unwrap().keys() {
+        let bytes = std::fs::read(dir.join(rel)).unwrap();
+        let mut a = evtx_triage::scan::RunBuilder::new();
+        a.add_file(scan_bytes(rel, &bytes, &fast));
+        let mut b = evtx_triage::scan::RunBuilder::new();
+        b.add_file(scan_bytes(rel, &bytes, &full));
+        let (mut a, b) = (a.finish(&fast), b.finish(&full));
+        // Only the skipping counters and the literal list may differ.
+        a.files[0].chunks_skipped = b.files[0].chunks_skipped;
+        a.prefilter_literals = b.prefilter_literals.clone();
+        assert_eq!(a.files, b.files, "{rel}: file reports differ");
+        assert_eq!(a.totals, b.totals, "{rel}: totals differ");
+        assert_eq!(a.findings, b.findings, "{rel}: findings differ");
+        assert_eq!(a, b, "{rel}");
+        compared += 1;
+    }
+    assert_eq!(compared, 300);
+}

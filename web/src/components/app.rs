@@ -179,7 +179,6 @@ pub fn app() -> Html {
                     <button id="export-csv" onclick={export_csv}>{ "Export CSV (findings)" }</button>
                 </section>
             }
-            { summary::view(&s) }
             if phase != Phase::Idle {
                 <section id="findings-section" aria-labelledby="findings-title">
                     <h2 id="findings-title">{ "Findings" }</h2>
@@ -187,6 +186,7 @@ pub fn app() -> Html {
                     { findings::table(&all, &shown, sort_key, ascending, on_sort, on_open) }
                 </section>
             }
+            { summary::view(&s) }
             { summary::files_view(&s) }
             { detail.unwrap_or_default() }
             <footer><small>{ "EVTX Triage · analytics: MITRE CAR-2020-05-001, CAR-2019-08-001 · parsing: evtx · Sigma engine: rsigma" }</small></footer>

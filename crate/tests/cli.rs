@@ -1,0 +1,345 @@
+//! The `evtx-triage` binary on temporary files: output formats, exit codes,
+//! folders, custom rules. Its output is compared with what the library makes
+//! of the same files in process.
+
+mod support;
+
+use evtx_triage::analytics::custom_analytics;
+use evtx_triage::export;
+use evtx_triage::report::RunReport;
+use evtx_triage::rules::RuleSet;
+use evtx_triage::scan::{scan_bytes, RunBuilder};
+use evtx_triage::writer::write_evtx;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use support::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_evtx-triage");
+
+const WHOAMI_RULE: &str = r#"title: Whoami run
+id: whoami-run
+status: test
+description: whoami.exe was started.
+logsource:
+  product: windows
+  category: process_creation
+detection:
+  selection:
+    EventID: 1
+    Image|endswith: '\whoami.exe'
+  condition: selection
+level: low
+tags:
+  - attack.discovery
+  - attack.t1033
+"#;
+
+/// Findings: MINIDUMP on 11, TASKMGR on 12; whoami.exe started in 13.
+fn log() -> Vec<u8> {
+    let mut events = benign_run(1, 10);
+    events.push(access(11, "WKS-01", r"C:\Users\bob\Desktop\dumper.exe", LSASS, DBGHELP_TRACE));
+    events.push(file_create(12, "WKS-02", r"C:\Windows\system32\taskmgr.exe", r"C:\Temp\lsass.DMP"));
+    events.push(process_create(13, "WKS-01", r"C:\Windows\System32\whoami.exe", "whoami /all"));
+    events.extend(benign_run(14, 10));
+    write_evtx(&events)
+}
+
+fn cli(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+    Command::new(BIN).args(args.iter().map(|a| a.as_ref())).output().expect("run evtx-triage")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+/// What the library reports for these files, scanned in process.
+fn in_process(files: &[PathBuf], rules: &RuleSet) -> RunReport {
+    let mut run = RunBuilder::new();
+    for f in files {
+        run.add_file(scan_bytes(&f.display().to_string(), &std::fs::read(f).unwrap(), rules));
+    }
+    run.finish(rules)
+}
+
+fn json_pairs(v: &Value) -> std::collections::BTreeSet<(String, u64)> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["analytic_id"].as_str().unwrap().to_string(), f["event_record_id"].as_u64().unwrap()))
+        .collect()
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+#[test]
+fn json_output() {
+    let dir = TempDir::new("json");
+    let file = dir.write("log.evtx", &log());
+    let out = cli(&[&"scan", &"--format", &"json", &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    let text = stdout(&out);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(json_pairs(&v), set(&[(MINIDUMP, 11), (TASKMGR, 12)]));
+    assert_eq!(v["files"][0]["file"], Value::from(s(&file)));
+    assert_eq!(v["files"][0]["status"], "ok");
+    assert_eq!(v["files"][0]["records"], 23);
+    assert_eq!(v["findings"][0]["attack"], serde_json::json!(["T1003", "T1003.001", "TA0006"]));
+    assert_eq!(v["findings"][1]["source_process"], r"C:\Windows\system32\taskmgr.exe");
+    assert_eq!(v["totals"]["records"], 23);
+    assert_eq!(v["prefilter_literals"], serde_json::json!(["dbghelp.dll", "dbgcore.dll", "lsass"]));
+    // Exactly what the library makes of the file.
+    assert_eq!(text, export::to_json(&in_process(&[file], &RuleSet::builtin())) + "\n");
+}
+
+#[test]
+fn jsonl_output() {
+    let dir = TempDir::new("jsonl");
+    let file = dir.write("log.evtx", &log());
+    let out = cli(&[&"scan", &"--format", &"jsonl", &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let kinds: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["file", "finding", "finding", "coverage", "coverage"]);
+    assert_eq!(lines[0]["file"], Value::from(s(&file)));
+    assert_eq!((lines[1]["analytic_id"].as_str(), lines[1]["event_record_id"].as_u64()), (Some(MINIDUMP), Some(11)));
+    assert_eq!((lines[2]["analytic_id"].as_str(), lines[2]["event_record_id"].as_u64()), (Some(TASKMGR), Some(12)));
+    assert_eq!(lines[3]["could_fire"], true);
+    assert_eq!(stdout(&out), export::to_jsonl(&in_process(&[file], &RuleSet::builtin())));
+}
+
+#[test]
+fn csv_output() {
+    let dir = TempDir::new("csv");
+    let file = dir.write("log.evtx", &log());
+    let out = cli(&[&"scan", &"--format", &"csv", &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], export::CSV_COLUMNS.join(","));
+    assert_eq!(lines.len(), 3);
+    let path = s(&file);
+    assert!(lines[1].starts_with(&format!("CAR-2020-05-001,MiniDump of LSASS,{path},11,10,{},WKS-01,", time(11))), "{}", lines[1]);
+    assert!(lines[2].starts_with(&format!("CAR-2019-08-001,Credential Dumping via Windows Task Manager,{path},12,11,{},WKS-02,", time(12))), "{}", lines[2]);
+    assert_eq!(text, export::findings_csv(&in_process(&[file], &RuleSet::builtin()).findings));
+}
+
+#[test]
+fn table_output_is_the_default() {
+    let dir = TempDir::new("table");
+    let file = dir.write("log.evtx", &log());
+    let out = cli(&[&"scan", &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(text.lines().next().unwrap(), format!("1 file(s), 23 records, 2 finding(s), {} .. {}", time(1), time(23)));
+    assert!(text.contains("\nFINDINGS\n"));
+    let row = text.lines().find(|l| l.starts_with(MINIDUMP)).unwrap();
+    assert!(row.contains(&time(11)) && row.contains(" 11 ") && row.contains("WKS-01") && row.ends_with(&s(&file)), "{row}");
+    assert!(text.contains(&format!("ok               23 records    1 chunks   2 findings  {}", s(&file))), "{text}");
+    assert!(text.contains("\nCOVERAGE\nCAR-2020-05-001  6 events of Microsoft-Windows-Sysmon/Operational EventID 10 were checked\n"), "{text}");
+    let explicit = cli(&[&"scan", &"--format", &"table", &"--threads", &"1", &file]);
+    assert_eq!(stdout(&explicit), text);
+    assert_eq!(text, export::to_table(&in_process(&[file], &RuleSet::builtin())));
+}
+
+/// Threads share a file's chunks; the output does not depend on how many.
+#[test]
+fn thread_count_does_not_change_the_output() {
+    let dir = TempDir::new("threads");
+    let mut chunks = Vec::new();
+    for c in 0..5u64 {
+        let mut events = benign_run(c * 100 + 1, 20);
+        events.push(access(c * 100 + 50, "WKS-01", r"C:\x\y.exe", LSASS, DBGCORE_TRACE));
+        chunks.push(events);
+    }
+    let file = dir.write("multi.evtx", &log_of_chunks(&chunks));
+    let one = cli(&[&"scan", &"--format", &"json", &"--threads", &"1", &file]);
+    let four = cli(&[&"scan", &"--format", &"json", &"--threads", &"4", &file]);
+    assert_eq!(one.status.code(), Some(0));
+    assert_eq!(stdout(&one), stdout(&four));
+    let v: Value = serde_json::from_str(&stdout(&one)).unwrap();
+    assert_eq!(json_pairs(&v), set(&[(MINIDUMP, 50), (MINIDUMP, 150), (MINIDUMP, 250), (MINIDUMP, 350), (MINIDUMP, 450)]));
+    let chunks: Vec<u64> = v["findings"].as_array().unwrap().iter().map(|f| f["chunk"].as_u64().unwrap()).collect();
+    assert_eq!(chunks, [0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn an_unreadable_input_exits_1_and_the_others_are_still_reported() {
+    let dir = TempDir::new("unreadable");
+    let good = dir.write("good.evtx", &log());
+    let bad = dir.write("notes.evtx", b"these are my notes, not a log\n");
+    let out = cli(&[&"scan", &"--format", &"json", &bad, &good]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "evtx-triage: {}: not an EVTX file: it starts with 74 68 65 73 65 20 61 72 (text), not the \"ElfFile\" signature\n",
+            s(&bad)
+        )
+    );
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json_pairs(&v), set(&[(MINIDUMP, 11), (TASKMGR, 12)]));
+    assert_eq!(v["files"][0]["file"], Value::from(s(&bad)));
+    assert_eq!(v["files"][0]["status"], "unreadable");
+    assert_eq!(v["files"][1]["status"], "ok");
+    // The table says it too, under the file.
+    let out = cli(&[&"scan", &bad, &good]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains(&format!("unreadable        0 records    0 chunks   0 findings  {}\n           not an EVTX file", s(&bad))), "{}", stdout(&out));
+    // An empty file, too.
+    let empty = dir.write("empty.evtx", b"");
+    let out = cli(&[&"scan", &"--format", &"csv", &empty]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), format!("evtx-triage: {}: empty file (0 bytes): not an EVTX log\n", s(&empty)));
+    assert_eq!(stdout(&out), export::CSV_COLUMNS.join(",") + "\n");
+}
+
+/// A damaged but readable file is partial, not a failure of the run.
+#[test]
+fn a_partial_file_exits_0() {
+    let dir = TempDir::new("partial");
+    let bytes = log();
+    let file = dir.write("cut.evtx", &bytes[..FILE_HEADER + 20_000]);
+    let out = cli(&[&"scan", &"--format", &"json", &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["files"][0]["status"], "partial");
+    assert_eq!(v["files"][0]["issues"][0]["kind"], "truncated");
+    assert_eq!(json_pairs(&v), set(&[(MINIDUMP, 11), (TASKMGR, 12)]));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = TempDir::new("usage");
+    let file = dir.write("log.evtx", &log());
+    // No PATH.
+    let out = cli(&[&"scan"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("<PATH>"), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    // No subcommand.
+    let out = cli(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stdout(&out), "");
+    // An unknown flag.
+    let out = cli(&[&"scan", &"--bogus", &file]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--bogus"), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    // An unknown format.
+    let out = cli(&[&"scan", &"--format", &"xml", &file]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("xml"), "{}", stderr(&out));
+    // A path that does not exist.
+    let missing = dir.path().join("missing.evtx");
+    let out = cli(&[&"scan", &file, &missing]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out), format!("evtx-triage: {}: no such file or folder\n", s(&missing)));
+    assert_eq!(stdout(&out), "");
+}
+
+#[test]
+fn a_broken_rule_file_exits_2_and_is_named() {
+    let dir = TempDir::new("broken-rules");
+    let file = dir.write("log.evtx", &log());
+    let broken = dir.write("rules/broken.yml", b"title: x\ndetection: [\n");
+    let out = cli(&[&"scan", &"--rules", &broken, &file]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).starts_with(&format!("evtx-triage: {}: not a usable Sigma rule: ", s(&broken))), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    // In a folder of rules, too.
+    let out = cli(&[&"scan", &"--rules", &dir.path().join("rules"), &file]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).starts_with(&format!("evtx-triage: {}: not a usable Sigma rule: ", s(&broken))), "{}", stderr(&out));
+    // A rule file that is not there.
+    let missing = dir.path().join("rules/missing.yml");
+    let out = cli(&[&"scan", &"--rules", &missing, &file]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).starts_with(&format!("evtx-triage: {}: not a usable Sigma rule: cannot read: ", s(&missing))), "{}", stderr(&out));
+    // A rule whose id is a built-in's.
+    let dup = dir.write("dup/dup.yml", WHOAMI_RULE.replace("id: whoami-run", "id: CAR-2020-05-001").as_bytes());
+    let out = cli(&[&"scan", &"--rules", &dup, &file]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        format!("evtx-triage: {}: not a usable Sigma rule: rule id \"CAR-2020-05-001\" is already loaded\n", s(&dup))
+    );
+}
+
+#[test]
+fn folders_are_searched_recursively_for_evtx_files() {
+    let dir = TempDir::new("folders");
+    let bytes = log();
+    let mut other = benign_run(1, 5);
+    other.push(access(6, "WKS-09", r"C:\x\y.exe", LSASS, DBGCORE_TRACE));
+    let a = dir.write("case/a.evtx", &bytes);
+    let b = dir.write("case/sub/deeper/b.EVTX", &write_evtx(&other));
+    dir.write("case/sub/log.evtx.txt", &bytes); // an EVTX log, but not named .evtx
+    dir.write("case/notes.txt", b"not a log");
+    dir.write("case/sub/readme.md", b"# not a log");
+    let out = cli(&[&"scan", &"--format", &"json", &dir.path().join("case")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let files: Vec<&str> = v["files"].as_array().unwrap().iter().map(|f| f["file"].as_str().unwrap()).collect();
+    assert_eq!(files, [s(&a), s(&b)]);
+    let found: Vec<(String, u64, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["analytic_id"].as_str().unwrap().into(), f["event_record_id"].as_u64().unwrap(), f["file"].as_str().unwrap().into()))
+        .collect();
+    assert_eq!(
+        found,
+        [(MINIDUMP.to_string(), 11, s(&a)), (TASKMGR.to_string(), 12, s(&a)), (MINIDUMP.to_string(), 6, s(&b))]
+    );
+    assert_eq!(v["totals"]["records"], 23 + 6);
+    // A folder with no .evtx in it: nothing to do, nothing wrong.
+    let empty = TempDir::new("no-logs");
+    empty.write("x/readme.txt", b"nothing here");
+    let out = cli(&[&"scan", &"--format", &"csv", &empty.path()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout(&out), export::CSV_COLUMNS.join(",") + "\n");
+}
+
+#[test]
+fn custom_rules_add_their_findings() {
+    let dir = TempDir::new("custom");
+    let file = dir.write("log.evtx", &log());
+    let rule = dir.write("rules/whoami.yml", WHOAMI_RULE.as_bytes());
+    let out = cli(&[&"scan", &"--format", &"json", &"--rules", &rule, &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json_pairs(&v), set(&[(MINIDUMP, 11), (TASKMGR, 12), ("whoami-run", 13)]));
+    let f = v["findings"].as_array().unwrap().iter().find(|f| f["analytic_id"] == "whoami-run").unwrap();
+    assert_eq!(f["analytic_title"], "Whoami run");
+    assert_eq!(f["attack"], serde_json::json!(["attack.discovery", "attack.t1033"]));
+    assert_eq!(f["source_process"], r"C:\Windows\System32\whoami.exe");
+    assert_eq!(f["matched"][1]["field"], "Image");
+    assert_eq!(f["matched"][1]["value"], r"C:\Windows\System32\whoami.exe");
+    let analytics: Vec<&str> = v["analytics"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    assert_eq!(analytics, [MINIDUMP, TASKMGR, "whoami-run"]);
+    assert_eq!(v["analytics"][2]["source"], Value::from(s(&rule)));
+    assert_eq!(v["coverage"][2]["could_fire"], true);
+    // The custom rule's literal joins the prefilter's.
+    assert_eq!(v["prefilter_literals"], serde_json::json!(["dbghelp.dll", "dbgcore.dll", "lsass", "\\whoami.exe"]));
+    // As the library makes it.
+    let rules = RuleSet::with_extra(custom_analytics(&s(&rule), WHOAMI_RULE).unwrap()).unwrap();
+    assert_eq!(stdout(&out), export::to_json(&in_process(&[file.clone()], &rules)) + "\n");
+
+    // A folder of rules is searched for .yml / .yaml; a rule without an id takes its file's name.
+    dir.write("more/nested/net.yaml", b"title: Net use\nlogsource: {product: windows}\ndetection:\n  sel:\n    CommandLine|contains: 'whoami /all'\n  condition: sel\n");
+    dir.write("more/ignored.txt", b"not: [a rule");
+    let out = cli(&[&"scan", &"--format", &"csv", &"--rules", &rule, &"--rules", &dir.path().join("more"), &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let ids: Vec<String> = stdout(&out).lines().skip(1).map(|l| l.split(',').next().unwrap().to_string()).collect();
+    assert_eq!(ids, [MINIDUMP, TASKMGR, "whoami-run", "net"]);
+}
