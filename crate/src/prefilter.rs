@@ -58,8 +58,13 @@ impl Prefilter {
             patterns.push(lit.encode_utf16().flat_map(u16::to_le_bytes).collect());
             patterns.push(lit.as_bytes().to_vec());
         }
+        // Patterns are ASCII lower case and haystacks are lowered before the
+        // search: a case-sensitive automaton keeps its SIMD prefilter, which
+        // an ASCII-case-insensitive one loses (5x slower on this data).
+        for p in &mut patterns {
+            p.make_ascii_lowercase();
+        }
         let searcher = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostFirst)
             .build(&patterns)
             .expect("literal patterns build");
@@ -84,7 +89,7 @@ impl Prefilter {
     /// Whether `bytes` may hold something a rule matches.
     pub fn may_match(&self, bytes: &[u8]) -> bool {
         match &self.searcher {
-            Some(s) => s.is_match(bytes),
+            Some(s) => s.is_match(&bytes.to_ascii_lowercase()),
             None => true,
         }
     }
@@ -92,7 +97,7 @@ impl Prefilter {
     /// Start offsets of every literal hit in `bytes` (empty when inactive).
     pub fn hits(&self, bytes: &[u8]) -> Vec<usize> {
         match &self.searcher {
-            Some(s) => s.find_iter(bytes).map(|m| m.start()).collect(),
+            Some(s) => s.find_iter(&bytes.to_ascii_lowercase()).map(|m| m.start()).collect(),
             None => Vec::new(),
         }
     }

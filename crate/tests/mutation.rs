@@ -18,7 +18,7 @@ use evtx_triage::report::{FileStatus, Finding, Issue};
 use evtx_triage::rules::RuleSet;
 use evtx_triage::scan::{analyze_chunk, scan_bytes, FileScan, RunBuilder};
 use evtx_triage::writer::EventSpec;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use support::*;
 
 /// xorshift64*: small, fast, deterministic.
@@ -499,4 +499,70 @@ fn mutations_of_corpus_chunks() {
     print_tally(&format!("corpus chunks ({} chunks in {} logs)", pool.len(), pool.len().div_ceil(6)), &tally, started);
     assert_eq!(total_findings, 8, "the corpus's 8 findings are all in the pool");
     assert!(tally.untouched_chunks_checked > 1000);
+}
+
+#[test]
+fn scratch_debug() {
+    let Some(dir) = corpus_dir("x") else { return };
+    let f = dir.join("attack-samples/AutomatedTestingTools/Malware/DE_timestomp_and_dll_sideloading_and_RunPersist.evtx");
+    let mut b = std::fs::read(&f).unwrap();
+    b[4237] ^= 1 << 6;
+    let builtin = RuleSet::builtin();
+    for _ in 0..3 {
+        let a = scan_bytes("x", &b, &builtin);
+        let (r, _, _) = a.finish();
+        println!("builtin: records {} issues {:?}", r.records, r.issues);
+    }
+    let mut all = evtx_triage::analytics::builtin_analytics();
+    all.extend(evtx_triage::analytics::custom_analytics("r.yml", "title: L\nid: l\nlogsource: {product: windows}\ndetection:\n  sel:\n    EventID: 4624\n  condition: sel\n").unwrap());
+    let full = RuleSet::new(all).unwrap();
+    for _ in 0..3 {
+        let a = scan_bytes("x", &b, &full);
+        let (r, _, _) = a.finish();
+        println!("full: records {} issues {:?}", r.records, r.issues);
+    }
+    for _ in 0..2 {
+        let a = scan_bytes("x", &b, &builtin);
+        let (r, _, _) = a.finish();
+        println!("builtin: records {} issues {:?}", r.records, r.issues);
+    }
+}
+
+#[test]
+fn scratch_mutated_prefilter_equivalence() {
+    let builtin = RuleSet::builtin();
+    let mut all = evtx_triage::analytics::builtin_analytics();
+    all.extend(evtx_triage::analytics::custom_analytics("r.yml", "title: L\nid: l\nlogsource: {product: windows}\ndetection:\n  sel:\n    EventID: 4624\n  condition: sel\n").unwrap());
+    let full = RuleSet::new(all).unwrap();
+    let mut logs = vec![("gen".to_string(), generated_log().0)];
+    if let Some(dir) = corpus_dir("x") {
+        let files = evtx_files(&dir);
+        for (n, f) in files.iter().enumerate() { if n % 10 == 0 { let b = std::fs::read(f).unwrap(); if b.len() <= 4096 + 2*65536 { logs.push((f.display().to_string(), b)); } } }
+    }
+    let mut rng = Rng::new(77);
+    let mut bad = 0; let mut cases = 0;
+    for (name, log) in &logs {
+        for case in 0..200 {
+            let mut s = Subject { bytes: log.clone(), holds: vec![] };
+            let m = loop { let m = random_mutation(&mut rng, &s); if matches!(m, Mutation::Flip{..} | Mutation::Overwrite{..}) { break m; } };
+            s.apply(&m, &mut rng);
+            cases += 1;
+            let a = scan_bytes("x", &s.bytes, &builtin);
+            let b = scan_bytes("x", &s.bytes, &full);
+            let bf: Vec<(String,u64)> = b.findings().iter().filter(|f| f.analytic_id != "l").map(|f| (f.analytic_id.clone(), f.event_record_id)).collect();
+            let af: Vec<(String,u64)> = a.findings().iter().map(|f| (f.analytic_id.clone(), f.event_record_id)).collect();
+            let (sa, sb) = (a.stats().clone(), b.stats().clone());
+            let (ra, _, _) = a.finish();
+            let (rb, _, _) = b.finish();
+            if af != bf || sa != sb || ra.issues != rb.issues {
+                bad += 1;
+                if bad < 15 {
+                println!("DIFF {name} case {case} {m:?}: findings {af:?} vs {bf:?}; records {} vs {}", sa.records, sb.records);
+                if sa != sb { println!("  first {:?} {:?} last {:?} {:?} comps {:?} {:?}", sa.first_time, sb.first_time, sa.last_time, sb.last_time, sa.computers.len(), sb.computers.len()); println!("  counts {:?}\n         {:?}", sa.event_counts, sb.event_counts); }
+                if ra.issues != rb.issues { println!("  issues {:?}\n      vs {:?}", ra.issues, rb.issues); }
+                }
+            }
+        }
+    }
+    println!("{bad} of {cases} differ");
 }
