@@ -6,10 +6,12 @@ use evtx_triage::export;
 use evtx_triage::reader::{ChunkSplitter, RawChunk};
 use evtx_triage::report::FileStatus;
 use evtx_triage::rules::RuleSet;
-use evtx_triage::scan::{analyze_chunk, FileScan, RunBuilder};
+use evtx_triage::scan::{analyze_chunk, ChunkAnalysis, FileScan, RunBuilder};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
 use std::process::ExitCode;
+use std::sync::{mpsc, Mutex};
 
 #[derive(Parser)]
 #[command(name = "evtx-triage", version, about = "Find credential dumping (MITRE CAR analytics, as Sigma rules) in Windows .evtx logs, offline")]
@@ -46,8 +48,8 @@ enum Format {
 }
 
 /// How much of a file is read at a time, and how many chunks go to the threads at once.
-const READ_SIZE: usize = 8 << 20;
-const BATCH_CHUNKS: usize = 256;
+const READ_SIZE: usize = 256 << 10;
+const BATCH_CHUNKS: usize = 32;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -141,79 +143,80 @@ fn collect_inputs(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
     }
 }
 
-/// Reads a file piece by piece and analyzes its chunks on `threads` threads,
-/// merging the results in file order.
+/// Reads a file piece by piece on this thread while `threads` threads
+/// analyze its chunks; results are folded in file order.
 fn scan_file(path: &Path, rules: &RuleSet, threads: usize) -> FileScan {
     let name = path.display().to_string();
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let mut scan = FileScan::new(&name, size);
-    let mut file = match std::fs::File::open(path) {
+    let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) => {
             scan.fail(format!("cannot open: {e}"));
             return scan;
         }
     };
+    let (job_tx, job_rx) = mpsc::sync_channel::<(u64, Vec<RawChunk>)>(threads * 2);
+    let (done_tx, done_rx) = mpsc::channel::<(u64, Vec<ChunkAnalysis>, Vec<RawChunk>)>();
+    let job_rx = Mutex::new(job_rx);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            let (job_rx, done_tx, name) = (&job_rx, done_tx.clone(), &name);
+            s.spawn(move || loop {
+                let job = job_rx.lock().expect("job queue").recv();
+                let Ok((seq, batch)) = job else { break };
+                let results = batch.iter().map(|c| analyze_chunk(name, c, rules)).collect();
+                if done_tx.send((seq, results, batch)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(done_tx);
+        let reader = s.spawn(move || read_chunks(file, job_tx));
+        // Fold batches in order as they come back.
+        let mut waiting = BTreeMap::new();
+        let mut next = 0u64;
+        for (seq, results, batch) in done_rx {
+            waiting.insert(seq, results);
+            while let Some(results) = waiting.remove(&next) {
+                results.into_iter().for_each(|r| scan.add(r));
+                next += 1;
+            }
+            drop(batch);
+        }
+        match reader.join().expect("reader thread") {
+            Ok(header_warnings) => scan.header_warnings_first(&header_warnings),
+            Err(reason) => scan.fail(reason),
+        }
+    });
+    scan
+}
+
+/// Reads the file into batches of chunks for the analysis threads; returns
+/// the header's warnings, or why the file is not readable at all.
+fn read_chunks(mut file: std::fs::File, jobs: mpsc::SyncSender<(u64, Vec<RawChunk>)>) -> Result<Vec<String>, String> {
     let mut splitter = ChunkSplitter::new();
     let mut buf = vec![0u8; READ_SIZE];
     let mut batch: Vec<RawChunk> = Vec::with_capacity(BATCH_CHUNKS);
-    let mut header_done = false;
+    let mut seq = 0u64;
+    let mut send = |batch: &mut Vec<RawChunk>| {
+        if !batch.is_empty() {
+            let _ = jobs.send((seq, std::mem::replace(batch, Vec::with_capacity(BATCH_CHUNKS))));
+            seq += 1;
+        }
+    };
     loop {
         let n = match file.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
-            Err(e) => {
-                scan.fail(format!("read error after {} bytes: {e}", splitter.bytes_seen()));
-                return scan;
-            }
+            Err(e) => return Err(format!("read error after {} bytes: {e}", splitter.bytes_seen())),
         };
-        match splitter.push(&buf[..n]) {
-            Ok(chunks) => batch.extend(chunks),
-            Err(e) => {
-                scan.fail(e.0);
-                return scan;
-            }
-        }
-        if !header_done {
-            if let Some(h) = splitter.header() {
-                scan.header_warnings(&h.warnings);
-                header_done = true;
-            }
-        }
+        batch.extend(splitter.push(&buf[..n]).map_err(|e| e.0)?);
         if batch.len() >= BATCH_CHUNKS {
-            analyze_batch(&name, &mut batch, rules, threads, &mut scan);
+            send(&mut batch);
         }
     }
-    match splitter.finish() {
-        Ok(tail) => batch.extend(tail),
-        Err(e) => {
-            scan.fail(e.0);
-            return scan;
-        }
-    }
-    if !header_done {
-        if let Some(h) = splitter.header() {
-            scan.header_warnings(&h.warnings);
-        }
-    }
-    analyze_batch(&name, &mut batch, rules, threads, &mut scan);
-    scan
-}
-
-fn analyze_batch(file: &str, batch: &mut Vec<RawChunk>, rules: &RuleSet, threads: usize, scan: &mut FileScan) {
-    if batch.is_empty() {
-        return;
-    }
-    let per_thread = batch.len().div_ceil(threads);
-    let results: Vec<_> = std::thread::scope(|s| {
-        let handles: Vec<_> = batch
-            .chunks(per_thread)
-            .map(|part| s.spawn(move || part.iter().map(|c| analyze_chunk(file, c, rules)).collect::<Vec<_>>()))
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("chunk analysis thread")).collect()
-    });
-    for r in results {
-        scan.add(r);
-    }
-    batch.clear();
+    batch.extend(splitter.finish().map_err(|e| e.0)?);
+    send(&mut batch);
+    Ok(splitter.header().map(|h| h.warnings.clone()).unwrap_or_default())
 }

@@ -95,6 +95,28 @@ impl StatsBuilder {
     pub fn add_record(&mut self, time: Option<&str>, computer: Option<&str>, channel: Option<&str>, event_id: Option<u64>) {
         self.records += 1;
         if let Some(t) = time {
+            self.add_time(t);
+        }
+        if let Some(c) = computer {
+            match self.computers.get_mut(c) {
+                Some(n) => *n += 1,
+                None => {
+                    self.computers.insert(c.to_string(), 1);
+                }
+            }
+        }
+        if let Some(id) = event_id {
+            let ids = match self.event_counts.get_mut(channel.unwrap_or("")) {
+                Some(ids) => ids,
+                None => self.event_counts.entry(channel.unwrap_or("").to_string()).or_default(),
+            };
+            *ids.entry(id).or_default() += 1;
+        }
+    }
+
+    /// Widens the time range to include `t` (ISO-8601 UTC, one format throughout).
+    pub fn add_time(&mut self, t: &str) {
+        {
             // ISO-8601 UTC timestamps of one format order as text.
             if self.first_time.as_deref().is_none_or(|f| t < f) {
                 self.first_time = Some(t.to_string());
@@ -102,12 +124,6 @@ impl StatsBuilder {
             if self.last_time.as_deref().is_none_or(|l| t > l) {
                 self.last_time = Some(t.to_string());
             }
-        }
-        if let Some(c) = computer {
-            *self.computers.entry(c.to_string()).or_default() += 1;
-        }
-        if let Some(id) = event_id {
-            *self.event_counts.entry(channel.unwrap_or("").to_string()).or_default().entry(id).or_default() += 1;
         }
     }
 

@@ -76,56 +76,74 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
         )));
         return out;
     }
-    let mut data = raw.data.clone();
-    if raw.is_truncated() {
-        out.issues.push(issue("truncated", raw.file_offset, format!(
-            "the file ends {} bytes into this chunk; the whole records before the cut are read", raw.data.len()
-        )));
-        data.resize(CHUNK_SIZE, 0);
-    }
-    let mut chunk = match EvtxChunkData::new(data, false) {
-        Ok(c) => c,
+    let header = match evtx::EvtxChunkHeader::from_bytes(&raw.data) {
+        Ok(h) => h,
         Err(e) => {
             out.issues.push(issue("chunk", raw.file_offset, format!("chunk skipped: {}", error_chain(&e))));
             return out;
         }
     };
-    if !raw.is_truncated() {
-        if !chunk.validate_header_checksum() {
-            out.issues.push(issue("checksum", raw.file_offset, "chunk header CRC32 is stale; records read anyway".into()));
-        } else if !chunk.validate_data_checksum() {
-            out.issues.push(issue("checksum", raw.file_offset, "chunk records CRC32 is stale; records read anyway".into()));
-        }
+    if raw.is_truncated() {
+        out.issues.push(issue("truncated", raw.file_offset, format!(
+            "the file ends {} bytes into this chunk; the whole records before the cut are read", raw.data.len()
+        )));
+    } else if let Some(stale) = stale_checksum(&raw.data, &header) {
+        out.issues.push(issue("checksum", raw.file_offset, stale.into()));
     }
     out.parsed = true;
 
     // Which records can match a rule at all (see `prefilter`).
     let prefilter = rules.prefilter();
-    let hits = if prefilter.is_active() { Some(prefilter.hits(&chunk.data)) } else { None };
+    let hits = prefilter.scan(&raw.data);
     let all_candidates = match &hits {
         None => true,
         // A literal inside a template definition reaches every record using it.
-        Some(h) => h.iter().any(|&pos| in_template_definition(&chunk.data, pos)),
+        Some(h) => h.iter().any(|hit| in_template_definition(&raw.data, hit.pos)),
     };
     // System fields for statistics, read without rendering (see `quick`).
     let quick = if rules.quick_stats() && !all_candidates && !raw.is_truncated() {
-        crate::quick::chunk_records(&chunk.data)
+        crate::quick::chunk_records(&raw.data)
     } else {
         None
     };
+    // A record can match only if some rule finds all its literals in it.
     let is_candidate = |start: usize, end: usize| {
-        all_candidates || hits.as_ref().is_some_and(|h| h.iter().any(|&p| p >= start && p < end))
+        all_candidates
+            || hits.as_ref().is_some_and(|h| prefilter.satisfied(h.iter().filter(|hit| hit.pos >= start && hit.pos < end)))
     };
     if let Some(records) = &quick {
         if !records.iter().any(|r| is_candidate(r.offset, r.offset + r.size)) {
             // No record can match: statistics are all this chunk gives.
             for r in records {
-                add_quick_stats(&mut out.stats, r);
+                out.stats.add_record(None, r.computer.as_deref(), r.channel.as_deref(), r.event_id);
+            }
+            // Only the extremes matter for the time range: format just those.
+            // (Text order equals FILETIME order up to year 9999; later ones,
+            // rendered with a wrapped year, are added one by one.)
+            const LAST_FOUR_DIGIT_YEAR: u64 = 2_650_467_743_999_999_999;
+            for far in records.iter().filter_map(|r| r.filetime).filter(|&t| t > LAST_FOUR_DIGIT_YEAR) {
+                out.stats.add_time(&crate::quick::format_filetime(far));
+            }
+            let times = records.iter().filter_map(|r| r.filetime).filter(|&t| t <= LAST_FOUR_DIGIT_YEAR);
+            if let (Some(min), Some(max)) = (times.clone().min(), times.max()) {
+                out.stats.add_time(&crate::quick::format_filetime(min));
+                out.stats.add_time(&crate::quick::format_filetime(max));
             }
             return out;
         }
     }
 
+    // The `evtx` parser wants the chunk's own full 64 KiB buffer.
+    let mut data = raw.data.clone();
+    data.resize(CHUNK_SIZE, 0);
+    let mut chunk = match EvtxChunkData::new(data, false) {
+        Ok(c) => c,
+        Err(e) => {
+            out.parsed = false;
+            out.issues.push(issue("chunk", raw.file_offset, format!("chunk skipped: {}", error_chain(&e))));
+            return out;
+        }
+    };
     let settings = parser_settings();
     let mut parsed = match chunk.parse(settings) {
         Ok(p) => p,
@@ -205,6 +223,25 @@ fn add_quick_stats(stats: &mut StatsBuilder, r: &crate::quick::QuickRecord) {
 fn timestamp_to_filetime(t: &evtx::Timestamp) -> u64 {
     const UNIX_EPOCH_AS_FILETIME: i128 = 116_444_736_000_000_000;
     (t.as_nanosecond() / 100 + UNIX_EPOCH_AS_FILETIME).clamp(0, u64::MAX as i128) as u64
+}
+
+/// Which of the chunk's CRC32s is stale, if any (as `evtx` checks them:
+/// header bytes 0..120 and 128..512, then the records up to the free space).
+fn stale_checksum(data: &[u8], header: &evtx::EvtxChunkHeader) -> Option<&'static str> {
+    if header.flags.contains(evtx::ChunkFlags::NO_CRC32) {
+        return None;
+    }
+    let mut h = crc32fast::Hasher::new();
+    h.update(&data[..120]);
+    h.update(&data[128..512]);
+    if h.finalize() != header.header_chunk_checksum {
+        return Some("chunk header CRC32 is stale; records read anyway");
+    }
+    match data.get(512..header.free_space_offset as usize) {
+        Some(records) if crc32fast::hash(records) == header.events_checksum => None,
+        Some(_) => Some("chunk records CRC32 is stale; records read anyway"),
+        None => Some("chunk free-space offset points past the chunk; records read anyway"),
+    }
 }
 
 /// Whether `pos` lies inside one of the chunk's template definitions, found
@@ -394,6 +431,13 @@ impl FileScan {
         for w in warnings {
             self.issues.push(Issue { kind: "header".into(), chunk: None, offset: 0, reason: w.clone() });
         }
+    }
+
+    /// Header warnings learnt after chunks were added still come first.
+    pub fn header_warnings_first(&mut self, warnings: &[String]) {
+        let chunk_issues = std::mem::take(&mut self.issues);
+        self.header_warnings(warnings);
+        self.issues.extend(chunk_issues);
     }
 
     /// Marks the file unreadable (not EVTX, empty, header only).

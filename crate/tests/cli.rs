@@ -96,7 +96,7 @@ fn json_output() {
     assert_eq!(v["findings"][0]["attack"], serde_json::json!(["T1003", "T1003.001", "TA0006"]));
     assert_eq!(v["findings"][1]["source_process"], r"C:\Windows\system32\taskmgr.exe");
     assert_eq!(v["totals"]["records"], 23);
-    assert_eq!(v["prefilter_literals"], serde_json::json!(["dbghelp.dll", "dbgcore.dll", "lsass"]));
+    assert_eq!(v["prefilter_literals"], serde_json::json!(RuleSet::builtin().prefilter().literals()));
     // Exactly what the library makes of the file.
     assert_eq!(text, export::to_json(&in_process(&[file], &RuleSet::builtin())) + "\n");
 }
@@ -170,6 +170,43 @@ fn thread_count_does_not_change_the_output() {
     assert_eq!(json_pairs(&v), set(&[(MINIDUMP, 50), (MINIDUMP, 150), (MINIDUMP, 250), (MINIDUMP, 350), (MINIDUMP, 450)]));
     let chunks: Vec<u64> = v["findings"].as_array().unwrap().iter().map(|f| f["chunk"].as_u64().unwrap()).collect();
     assert_eq!(chunks, [0, 1, 2, 3, 4]);
+}
+
+/// A log larger than one read of the CLI (8 MiB) and one batch of chunks
+/// (256): findings on both sides of each boundary keep their chunk index.
+#[test]
+fn a_log_larger_than_a_read_and_a_batch() {
+    let dir = TempDir::new("big");
+    let benign_chunk = one_chunk(&benign_run(1, 40));
+    let hit_chunks = [0usize, 127, 128, 255, 256, 299];
+    let mut bytes = log()[..FILE_HEADER].to_vec();
+    for c in 0..300 {
+        if hit_chunks.contains(&c) {
+            let mut events = benign_run(1, 20);
+            events.push(access(50_000 + c as u64, "WKS-01", r"C:\x\y.exe", LSASS, DBGHELP_TRACE));
+            events.extend(benign_run(21, 20));
+            bytes.extend(one_chunk(&events));
+        } else {
+            bytes.extend_from_slice(&benign_chunk);
+        }
+    }
+    set_header(&mut bytes, 300, 50_300);
+    assert!(bytes.len() > (8 << 20) * 2);
+    let file = dir.write("big.evtx", &bytes);
+    let out = cli(&[&"scan", &"--format", &"json", &"--threads", &"2", &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let found: Vec<(u64, u64)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["chunk"].as_u64().unwrap(), f["event_record_id"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(found, hit_chunks.iter().map(|&c| (c as u64, 50_000 + c as u64)).collect::<Vec<_>>());
+    assert_eq!(v["files"][0]["chunks"], 300);
+    assert_eq!(v["files"][0]["records"], 300 * 40 + 6);
+    assert_eq!(v["files"][0]["status"], "ok");
+    assert_eq!(stdout(&out), export::to_json(&in_process(&[file], &RuleSet::builtin())) + "\n");
 }
 
 #[test]
@@ -330,9 +367,10 @@ fn custom_rules_add_their_findings() {
     assert_eq!(v["analytics"][2]["source"], Value::from(s(&rule)));
     assert_eq!(v["coverage"][2]["could_fire"], true);
     // The custom rule's literal joins the prefilter's.
-    assert_eq!(v["prefilter_literals"], serde_json::json!(["dbghelp.dll", "dbgcore.dll", "lsass", "\\whoami.exe"]));
-    // As the library makes it.
     let rules = RuleSet::with_extra(custom_analytics(&s(&rule), WHOAMI_RULE).unwrap()).unwrap();
+    assert_eq!(v["prefilter_literals"], serde_json::json!(rules.prefilter().literals()));
+    assert!(rules.prefilter().literals().iter().any(|l| l.contains("whoami")), "{:?}", rules.prefilter().literals());
+    // As the library makes it.
     assert_eq!(stdout(&out), export::to_json(&in_process(&[file.clone()], &rules)) + "\n");
 
     // A folder of rules is searched for .yml / .yaml; a rule without an id takes its file's name.

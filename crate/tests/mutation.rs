@@ -501,68 +501,75 @@ fn mutations_of_corpus_chunks() {
     assert!(tally.untouched_chunks_checked > 1000);
 }
 
+/// The prefilter and the quick statistics are shortcuts: on damaged chunks
+/// too, a scan with them gives what a scan without them (`exhaustive`) gives,
+/// apart from the count of chunks the prefilter skipped.
+fn shortcuts_change_nothing(label: &str, original: &[u8], cases: usize, seed: u64, differ: &mut Vec<String>) -> usize {
+    let fast = RuleSet::builtin();
+    let slow = RuleSet::builtin().exhaustive();
+    let mut rng = Rng::new(seed);
+    let n = (original.len() - FILE_HEADER) / CHUNK;
+    for case in 0..cases {
+        let mut s = Subject { bytes: original.to_vec(), holds: (0..n).map(Some).collect() };
+        // Damage inside chunks only: the file stays readable.
+        let m = loop {
+            let m = random_mutation(&mut rng, &s);
+            match m {
+                Mutation::Flip { pos, .. } | Mutation::Overwrite { start: pos, .. } if pos >= FILE_HEADER => break m,
+                Mutation::Truncate { at } if at > FILE_HEADER => break m,
+                _ => {}
+            }
+        };
+        s.apply(&m, &mut rng);
+        let (a, af, _) = scan_bytes("m.evtx", &s.bytes, &fast).finish();
+        let (b, bf, _) = scan_bytes("m.evtx", &s.bytes, &slow).finish();
+        let a_cmp = evtx_triage::report::FileReport { chunks_skipped: 0, ..a.clone() };
+        if a_cmp != b || af != bf {
+            differ.push(format!(
+                "{label} case {case} (seed {seed:#x}) {m:?}:\n    with shortcuts: {} records, findings {:?}, issues {:?}\n    exhaustive:     {} records, findings {:?}, issues {:?}",
+                a.records, pairs(&af), a.issues, b.records, pairs(&bf), b.issues
+            ));
+        }
+    }
+    cases
+}
+
+/// Undamaged real logs: the shortcuts give exactly the exhaustive results.
 #[test]
-fn scratch_debug() {
-    let Some(dir) = corpus_dir("x") else { return };
-    let f = dir.join("attack-samples/AutomatedTestingTools/Malware/DE_timestomp_and_dll_sideloading_and_RunPersist.evtx");
-    let mut b = std::fs::read(&f).unwrap();
-    b[4237] ^= 1 << 6;
-    let builtin = RuleSet::builtin();
-    for _ in 0..3 {
-        let a = scan_bytes("x", &b, &builtin);
-        let (r, _, _) = a.finish();
-        println!("builtin: records {} issues {:?}", r.records, r.issues);
+fn shortcuts_change_no_result_on_the_corpus() {
+    let Some(dir) = corpus_dir("the corpus shortcut check") else { return };
+    let fast = RuleSet::builtin();
+    let slow = RuleSet::builtin().exhaustive();
+    let mut skipped = 0;
+    for path in evtx_files(&dir) {
+        let bytes = std::fs::read(&path).unwrap();
+        let name = path.display().to_string();
+        let (a, af, _) = scan_bytes(&name, &bytes, &fast).finish();
+        let (b, bf, _) = scan_bytes(&name, &bytes, &slow).finish();
+        skipped += a.chunks_skipped;
+        assert_eq!(af, bf, "{name}");
+        assert_eq!(evtx_triage::report::FileReport { chunks_skipped: 0, ..a }, b, "{name}");
     }
-    let mut all = evtx_triage::analytics::builtin_analytics();
-    all.extend(evtx_triage::analytics::custom_analytics("r.yml", "title: L\nid: l\nlogsource: {product: windows}\ndetection:\n  sel:\n    EventID: 4624\n  condition: sel\n").unwrap());
-    let full = RuleSet::new(all).unwrap();
-    for _ in 0..3 {
-        let a = scan_bytes("x", &b, &full);
-        let (r, _, _) = a.finish();
-        println!("full: records {} issues {:?}", r.records, r.issues);
-    }
-    for _ in 0..2 {
-        let a = scan_bytes("x", &b, &builtin);
-        let (r, _, _) = a.finish();
-        println!("builtin: records {} issues {:?}", r.records, r.issues);
-    }
+    assert!(skipped > 100, "the prefilter skipped {skipped} corpus chunks");
 }
 
 #[test]
-fn scratch_mutated_prefilter_equivalence() {
-    let builtin = RuleSet::builtin();
-    let mut all = evtx_triage::analytics::builtin_analytics();
-    all.extend(evtx_triage::analytics::custom_analytics("r.yml", "title: L\nid: l\nlogsource: {product: windows}\ndetection:\n  sel:\n    EventID: 4624\n  condition: sel\n").unwrap());
-    let full = RuleSet::new(all).unwrap();
-    let mut logs = vec![("gen".to_string(), generated_log().0)];
-    if let Some(dir) = corpus_dir("x") {
-        let files = evtx_files(&dir);
-        for (n, f) in files.iter().enumerate() { if n % 10 == 0 { let b = std::fs::read(f).unwrap(); if b.len() <= 4096 + 2*65536 { logs.push((f.display().to_string(), b)); } } }
-    }
-    let mut rng = Rng::new(77);
-    let mut bad = 0; let mut cases = 0;
-    for (name, log) in &logs {
-        for case in 0..200 {
-            let mut s = Subject { bytes: log.clone(), holds: vec![] };
-            let m = loop { let m = random_mutation(&mut rng, &s); if matches!(m, Mutation::Flip{..} | Mutation::Overwrite{..}) { break m; } };
-            s.apply(&m, &mut rng);
-            cases += 1;
-            let a = scan_bytes("x", &s.bytes, &builtin);
-            let b = scan_bytes("x", &s.bytes, &full);
-            let bf: Vec<(String,u64)> = b.findings().iter().filter(|f| f.analytic_id != "l").map(|f| (f.analytic_id.clone(), f.event_record_id)).collect();
-            let af: Vec<(String,u64)> = a.findings().iter().map(|f| (f.analytic_id.clone(), f.event_record_id)).collect();
-            let (sa, sb) = (a.stats().clone(), b.stats().clone());
-            let (ra, _, _) = a.finish();
-            let (rb, _, _) = b.finish();
-            if af != bf || sa != sb || ra.issues != rb.issues {
-                bad += 1;
-                if bad < 15 {
-                println!("DIFF {name} case {case} {m:?}: findings {af:?} vs {bf:?}; records {} vs {}", sa.records, sb.records);
-                if sa != sb { println!("  first {:?} {:?} last {:?} {:?} comps {:?} {:?}", sa.first_time, sb.first_time, sa.last_time, sb.last_time, sa.computers.len(), sb.computers.len()); println!("  counts {:?}\n         {:?}", sa.event_counts, sb.event_counts); }
-                if ra.issues != rb.issues { println!("  issues {:?}\n      vs {:?}", ra.issues, rb.issues); }
-                }
-            }
+#[ignore = "bug: on damaged chunks the quick statistics (quick.rs) disagree with a full parse: records it rejects are counted, records it reads are dropped"]
+fn shortcuts_change_no_result_on_damaged_chunks() {
+    let started = std::time::Instant::now();
+    let mut differ = Vec::new();
+    let mut cases = shortcuts_change_nothing("generated", &generated_log().0, 300, 0xfa57_0001, &mut differ);
+    if let Some(dir) = corpus_dir("the corpus part of the shortcut test") {
+        for (n, path) in evtx_files(&dir).iter().enumerate().filter(|(n, _)| n % 6 == 0) {
+            let bytes = std::fs::read(path).unwrap();
+            let one = bytes[..FILE_HEADER + CHUNK].to_vec();
+            let label = path.strip_prefix(&dir).unwrap().display().to_string();
+            cases += shortcuts_change_nothing(&label, &one, 20, 0xfa57_1000 + n as u64, &mut differ);
         }
     }
-    println!("{bad} of {cases} differ");
+    println!("shortcuts vs exhaustive: {cases} cases in {:.1?}, {} differ", started.elapsed(), differ.len());
+    for d in differ.iter().take(10) {
+        println!("  {d}");
+    }
+    assert!(differ.is_empty(), "{} of {cases} damaged files scan differently with the shortcuts; first:\n{}", differ.len(), differ[0]);
 }

@@ -22,7 +22,8 @@ pub const PLAIN_TRACE: &str = r"C:\Windows\SYSTEM32\ntdll.dll+9d1e4|C:\Windows\S
 pub const MINIDUMP: &str = "CAR-2020-05-001";
 pub const TASKMGR: &str = "CAR-2019-08-001";
 
-/// `2024-05-06T07:08:SS.0000000Z` plus `n` seconds (n < 3600 * 24).
+/// The time of record `n` (n < 60,000): 2024-05-06 07:00:00 plus `n` seconds,
+/// with a fraction that differs per record, as `evtx` renders it.
 pub fn time(n: u32) -> String {
     format!("2024-05-06T{:02}:{:02}:{:02}.{:07}Z", 7 + n / 3600, n / 60 % 60, n % 60, n as u64 * 1_001 % 10_000_000)
 }
