@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use evtx_triage::analytics::{custom_analytics, Analytic, RuleLoadError};
 use evtx_triage::export;
-use evtx_triage::reader::{ChunkSplitter, RawChunk};
+use evtx_triage::reader::{ChunkSplitter, FileHeaderInfo, RawChunk};
 use evtx_triage::report::FileStatus;
 use evtx_triage::rules::RuleSet;
 use evtx_triage::scan::{analyze_chunk, ChunkAnalysis, FileScan, RunBuilder};
@@ -185,7 +185,7 @@ fn scan_file(path: &Path, rules: &RuleSet, threads: usize) -> FileScan {
             drop(batch);
         }
         match reader.join().expect("reader thread") {
-            Ok(header_warnings) => scan.header_warnings_first(&header_warnings),
+            Ok(header) => scan.header(&header),
             Err(reason) => scan.fail(reason),
         }
     });
@@ -193,8 +193,8 @@ fn scan_file(path: &Path, rules: &RuleSet, threads: usize) -> FileScan {
 }
 
 /// Reads the file into batches of chunks for the analysis threads; returns
-/// the header's warnings, or why the file is not readable at all.
-fn read_chunks(mut file: std::fs::File, jobs: mpsc::SyncSender<(u64, Vec<RawChunk>)>) -> Result<Vec<String>, String> {
+/// the file header, or why the file is not readable at all.
+fn read_chunks(mut file: std::fs::File, jobs: mpsc::SyncSender<(u64, Vec<RawChunk>)>) -> Result<FileHeaderInfo, String> {
     let mut splitter = ChunkSplitter::new();
     let mut buf = vec![0u8; READ_SIZE];
     let mut batch: Vec<RawChunk> = Vec::with_capacity(BATCH_CHUNKS);
@@ -218,5 +218,5 @@ fn read_chunks(mut file: std::fs::File, jobs: mpsc::SyncSender<(u64, Vec<RawChun
     }
     batch.extend(splitter.finish().map_err(|e| e.0)?);
     send(&mut batch);
-    Ok(splitter.header().map(|h| h.warnings.clone()).unwrap_or_default())
+    Ok(splitter.header().cloned().unwrap_or_default())
 }

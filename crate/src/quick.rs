@@ -59,12 +59,10 @@ pub fn chunk_records(chunk: &[u8]) -> Option<Vec<QuickRecord>> {
     let mut templates: HashMap<u32, Slots> = HashMap::new();
     let mut out = Vec::new();
     let mut pos = CHUNK_HEADER;
+    let mut reached_last = false;
     while pos + 28 <= free {
         if chunk[pos..pos + 4] != RECORD_MAGIC {
-            // Zeroes mark the real end of the records when the header says more.
-            if chunk[pos..pos + 4] == [0, 0, 0, 0] {
-                break;
-            }
+            // Anything but a record here (zeroes, damage) is for the full parser.
             return None;
         }
         let size = u32_at(chunk, pos + 4)? as usize;
@@ -85,10 +83,12 @@ pub fn chunk_records(chunk: &[u8]) -> Option<Vec<QuickRecord>> {
         });
         pos += size;
         if record_id == last_id {
+            reached_last = true;
             break;
         }
     }
-    Some(out)
+    // The walk must end where the parser's would: at the last record or the free space.
+    (reached_last || pos == free).then_some(out)
 }
 
 struct Values {

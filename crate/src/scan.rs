@@ -6,7 +6,7 @@
 //! [`FileScan`] folds them into a [`FileReport`]; [`RunBuilder`] folds files
 //! into a [`RunReport`].
 
-use crate::event::{scalar_text, EventView};
+use crate::event::EventView;
 use crate::reader::{ChunkSplitter, RawChunk, CHUNK_SIZE};
 use crate::report::*;
 use crate::rules::{RuleHit, RuleSet};
@@ -67,7 +67,7 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
     let mut out = ChunkAnalysis { index: raw.index, file_offset: raw.file_offset, ..Default::default() };
     let issue = |kind: &str, offset: u64, reason: String| Issue { kind: kind.into(), chunk: Some(raw.index), offset, reason };
 
-    if raw.data.len() >= 8 && raw.data[..8].iter().all(|&b| b == 0) {
+    if raw.data.iter().all(|&b| b == 0) {
         return out; // Unused, zeroed space after the last chunk: nothing to read.
     }
     if raw.data.len() < 512 {
@@ -83,11 +83,12 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
             return out;
         }
     };
+    let stale = if raw.is_truncated() { None } else { stale_checksum(&raw.data, &header) };
     if raw.is_truncated() {
         out.issues.push(issue("truncated", raw.file_offset, format!(
             "the file ends {} bytes into this chunk; the whole records before the cut are read", raw.data.len()
         )));
-    } else if let Some(stale) = stale_checksum(&raw.data, &header) {
+    } else if let Some(stale) = stale {
         out.issues.push(issue("checksum", raw.file_offset, stale.into()));
     }
     out.parsed = true;
@@ -101,7 +102,10 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
         Some(h) => h.iter().any(|hit| in_template_definition(&raw.data, hit.pos)),
     };
     // System fields for statistics, read without rendering (see `quick`).
-    let quick = if rules.quick_stats() && !all_candidates && !raw.is_truncated() {
+    // Only on intact chunks that carry CRCs: damage is for the full parser
+    // to find and report.
+    let intact = !raw.is_truncated() && stale.is_none() && !header.flags.contains(evtx::ChunkFlags::NO_CRC32);
+    let quick = if rules.quick_stats() && !all_candidates && intact {
         crate::quick::chunk_records(&raw.data)
     } else {
         None
@@ -153,20 +157,30 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
             return out;
         }
     };
+    // Where the next record should start, to place errors that name no offset.
+    let mut expected_at = 512u64;
     for record in parsed.iter() {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
                 let offset = match &e {
-                    evtx::err::EvtxError::FailedToReadRecordAt { offset, .. } => raw.file_offset + offset,
-                    _ => raw.file_offset,
+                    evtx::err::EvtxError::FailedToReadRecordAt { offset, .. } => *offset,
+                    _ => expected_at,
                 };
-                out.issues.push(issue("record", offset, error_chain(&e)));
+                out.issues.push(issue("record", raw.file_offset + offset, error_chain(&e)));
                 continue;
             }
         };
         let start = record.binxml_offset.saturating_sub(24) as usize;
         let end = record.binxml_offset as usize + record.binxml_size as usize;
+        expected_at = end as u64 + 4;
+        if end + 4 > raw.data.len() {
+            // Past the end of a truncated file: the zeros we padded with, not a record.
+            out.issues.push(issue("truncated", raw.file_offset + start as u64, format!(
+                "record {} is cut by the end of the file; not read", record.event_record_id
+            )));
+            continue;
+        }
         let record_id = record.event_record_id;
         let header_time = crate::quick::format_filetime(timestamp_to_filetime(&record.timestamp));
         let record_offset = raw.file_offset + start as u64;
@@ -176,38 +190,30 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
                 continue;
             }
         }
-        if is_candidate(start, end) {
+        let candidate = is_candidate(start, end);
+        if candidate {
             out.rendered += 1;
-            let json = match record.into_json_value() {
-                Ok(j) => j.data,
-                Err(e) => {
-                    out.issues.push(issue("record", record_offset, format!("record {record_id}: {}", error_chain(&e))));
-                    continue;
-                }
-            };
-            let view = EventView::from_rendered(json);
-            let b = view.basics();
-            out.stats.add_record(
-                Some(b.time_created.as_deref().unwrap_or(&header_time)),
-                b.computer.as_deref(),
-                b.channel.as_deref(),
-                b.event_id,
-            );
+        }
+        // Without quick statistics a record is rendered either way, so a
+        // damaged one fails the same way whether or not a rule needs it.
+        let json = match record.into_json_value() {
+            Ok(j) => j.data,
+            Err(e) => {
+                out.issues.push(issue("record", record_offset, format!("record {record_id}: {}", error_chain(&e))));
+                continue;
+            }
+        };
+        let view = EventView::from_rendered(json);
+        let b = view.basics();
+        out.stats.add_record(
+            Some(b.time_created.as_deref().unwrap_or(&header_time)),
+            b.computer.as_deref(),
+            b.channel.as_deref(),
+            b.event_id,
+        );
+        if candidate {
             for hit in rules.evaluate(&view) {
                 out.findings.push(make_finding(file, raw.index, record_id, &view, hit, rules));
-            }
-        } else {
-            match record.into_json_bytes() {
-                Ok(j) => {
-                    let s = SystemOnly::parse(&j.data);
-                    out.stats.add_record(
-                        Some(s.time.as_deref().unwrap_or(&header_time)),
-                        s.computer.as_deref(),
-                        s.channel.as_deref(),
-                        s.event_id,
-                    );
-                }
-                Err(e) => out.issues.push(issue("record", record_offset, format!("record {record_id}: {}", error_chain(&e)))),
             }
         }
     }
@@ -262,59 +268,6 @@ fn in_template_definition(chunk: &[u8], pos: usize) -> bool {
         }
     }
     false
-}
-
-/// Only the System fields statistics need, parsed from rendered JSON while
-/// skipping everything else.
-#[derive(Default)]
-struct SystemOnly {
-    event_id: Option<u64>,
-    computer: Option<String>,
-    channel: Option<String>,
-    time: Option<String>,
-}
-
-impl SystemOnly {
-    fn parse(json: &[u8]) -> Self {
-        #[derive(Deserialize)]
-        struct Doc {
-            #[serde(rename = "Event")]
-            event: Ev,
-        }
-        #[derive(Deserialize)]
-        struct Ev {
-            #[serde(rename = "System")]
-            system: Sys,
-        }
-        #[derive(Deserialize)]
-        struct Sys {
-            #[serde(rename = "EventID", default)]
-            event_id: Option<Value>,
-            #[serde(rename = "Computer", default)]
-            computer: Option<Value>,
-            #[serde(rename = "Channel", default)]
-            channel: Option<Value>,
-            #[serde(rename = "TimeCreated", default)]
-            time: Option<Value>,
-        }
-        let Ok(doc) = serde_json::from_slice::<Doc>(json) else { return Self::default() };
-        let s = doc.event.system;
-        let text = |v: Option<Value>| v.as_ref().and_then(scalar_text);
-        let event_id = s.event_id.and_then(|v| match v {
-            Value::Object(o) => o.get("#text").and_then(as_u64),
-            other => as_u64(&other),
-        });
-        SystemOnly {
-            event_id,
-            computer: text(s.computer),
-            channel: text(s.channel),
-            time: s.time.and_then(|t| t.get("#attributes")?.get("SystemTime").and_then(scalar_text)),
-        }
-    }
-}
-
-fn as_u64(v: &Value) -> Option<u64> {
-    v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
 fn make_finding(file: &str, chunk: u64, record_id: u64, view: &EventView, hit: RuleHit, rules: &RuleSet) -> Finding {
@@ -407,6 +360,10 @@ pub struct FileScan {
     issues: Vec<Issue>,
     findings: Vec<Finding>,
     error: Option<String>,
+    /// The chunk count the file header claims (16 bits: 65,535 at most).
+    header_chunks: Option<u16>,
+    /// Chunks seen, read or not (including zeroed unused space).
+    chunks_seen: u64,
 }
 
 impl FileScan {
@@ -420,6 +377,8 @@ impl FileScan {
             issues: Vec::new(),
             findings: Vec::new(),
             error: None,
+            header_chunks: None,
+            chunks_seen: 0,
         }
     }
 
@@ -433,11 +392,13 @@ impl FileScan {
         }
     }
 
-    /// Header warnings learnt after chunks were added still come first.
-    pub fn header_warnings_first(&mut self, warnings: &[String]) {
+    /// What the file header says: its warnings (listed first, even when
+    /// chunks were added before), and its chunk count, checked at the end.
+    pub fn header(&mut self, info: &crate::reader::FileHeaderInfo) {
         let chunk_issues = std::mem::take(&mut self.issues);
-        self.header_warnings(warnings);
+        self.header_warnings(&info.warnings);
         self.issues.extend(chunk_issues);
+        self.header_chunks = Some(info.chunk_count);
     }
 
     /// Marks the file unreadable (not EVTX, empty, header only).
@@ -446,6 +407,7 @@ impl FileScan {
     }
 
     pub fn add(&mut self, chunk: ChunkAnalysis) {
+        self.chunks_seen += 1;
         if chunk.parsed {
             self.chunks += 1;
             if chunk.rendered == 0 && chunk.findings.is_empty() && chunk.stats.records > 0 {
@@ -469,8 +431,25 @@ impl FileScan {
         &self.stats
     }
 
-    pub fn finish(self) -> (FileReport, Vec<Finding>, StatsBuilder) {
-        let status = if self.error.is_some() || (self.chunks == 0 && self.stats.records == 0 && !self.issues.is_empty()) {
+    pub fn finish(mut self) -> (FileReport, Vec<Finding>, StatsBuilder) {
+        // A file cut inside a chunk already says so; one cut at a chunk boundary
+        // shows only against the header's count.
+        let cut_at_boundary = self.size.saturating_sub(crate::reader::FILE_HEADER_SIZE as u64) % crate::reader::CHUNK_SIZE as u64 == 0;
+        if let Some(claimed) =
+            self.header_chunks.filter(|&n| self.error.is_none() && cut_at_boundary && u64::from(n) > self.chunks_seen)
+        {
+            self.issues.push(Issue {
+                kind: "truncated".into(),
+                chunk: None,
+                offset: self.size,
+                reason: format!(
+                    "the file header counts {claimed} chunks but the file holds {} chunk(s): it was probably cut short",
+                    self.chunks_seen
+                ),
+            });
+        }
+        let chunk_trouble = self.issues.iter().any(|i| i.kind != "header");
+        let status = if self.error.is_some() || (self.chunks == 0 && self.stats.records == 0 && chunk_trouble) {
             FileStatus::Unreadable
         } else if self.issues.iter().any(|i| i.kind != "header" && i.kind != "checksum") {
             FileStatus::Partial
@@ -511,7 +490,7 @@ pub fn scan_bytes(file: &str, bytes: &[u8], rules: &RuleSet) -> FileScan {
         }
     };
     if let Some(h) = splitter.header() {
-        scan.header_warnings(&h.warnings);
+        scan.header(h);
     }
     for raw in &chunks {
         scan.add(analyze_chunk(file, raw, rules));

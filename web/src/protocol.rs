@@ -5,7 +5,7 @@
 //! Messages travel as JSON text; the `File` itself is posted beside the job
 //! (a handle, not a copy), and each worker reads its own part's bytes.
 
-use evtx_triage::reader::{CHUNK_SIZE, FILE_HEADER_SIZE};
+use evtx_triage::reader::{FileHeaderInfo, CHUNK_SIZE, FILE_HEADER_SIZE};
 use evtx_triage::scan::ChunkAnalysis;
 use serde::{Deserialize, Serialize};
 
@@ -32,8 +32,8 @@ pub enum Reply {
         file: usize,
         part: u64,
         bytes: u64,
-        /// Part 0 only: the file header's warnings.
-        header_warnings: Vec<String>,
+        /// Part 0 only: the file header (warnings, chunk count).
+        header: Option<FileHeaderInfo>,
         analyses: Vec<ChunkAnalysis>,
     },
     /// Part 0 only: the file is not EVTX at all.

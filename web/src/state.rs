@@ -60,6 +60,8 @@ pub struct Scan {
     pub finished_ms: f64,
     /// The time of the first finding on screen, from the start.
     pub first_finding_ms: Option<f64>,
+    /// How much of the input had been read when the first finding showed.
+    pub first_finding_percent: Option<f64>,
     rules: RuleSet,
 }
 
@@ -74,6 +76,7 @@ impl Default for Scan {
             started_ms: 0.0,
             finished_ms: 0.0,
             first_finding_ms: None,
+            first_finding_percent: None,
             rules: RuleSet::builtin(),
         }
     }
@@ -92,6 +95,7 @@ impl Scan {
         self.report = None;
         self.started_ms = now;
         self.first_finding_ms = None;
+        self.first_finding_percent = None;
         self.files = inputs
             .into_iter()
             .map(|(name, size, skipped)| FileEntry {
@@ -132,11 +136,9 @@ impl Scan {
                 entry.bytes_done = entry.size;
                 entry.next_part = entry.parts;
             }
-            Reply::Done { part, bytes, header_warnings, analyses, .. } => {
-                if part == 0 {
-                    if let Some(scan) = entry.scan.as_mut() {
-                        scan.header_warnings(&header_warnings);
-                    }
+            Reply::Done { part, bytes, header, analyses, .. } => {
+                if let (Some(header), Some(scan)) = (header, entry.scan.as_mut()) {
+                    scan.header(&header);
                 }
                 entry.bytes_done += bytes;
                 entry.waiting.insert(part, PartResult::Analyses(analyses));
@@ -164,6 +166,8 @@ impl Scan {
         }
         if self.first_finding_ms.is_none() && self.finding_count() > 0 {
             self.first_finding_ms = Some(now - self.started_ms);
+            let total = self.bytes_total().max(1) as f64;
+            self.first_finding_percent = Some(self.bytes_done() as f64 * 100.0 / total);
         }
         self.finish_if_complete(now);
         true

@@ -34,8 +34,6 @@ pub fn run_worker() {
 fn analyze_part(job: &Job, file: &File, rules: &RuleSet) -> Reply {
     let mut splitter = if job.part == 0 { ChunkSplitter::new() } else { ChunkSplitter::resume_at(job.first_chunk) };
     let mut analyses = Vec::new();
-    let mut header_warnings = Vec::new();
-    let mut header_seen = job.part != 0;
     let unreadable = |reason: String| Reply::Unreadable { run: job.run, file: job.file, reason };
     let mut pos = job.start;
     let mut chunks = Vec::new();
@@ -50,12 +48,6 @@ fn analyze_part(job: &Job, file: &File, rules: &RuleSet) -> Reply {
             Ok(c) => chunks.extend(c),
             Err(e) => return unreadable(e.0),
         }
-        if !header_seen {
-            if let Some(h) = splitter.header() {
-                header_warnings = h.warnings.clone();
-                header_seen = true;
-            }
-        }
         for raw in chunks.drain(..) {
             analyses.push(analyze_chunk(&job.name, &raw, rules));
         }
@@ -65,12 +57,8 @@ fn analyze_part(job: &Job, file: &File, rules: &RuleSet) -> Reply {
         Ok(tail) => analyses.extend(tail.map(|raw| analyze_chunk(&job.name, &raw, rules))),
         Err(e) => return unreadable(e.0),
     }
-    if let Some(h) = splitter.header() {
-        if !header_seen {
-            header_warnings = h.warnings.clone();
-        }
-    }
-    Reply::Done { run: job.run, file: job.file, part: job.part, bytes: job.end - job.start, header_warnings, analyses }
+    let header = if job.part == 0 { splitter.header().cloned() } else { None };
+    Reply::Done { run: job.run, file: job.file, part: job.part, bytes: job.end - job.start, header, analyses }
 }
 
 fn read_slice(file: &File, from: u64, to: u64) -> Result<Vec<u8>, String> {

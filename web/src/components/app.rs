@@ -147,7 +147,10 @@ pub fn app() -> Html {
     let percent = if s.bytes_total() == 0 { 100.0 } else { s.bytes_done() as f64 * 100.0 / s.bytes_total() as f64 };
 
     html! {
-        <main id="app" data-state={phase.as_str()} data-workers={(*ready_workers).to_string()}>
+        <main id="app" data-state={phase.as_str()} data-workers={(*ready_workers).to_string()}
+            data-scan-ms={(phase == Phase::Done).then(|| format!("{:.0}", s.finished_ms - s.started_ms))}
+            data-first-finding-ms={s.first_finding_ms.map(|t| format!("{t:.0}"))}
+            data-first-finding-percent={s.first_finding_percent.map(|p| format!("{p:.1}"))}>
             <header class="top">
                 <h1>{ "EVTX Triage" }</h1>
                 <p class="tagline">{ "Find LSASS credential dumping in Windows event logs with MITRE CAR analytics (as Sigma rules)." }</p>

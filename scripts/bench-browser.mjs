@@ -1,0 +1,302 @@
+// Browser benchmark: scans one .evtx file in the built web app (dist/) in Debian's Chromium and
+// prints figures, one per line. A benchmark, not a test: it never judges a time; it exits
+// non-zero only when the scan itself cannot run (no dist/, a page error, a timeout).
+//
+//   node scripts/bench-browser.mjs FILE [--json OUT.json] [--timeout-s 1800] [--sample-ms 200]
+//
+// Chromium is launched as the e2e tests launch it (tests/harness.mjs: /usr/bin/chromium or
+// CHROMIUM_PATH, headless, --no-sandbox, ...), dist/ (or EVTX_TRIAGE_DIST) is served by
+// tests/server.mjs. The wall time runs from just before `setInputFiles('#file-input', FILE)`
+// until `#app[data-state="done"]`. During the scan, every --sample-ms:
+//   - the RSS (VmRSS, /proc) of this browser's renderer processes (`--type=renderer`; the
+//     app's Web Workers are threads of the page's renderer), summed, and of all its processes;
+//   - the page's main-thread JS heap (CDP Performance.getMetrics: JSHeapUsedSize/TotalSize);
+//   - the progress bar's value, to show how memory grows with the input and where it stalls.
+
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { CHROMIUM, CHROMIUM_ARGS, DIST, launchBrowser, openApp, raceFailure, download } from '../tests/harness.mjs';
+import { startServer } from '../tests/server.mjs';
+
+const MiB = 1024 * 1024;
+
+function parseArgs(argv) {
+  const opts = { file: null, json: null, timeoutS: 1800, sampleMs: 200 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--json') opts.json = next();
+    else if (a === '--timeout-s') opts.timeoutS = Number(next());
+    else if (a === '--sample-ms') opts.sampleMs = Number(next());
+    else if (a === '-h' || a === '--help') {
+      console.log('usage: node scripts/bench-browser.mjs FILE [--json OUT.json] [--timeout-s 1800] [--sample-ms 200]');
+      process.exit(0);
+    } else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
+    else if (opts.file === null) opts.file = a;
+    else throw new Error(`unexpected argument ${a}`);
+  }
+  if (!opts.file) throw new Error('FILE is required');
+  if (!(opts.timeoutS > 0)) throw new Error('--timeout-s must be > 0');
+  if (!(opts.sampleMs >= 20)) throw new Error('--sample-ms must be >= 20');
+  return opts;
+}
+
+// ---- /proc: this browser's processes -------------------------------------------------------
+
+function readText(p) {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** Pids of every descendant of `root` (Playwright starts Chromium as a child of this node). */
+function descendants(root) {
+  const children = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = readText(`/proc/${name}/stat`);
+    if (!stat) continue;
+    // pid (comm) state ppid ...; comm may hold spaces and parentheses.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (!children.has(ppid)) children.set(ppid, []);
+    children.get(ppid).push(Number(name));
+  }
+  const out = [];
+  const todo = [root];
+  while (todo.length) {
+    for (const c of children.get(todo.pop()) ?? []) {
+      out.push(c);
+      todo.push(c);
+    }
+  }
+  return out;
+}
+
+function statusKib(pid) {
+  const st = readText(`/proc/${pid}/status`) ?? '';
+  const get = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)\\s+kB`, 'm').exec(st)?.[1] ?? 0);
+  return { rss: get('VmRSS'), anon: get('RssAnon') };
+}
+
+/** True when one of the process's threads is a Web Worker (Chromium names them so). */
+function hostsWorkers(pid) {
+  let tasks;
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return false;
+  }
+  return tasks.some((t) => (readText(`/proc/${pid}/task/${t}/comm`) ?? '').startsWith('DedicatedWorker'));
+}
+
+/**
+ * VmRSS (KiB) of this browser's processes: `app` (and `appAnon`, its RssAnon) is the renderer
+ * that hosts the app, told apart by its DedicatedWorker threads (Chromium also runs a WebUI
+ * renderer and a spare one); `renderers` sums every `--type=renderer` process, `all` every
+ * Chromium process. Shared pages (the Chromium binary) count once per process in these sums.
+ */
+function browserRss() {
+  const out = { app: 0, appAnon: 0, appPids: 0, renderers: 0, rendererPids: 0, all: 0 };
+  let biggest = null;
+  for (const pid of descendants(process.pid)) {
+    const cmd = readText(`/proc/${pid}/cmdline`);
+    if (cmd === null) continue;
+    const kib = statusKib(pid);
+    out.all += kib.rss;
+    if (!cmd.includes('--type=renderer')) continue;
+    out.renderers += kib.rss;
+    out.rendererPids += 1;
+    if (hostsWorkers(pid)) {
+      out.app += kib.rss;
+      out.appAnon += kib.anon;
+      out.appPids += 1;
+    }
+    if (!biggest || kib.rss > biggest.rss) biggest = kib;
+  }
+  if (out.appPids === 0 && biggest) {
+    // No worker thread found (yet): the biggest renderer stands in for the app's.
+    out.app = biggest.rss;
+    out.appAnon = biggest.anon;
+  }
+  return out;
+}
+
+// ---- figures ---------------------------------------------------------------------------------
+
+const mib = (kib) => (kib / 1024).toFixed(0);
+const fmt = (x, d = 2) => (x === null || x === undefined || Number.isNaN(x) ? 'n/a' : Number(x).toFixed(d));
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const file = path.resolve(opts.file);
+  const size = statSync(file).size;
+  if (!statSync(path.join(DIST, 'index.html'), { throwIfNoEntry: false })) {
+    throw new Error(`no built app at ${DIST}: run \`source scripts/env.sh && trunk build --release\` first`);
+  }
+  const result = { file, bytes: size, chromium: CHROMIUM, chromium_args: CHROMIUM_ARGS, sample_ms: opts.sampleMs };
+  const server = await startServer({ root: DIST, base: '/' });
+  const browser = await launchBrowser();
+  let app;
+  try {
+    result.chromium_version = browser.version();
+    console.log(`browser: Chromium ${result.chromium_version}, app ${DIST} at ${server.url}`);
+    console.log(`browser input: ${file} (${(size / MiB).toFixed(0)} MiB)`);
+    app = await openApp(browser, server.url, { label: 'bench' });
+    const { page } = app;
+
+    // Workers: wait for the first, then (briefly) for the whole pool the app asked for.
+    await raceFailure(app, page.waitForSelector('#app:not([data-workers="0"])', { state: 'attached', timeout: 60_000 }), 'waiting for a ready worker');
+    const wanted = await page.evaluate(() => Math.min(Math.max(navigator.hardwareConcurrency || 2, 1), 8));
+    await page
+      .waitForFunction((n) => Number(document.querySelector('#app')?.getAttribute('data-workers')) >= n, wanted, { timeout: 15_000, polling: 100 })
+      .catch(() => {});
+    result.workers = Number(await page.getAttribute('#app', 'data-workers'));
+    result.hardware_concurrency = await page.evaluate(() => navigator.hardwareConcurrency);
+    console.log(`browser workers ready: ${result.workers} (navigator.hardwareConcurrency ${result.hardware_concurrency})`);
+
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Performance.enable');
+    const heap = async () => {
+      const { metrics } = await cdp.send('Performance.getMetrics');
+      const get = (n) => metrics.find((m) => m.name === n)?.value ?? 0;
+      return { used: get('JSHeapUsedSize'), total: get('JSHeapTotalSize') };
+    };
+    const progress = () =>
+      page
+        .evaluate(() => {
+          const bar = document.querySelector('#progress-bar');
+          const st = document.querySelector('#app')?.getAttribute('data-state');
+          return bar ? Number(bar.getAttribute('value')) : st === 'done' ? 100 : null;
+        })
+        .catch(() => null);
+    const sample = async () => {
+      const t = performance.now();
+      const rss = browserRss();
+      const [h, pct] = await Promise.all([heap().catch(() => null), progress()]);
+      return { t, ...rss, heapUsed: h?.used ?? null, heapTotal: h?.total ?? null, pct };
+    };
+
+    const idle = await sample();
+    result.idle_app_renderer_rss_mib = idle.app / 1024;
+    result.idle_renderers_rss_mib = idle.renderers / 1024;
+    result.idle_browser_rss_mib = idle.all / 1024;
+    result.idle_js_heap_used_mib = idle.heapUsed / MiB;
+    console.log(`browser idle app renderer RSS MiB: ${mib(idle.app)} (anon ${mib(idle.appAnon)}); all ${idle.rendererPids} renderers ${mib(idle.renderers)}; all Chromium processes ${mib(idle.all)}`);
+    console.log(`browser idle JS heap used MiB (page main thread): ${fmt(idle.heapUsed / MiB, 1)}`);
+
+    // Sampling runs until the scan ends; each sample waits for the one before.
+    const samples = [];
+    let sampling = true;
+    let sampleError = null;
+    const sampler = (async () => {
+      while (sampling) {
+        const t0 = performance.now();
+        try {
+          samples.push(await sample());
+        } catch (e) {
+          sampleError ??= e;
+        }
+        const wait = opts.sampleMs - (performance.now() - t0);
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+    })();
+
+    const start = performance.now();
+    await raceFailure(app, page.setInputFiles('#file-input', file), 'setting #file-input');
+    await raceFailure(
+      app,
+      page.waitForSelector('#app[data-state="done"]', { state: 'attached', timeout: opts.timeoutS * 1000 }),
+      `waiting up to ${opts.timeoutS} s for the scan to end (data-state=done)`,
+    );
+    const wall = (performance.now() - start) / 1000;
+    sampling = false;
+    await sampler;
+    const end = await sample();
+    if (sampleError) console.log(`browser note: a sample failed: ${sampleError.message ?? sampleError}`);
+
+    const attr = (n) => page.getAttribute('#app', n);
+    const num = (v) => (v === null || v === '' ? null : Number(v));
+    result.wall_s = wall;
+    result.scan_ms = num(await attr('data-scan-ms'));
+    result.first_finding_ms = num(await attr('data-first-finding-ms'));
+    result.first_finding_percent = num(await attr('data-first-finding-percent'));
+    result.finding_rows = await page.locator('tr.finding').count();
+    const statuses = await page.$$eval('li.file-status', (lis) => lis.map((li) => `${li.getAttribute('data-file')}: ${li.getAttribute('data-status')}`));
+    result.file_statuses = statuses;
+
+    const exported = await download(app, '#export-json', { timeout: 120_000 });
+    const report = JSON.parse(exported.text);
+    result.records = report.totals?.records ?? null;
+    result.findings = Array.isArray(report.findings) ? report.findings.length : null;
+
+    const during = [...samples.filter((s) => s.t >= start), end];
+    const peak = (k) => during.reduce((m, s) => (s[k] !== null && s[k] > m ? s[k] : m), 0);
+    result.samples = during.length;
+    result.peak_app_renderer_rss_mib = peak('app') / 1024;
+    result.peak_app_renderer_anon_mib = peak('appAnon') / 1024;
+    result.peak_renderers_rss_mib = peak('renderers') / 1024;
+    result.peak_browser_rss_mib = peak('all') / 1024;
+    result.end_app_renderer_rss_mib = end.app / 1024;
+    result.peak_js_heap_used_mib = peak('heapUsed') / MiB;
+    result.peak_js_heap_total_mib = peak('heapTotal') / MiB;
+    result.end_js_heap_used_mib = end.heapUsed / MiB;
+    result.app_renderer_found = during.every((s) => s.appPids > 0);
+
+    // Longest stretch with the progress bar standing still (a stall), from the samples.
+    let stall = { s: 0, at: null };
+    let since = null;
+    for (const s of during) {
+      if (s.pct === null) continue;
+      if (since === null || s.pct !== since.pct) since = s;
+      const d = (s.t - since.t) / 1000;
+      if (d > stall.s) stall = { s: d, at: since.pct };
+    }
+    result.longest_no_progress_s = stall.s;
+    result.longest_no_progress_at_percent = stall.at;
+
+    console.log(`browser wall s (setInputFiles -> data-state=done): ${fmt(wall)}`);
+    console.log(`browser app scan s (data-scan-ms): ${fmt(result.scan_ms === null ? null : result.scan_ms / 1000)}`);
+    console.log(`browser throughput MiB/s: ${fmt(size / MiB / wall, 1)}`);
+    console.log(`browser first finding s (data-first-finding-ms): ${fmt(result.first_finding_ms === null ? null : result.first_finding_ms / 1000)}`);
+    console.log(`browser first finding at % of input read (data-first-finding-percent): ${fmt(result.first_finding_percent, 1)}`);
+    console.log(`browser peak app renderer RSS MiB: ${fmt(result.peak_app_renderer_rss_mib, 0)} (anon ${fmt(result.peak_app_renderer_anon_mib, 0)}; idle ${fmt(result.idle_app_renderer_rss_mib, 0)}; at the end ${fmt(result.end_app_renderer_rss_mib, 0)})${result.app_renderer_found ? '' : ' [app renderer not told apart in every sample: biggest renderer used]'}`);
+    console.log(`browser peak RSS of all renderer processes MiB: ${fmt(result.peak_renderers_rss_mib, 0)} (idle ${fmt(result.idle_renderers_rss_mib, 0)})`);
+    console.log(`browser peak RSS of all Chromium processes MiB: ${fmt(result.peak_browser_rss_mib, 0)} (idle ${fmt(result.idle_browser_rss_mib, 0)})`);
+    console.log(`browser peak JS heap used MiB (page main thread): ${fmt(result.peak_js_heap_used_mib, 1)} (heap total ${fmt(result.peak_js_heap_total_mib, 1)}; at the end ${fmt(result.end_js_heap_used_mib, 1)})`);
+    console.log(`browser samples: ${result.samples} (every ${opts.sampleMs} ms)`);
+    console.log(`browser longest time without progress s: ${fmt(stall.s)}${stall.at === null ? '' : ` (at ${fmt(stall.at, 1)}%)`}`);
+    console.log(`browser finding rows (tr.finding): ${result.finding_rows}`);
+    console.log(`browser records (export JSON totals.records): ${result.records}`);
+    console.log(`browser findings (export JSON findings): ${result.findings}`);
+    console.log(`browser file status: ${statuses.join('; ')}`);
+
+    // Memory against progress: the first sample at or past each 10%.
+    const timeline = [];
+    for (let step = 0; step <= 100; step += 10) {
+      const s = during.find((x) => x.pct !== null && x.pct >= step);
+      if (s && timeline.at(-1)?.sample !== s) timeline.push({ percent: step, t_s: (s.t - start) / 1000, pct: s.pct, renderer_rss_mib: s.app / 1024, js_heap_used_mib: s.heapUsed === null ? null : s.heapUsed / MiB, sample: s });
+    }
+    result.timeline = timeline.map(({ sample, ...x }) => x);
+    console.log('browser timeline (progress %, s since setInputFiles, app renderer RSS MiB, JS heap used MiB):');
+    for (const x of timeline) {
+      console.log(`  ${fmt(x.pct, 1).padStart(5)}%  ${fmt(x.t_s, 1).padStart(7)} s  ${fmt(x.renderer_rss_mib, 0).padStart(6)} MiB  ${fmt(x.js_heap_used_mib, 1).padStart(7)} MiB`);
+    }
+    if (app.log.consoleErrors.length) console.log(`browser console errors: ${app.log.consoleErrors.length} (first: ${app.log.consoleErrors[0]})`);
+  } finally {
+    await app?.context.close().catch(() => {});
+    await browser.close().catch(() => {});
+    await server.close();
+  }
+  if (opts.json) writeFileSync(opts.json, JSON.stringify(result, null, 2) + '\n');
+}
+
+main().catch((e) => {
+  console.error(`bench-browser: ${e?.stack ?? e}`);
+  process.exit(1);
+});
