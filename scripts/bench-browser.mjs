@@ -2,27 +2,31 @@
 // prints figures, one per line. A benchmark, not a test: it never judges a time; it exits
 // non-zero only when the scan itself cannot run (no dist/, a page error, a timeout).
 //
-//   node scripts/bench-browser.mjs FILE [--json OUT.json] [--timeout-s 1800] [--sample-ms 200]
+//   node scripts/bench-browser.mjs FILE [--json OUT.json] [--timeout-s 1800] [--sample-ms 200] [--settle-s 5]
 //
 // Chromium is launched as the e2e tests launch it (tests/harness.mjs: /usr/bin/chromium or
 // CHROMIUM_PATH, headless, --no-sandbox, ...), dist/ (or EVTX_TRIAGE_DIST) is served by
 // tests/server.mjs. The wall time runs from just before `setInputFiles('#file-input', FILE)`
 // until `#app[data-state="done"]`. During the scan, every --sample-ms:
-//   - the RSS (VmRSS, /proc) of this browser's renderer processes (`--type=renderer`; the
-//     app's Web Workers are threads of the page's renderer), summed, and of all its processes;
-//   - the page's main-thread JS heap (CDP Performance.getMetrics: JSHeapUsedSize/TotalSize);
-//   - the progress bar's value, to show how memory grows with the input and where it stalls.
+//   - the RSS (VmRSS, /proc) of the renderer process that runs the app: its Web Workers are
+//     threads of it, which is how it is told apart from Chromium's other renderers (a WebUI
+//     one and a spare one, ~200 MiB more together); also the sum over all `--type=renderer`
+//     processes and over all of this browser's processes, for reference;
+//   - the page's main-thread JS heap (CDP Performance.getMetrics: JSHeapUsedSize/TotalSize) and
+//     the main thread's wasm memory (the instance Trunk's TrunkApplicationStarted event carries);
+//   - the progress bar's value, to show how memory grows with the input and where it stalls;
+// and once more --settle-s after the scan, to see how much of the peak was garbage.
 
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { CHROMIUM, CHROMIUM_ARGS, DIST, launchBrowser, openApp, raceFailure, download } from '../tests/harness.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, DIST, launchBrowser, raceFailure, download } from '../tests/harness.mjs';
 import { startServer } from '../tests/server.mjs';
 
 const MiB = 1024 * 1024;
 
 function parseArgs(argv) {
-  const opts = { file: null, json: null, timeoutS: 1800, sampleMs: 200 };
+  const opts = { file: null, json: null, timeoutS: 1800, sampleMs: 200, settleS: 5 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -32,8 +36,9 @@ function parseArgs(argv) {
     if (a === '--json') opts.json = next();
     else if (a === '--timeout-s') opts.timeoutS = Number(next());
     else if (a === '--sample-ms') opts.sampleMs = Number(next());
+    else if (a === '--settle-s') opts.settleS = Number(next());
     else if (a === '-h' || a === '--help') {
-      console.log('usage: node scripts/bench-browser.mjs FILE [--json OUT.json] [--timeout-s 1800] [--sample-ms 200]');
+      console.log('usage: node scripts/bench-browser.mjs FILE [--json OUT.json] [--timeout-s 1800] [--sample-ms 200] [--settle-s 5]');
       process.exit(0);
     } else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
     else if (opts.file === null) opts.file = a;
@@ -42,6 +47,7 @@ function parseArgs(argv) {
   if (!opts.file) throw new Error('FILE is required');
   if (!(opts.timeoutS > 0)) throw new Error('--timeout-s must be > 0');
   if (!(opts.sampleMs >= 20)) throw new Error('--sample-ms must be >= 20');
+  if (!(opts.settleS >= 0)) throw new Error('--settle-s must be >= 0');
   return opts;
 }
 
@@ -127,6 +133,43 @@ function browserRss() {
   return out;
 }
 
+// ---- the page -------------------------------------------------------------------------------
+
+/**
+ * Opens the app as tests/harness.mjs's openApp does (page errors end the wait at once), but
+ * first keeps the main thread's wasm instance (Trunk's TrunkApplicationStarted event carries
+ * it) so that its linear memory can be sampled. Resolves once `#app` says idle.
+ */
+async function openBenchPage(browser, url) {
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+  await context.addInitScript(() => {
+    addEventListener('TrunkApplicationStarted', (e) => {
+      window.__benchWasm = e.detail?.wasm;
+    });
+  });
+  const page = await context.newPage();
+  const log = { pageErrors: [], consoleErrors: [], failedRequests: [], httpErrors: [] };
+  let fail;
+  const failed = new Promise((_, reject) => (fail = reject));
+  failed.catch(() => {});
+  page.on('pageerror', (e) => {
+    log.pageErrors.push(String(e?.stack ?? e));
+    fail(new Error(`page error: ${e?.message ?? e}`));
+  });
+  page.on('crash', () => fail(new Error('the page crashed (out of memory?)')));
+  page.on('console', (m) => {
+    if (m.type() === 'error') log.consoleErrors.push(m.text());
+  });
+  page.on('requestfailed', (r) => log.failedRequests.push(`${r.method()} ${r.url()}: ${r.failure()?.errorText}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400) log.httpErrors.push(`${r.status()} ${r.url()}`);
+  });
+  const app = { context, page, log, failed, label: 'bench' };
+  await page.goto(url, { waitUntil: 'load', timeout: 30_000 });
+  await raceFailure(app, page.waitForSelector('#app[data-state="idle"]', { state: 'attached', timeout: 30_000 }), 'waiting for #app[data-state=idle] after load');
+  return app;
+}
+
 // ---- figures ---------------------------------------------------------------------------------
 
 const mib = (kib) => (kib / 1024).toFixed(0);
@@ -147,7 +190,7 @@ async function main() {
     result.chromium_version = browser.version();
     console.log(`browser: Chromium ${result.chromium_version}, app ${DIST} at ${server.url}`);
     console.log(`browser input: ${file} (${(size / MiB).toFixed(0)} MiB)`);
-    app = await openApp(browser, server.url, { label: 'bench' });
+    app = await openBenchPage(browser, server.url);
     const { page } = app;
 
     // Workers: wait for the first, then (briefly) for the whole pool the app asked for.
@@ -167,19 +210,22 @@ async function main() {
       const get = (n) => metrics.find((m) => m.name === n)?.value ?? 0;
       return { used: get('JSHeapUsedSize'), total: get('JSHeapTotalSize') };
     };
-    const progress = () =>
+    // The progress bar's value and the byte length of the main thread's wasm memory.
+    const pageState = () =>
       page
         .evaluate(() => {
           const bar = document.querySelector('#progress-bar');
           const st = document.querySelector('#app')?.getAttribute('data-state');
-          return bar ? Number(bar.getAttribute('value')) : st === 'done' ? 100 : null;
+          const pct = bar ? Number(bar.getAttribute('value')) : st === 'done' ? 100 : null;
+          const wasm = window.__benchWasm?.memory?.buffer?.byteLength ?? null;
+          return { pct, wasm };
         })
-        .catch(() => null);
+        .catch(() => ({ pct: null, wasm: null }));
     const sample = async () => {
       const t = performance.now();
       const rss = browserRss();
-      const [h, pct] = await Promise.all([heap().catch(() => null), progress()]);
-      return { t, ...rss, heapUsed: h?.used ?? null, heapTotal: h?.total ?? null, pct };
+      const [h, st] = await Promise.all([heap().catch(() => null), pageState()]);
+      return { t, ...rss, heapUsed: h?.used ?? null, heapTotal: h?.total ?? null, pct: st.pct, wasm: st.wasm };
     };
 
     const idle = await sample();
@@ -188,7 +234,8 @@ async function main() {
     result.idle_browser_rss_mib = idle.all / 1024;
     result.idle_js_heap_used_mib = idle.heapUsed / MiB;
     console.log(`browser idle app renderer RSS MiB: ${mib(idle.app)} (anon ${mib(idle.appAnon)}); all ${idle.rendererPids} renderers ${mib(idle.renderers)}; all Chromium processes ${mib(idle.all)}`);
-    console.log(`browser idle JS heap used MiB (page main thread): ${fmt(idle.heapUsed / MiB, 1)}`);
+    console.log(`browser idle JS heap used MiB (page main thread): ${fmt(idle.heapUsed / MiB, 1)}; main-thread wasm memory MiB: ${fmt(idle.wasm === null ? null : idle.wasm / MiB, 1)}`);
+    result.idle_main_wasm_mib = idle.wasm === null ? null : idle.wasm / MiB;
 
     // Sampling runs until the scan ends; each sample waits for the one before.
     const samples = [];
@@ -235,6 +282,12 @@ async function main() {
     result.records = report.totals?.records ?? null;
     result.findings = Array.isArray(report.findings) ? report.findings.length : null;
 
+    // Memory a while after the scan (garbage the workers had not collected yet goes here).
+    await new Promise((r) => setTimeout(r, opts.settleS * 1000));
+    const settled = await sample();
+    result.settled_app_renderer_rss_mib = settled.app / 1024;
+    result.settled_app_renderer_anon_mib = settled.appAnon / 1024;
+
     const during = [...samples.filter((s) => s.t >= start), end];
     const peak = (k) => during.reduce((m, s) => (s[k] !== null && s[k] > m ? s[k] : m), 0);
     result.samples = during.length;
@@ -246,6 +299,7 @@ async function main() {
     result.peak_js_heap_used_mib = peak('heapUsed') / MiB;
     result.peak_js_heap_total_mib = peak('heapTotal') / MiB;
     result.end_js_heap_used_mib = end.heapUsed / MiB;
+    result.peak_main_wasm_mib = peak('wasm') / MiB;
     result.app_renderer_found = during.every((s) => s.appPids > 0);
 
     // Longest stretch with the progress bar standing still (a stall), from the samples.
@@ -266,9 +320,11 @@ async function main() {
     console.log(`browser first finding s (data-first-finding-ms): ${fmt(result.first_finding_ms === null ? null : result.first_finding_ms / 1000)}`);
     console.log(`browser first finding at % of input read (data-first-finding-percent): ${fmt(result.first_finding_percent, 1)}`);
     console.log(`browser peak app renderer RSS MiB: ${fmt(result.peak_app_renderer_rss_mib, 0)} (anon ${fmt(result.peak_app_renderer_anon_mib, 0)}; idle ${fmt(result.idle_app_renderer_rss_mib, 0)}; at the end ${fmt(result.end_app_renderer_rss_mib, 0)})${result.app_renderer_found ? '' : ' [app renderer not told apart in every sample: biggest renderer used]'}`);
+    console.log(`browser app renderer RSS MiB ${opts.settleS} s after done: ${fmt(result.settled_app_renderer_rss_mib, 0)} (anon ${fmt(result.settled_app_renderer_anon_mib, 0)})`);
     console.log(`browser peak RSS of all renderer processes MiB: ${fmt(result.peak_renderers_rss_mib, 0)} (idle ${fmt(result.idle_renderers_rss_mib, 0)})`);
     console.log(`browser peak RSS of all Chromium processes MiB: ${fmt(result.peak_browser_rss_mib, 0)} (idle ${fmt(result.idle_browser_rss_mib, 0)})`);
     console.log(`browser peak JS heap used MiB (page main thread): ${fmt(result.peak_js_heap_used_mib, 1)} (heap total ${fmt(result.peak_js_heap_total_mib, 1)}; at the end ${fmt(result.end_js_heap_used_mib, 1)})`);
+    console.log(`browser main-thread wasm memory MiB at the end: ${fmt(result.peak_main_wasm_mib, 1)} (idle ${fmt(result.idle_main_wasm_mib, 1)}; wasm memory never shrinks; the workers' is inside the renderer RSS)`);
     console.log(`browser samples: ${result.samples} (every ${opts.sampleMs} ms)`);
     console.log(`browser longest time without progress s: ${fmt(stall.s)}${stall.at === null ? '' : ` (at ${fmt(stall.at, 1)}%)`}`);
     console.log(`browser finding rows (tr.finding): ${result.finding_rows}`);
@@ -280,12 +336,12 @@ async function main() {
     const timeline = [];
     for (let step = 0; step <= 100; step += 10) {
       const s = during.find((x) => x.pct !== null && x.pct >= step);
-      if (s && timeline.at(-1)?.sample !== s) timeline.push({ percent: step, t_s: (s.t - start) / 1000, pct: s.pct, renderer_rss_mib: s.app / 1024, js_heap_used_mib: s.heapUsed === null ? null : s.heapUsed / MiB, sample: s });
+      if (s && timeline.at(-1)?.sample !== s) timeline.push({ percent: step, t_s: (s.t - start) / 1000, pct: s.pct, renderer_rss_mib: s.app / 1024, js_heap_used_mib: s.heapUsed === null ? null : s.heapUsed / MiB, main_wasm_mib: s.wasm === null ? null : s.wasm / MiB, sample: s });
     }
     result.timeline = timeline.map(({ sample, ...x }) => x);
-    console.log('browser timeline (progress %, s since setInputFiles, app renderer RSS MiB, JS heap used MiB):');
+    console.log('browser timeline (progress %, s since setInputFiles, app renderer RSS MiB, main-thread JS heap used MiB, main-thread wasm memory MiB):');
     for (const x of timeline) {
-      console.log(`  ${fmt(x.pct, 1).padStart(5)}%  ${fmt(x.t_s, 1).padStart(7)} s  ${fmt(x.renderer_rss_mib, 0).padStart(6)} MiB  ${fmt(x.js_heap_used_mib, 1).padStart(7)} MiB`);
+      console.log(`  ${fmt(x.pct, 1).padStart(5)}%  ${fmt(x.t_s, 1).padStart(7)} s  ${fmt(x.renderer_rss_mib, 0).padStart(6)} MiB  ${fmt(x.js_heap_used_mib, 1).padStart(7)} MiB  ${fmt(x.main_wasm_mib, 1).padStart(7)} MiB`);
     }
     if (app.log.consoleErrors.length) console.log(`browser console errors: ${app.log.consoleErrors.length} (first: ${app.log.consoleErrors[0]})`);
   } finally {

@@ -11,7 +11,7 @@
 #   2. times `evtx-triage scan --format json FILE > /dev/null` (wall time and peak RSS) and
 #      `evtx_dump -t 1 -o jsonl FILE > /dev/null`, BENCH_RUNS times each (default 3; best shown);
 #   3. scans FILE in the web app in Chromium (scripts/bench-browser.mjs): wall time, the app's
-#      own scan time, first finding, peak renderer RSS, peak JS heap;
+#      own scan time, first finding, peak RSS of the renderer process running the app, JS heap;
 # then prints a summary table. The file is read once before timing, so every run reads it from
 # the page cache. Installs what is missing first (scripts/setup.sh; evtx_dump 0.15.1 with cargo
 # install; GNU time with apt), unless EVTX_TRIAGE_SKIP_SETUP=1 (then only evtx_dump and time).
@@ -41,7 +41,17 @@ as_root() {
 }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 cpus() { nproc 2>/dev/null || echo '?'; }
+# Share of all CPUs busy (user+nice+system+irq+softirq+steal) over the next second, in %.
+cpu_busy() {
+  local a b
+  a="$(head -n 1 /proc/stat)"; sleep 1; b="$(head -n 1 /proc/stat)"
+  awk -v a="$a" -v b="$b" 'BEGIN {
+    n = split(a, x, " "); split(b, y, " ")
+    for (i = 2; i <= n; i++) { d = y[i] - x[i]; total += d; if (i == 5 || i == 6) idle += d }
+    printf "%.0f", total ? 100 * (total - idle) / total : 0 }'
+}
 
+if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0; fi
 if [[ $# -gt 0 ]]; then SIZES=("$@"); else SIZES=(1024 4096); fi
 for s in "${SIZES[@]}"; do
   [[ "$s" =~ ^[1-9][0-9]*$ ]] || { echo "usage: bash scripts/bench.sh [SIZE_MIB ...]  (a size is a whole number of MiB; got '$s')" >&2; exit 2; }
@@ -54,7 +64,7 @@ trap 'rm -rf "$TMP"' EXIT
 step "machine"
 log "$(uname -srm); $(cpus) CPUs; $(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo)"
 log "load average (1/5/15 min) at start: $(load)  -- other work on the machine skews the figures"
-log "busiest processes now: $(ps -eo pcpu=,comm= --sort=-pcpu 2>/dev/null | head -3 | awk '{ printf "%s%s %s%%", (NR > 1 ? ", " : ""), $2, $1 }')"
+log "CPU busy over one second now: $(cpu_busy)% of all CPUs (before this benchmark runs anything)"
 LOAD_START="$(load)"
 
 # ---- tools ----------------------------------------------------------------------------------
@@ -72,7 +82,7 @@ if [[ ! -x /usr/bin/time ]]; then
 fi
 if [[ -x /usr/bin/time ]]; then
   TIMER=gnu-time
-  log "timer: /usr/bin/time ($(/usr/bin/time --version 2>&1 | head -1))"
+  log "timer: wall time from bash's \$EPOCHREALTIME, peak RSS from /usr/bin/time (GNU time %M)"
 elif command -v python3 >/dev/null 2>&1; then
   TIMER=python3
   log "timer: python3 resource.getrusage(RUSAGE_CHILDREN) (no /usr/bin/time)"
@@ -184,7 +194,9 @@ for n in "${SIZES[@]}"; do
   step "$n MiB"
   ensure_input "$n" || { R[$n,skipped]=1; continue; }
   file="$DATA/sysmon-${n}m.evtx"
-  log "load average before: $(load)"
+  R[$n,load]="$(load)"
+  R[$n,busy]="$(cpu_busy)"
+  log "load average before: ${R[$n,load]}; CPU busy over one second: ${R[$n,busy]}%"
 
   # Read once: the runs below all read from the page cache (the first would not otherwise).
   cat "$file" >/dev/null
@@ -202,7 +214,7 @@ for n in "${SIZES[@]}"; do
   for ((i = 1; i <= RUNS; i++)); do
     read -r t kib < <(measure "$CLI" scan --format json "$file")
     cli_times+=("$t"); cli_rss+=("$kib")
-    log "CLI run $i: $t s, peak RSS $((kib / 1024)) MiB"
+    log "CLI run $i: $t s, peak RSS $(awk -v k="$kib" 'BEGIN { printf "%.0f", k / 1024 }') MiB"
     read -r t _ < <(measure "$EVTX_DUMP" -t 1 -o jsonl "$file")
     dump_times+=("$t")
     log "evtx_dump -t 1 run $i: $t s"
@@ -234,28 +246,28 @@ for n in "${SIZES[@]}"; do
       log "browser run failed (see above)"
     fi
   fi
-  R[$n,load]="$(load)"
-  log "load average after: ${R[$n,load]}"
+  log "load average after: $(load)"
 done
 
 # ---- summary --------------------------------------------------------------------------------
 step "summary"
 log "$(cpus) CPUs; load average at start $LOAD_START, now $(load); best of $RUNS runs; inputs read from the page cache"
 log "evtx_dump $DUMP_VERSION with -t 1 (one thread) and -o jsonl; CLI: all cores; browser: Chromium, one worker per core (max 8)"
-row() { printf '%-9s %8s %9s %12s %14s %10s %12s %11s %12s %14s\n' "$@"; }
-row "size" "CLI" "CLI peak" "evtx_dump" "CLI/" "browser" "browser/" "browser/" "browser" "first finding"
-row "MiB" "s" "RSS MiB" "-t 1 s" "evtx_dump" "s" "evtx_dump" "CLI" "peak MiB" "% of input"
-row "target" "" "" "" "<= $T_CLI_RATIO" "" "<= $T_BROWSER_RATIO" "" "<= $T_BROWSER_MIB" "< $T_FIRST_PCT"
+row() { printf '%-7s %7s %9s %10s %10s %8s %10s %9s %9s %14s %7s\n' "$@"; }
+row "size" "CLI" "CLI peak" "evtx_dump" "CLI/" "browser" "browser/" "browser/" "browser" "first finding" "load"
+row "MiB" "s" "RSS MiB" "-t 1 s" "evtx_dump" "s" "evtx_dump" "CLI" "peak MiB" "% of input" "1 min"
+row "target" "" "" "" "<= $T_CLI_RATIO" "" "<= $T_BROWSER_RATIO" "" "<= $T_BROWSER_MIB" "< $T_FIRST_PCT" ""
 for n in "${SIZES[@]}"; do
   if [[ -n "${R[$n,skipped]:-}" ]]; then
-    row "$n" "skipped" "" "" "" "" "" "" "" ""
+    row "$n" "skipped" "" "" "" "" "" "" "" "" ""
     continue
   fi
   b="${R[$n,browser]:-}"
   row "$n" "$(num_or_na "${R[$n,cli]:-}")" "$(num_or_na "${R[$n,cli_rss]:-}")" "$(num_or_na "${R[$n,dump]:-}")" \
     "$(num_or_na "${R[$n,cli_ratio]:-}")" "$(num_or_na "$b")" "$(ratio "$b" "${R[$n,dump]:-}")" "$(ratio "$b" "${R[$n,cli]:-}")" \
-    "$(num_or_na "${R[$n,browser_rss]:-}")" "$(num_or_na "${R[$n,first_pct]:-}")"
+    "$(num_or_na "${R[$n,browser_rss]:-}")" "$(num_or_na "${R[$n,first_pct]:-}")" "${R[$n,load]%% *}"
   row "" "" "" "" "$(verdict "${R[$n,cli_ratio]:-}" '<=' "$T_CLI_RATIO")" "" "$(verdict "$(ratio "$b" "${R[$n,dump]:-}")" '<=' "$T_BROWSER_RATIO")" "" \
-    "$(verdict "${R[$n,browser_rss]:-}" '<=' "$T_BROWSER_MIB")" "$(verdict "${R[$n,first_pct]:-}" '<' "$T_FIRST_PCT")"
+    "$(verdict "${R[$n,browser_rss]:-}" '<=' "$T_BROWSER_MIB")" "$(verdict "${R[$n,first_pct]:-}" '<' "$T_FIRST_PCT")" ""
 done
+log "load 1 min: the load average when the size started; on $(cpus) CPUs, more than $(cpus) means other work competed with the runs"
 log "browser peak MiB: the VmRSS of the renderer process that runs the app and its workers (scripts/bench-browser.mjs)"

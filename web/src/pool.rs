@@ -11,6 +11,19 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ErrorEvent, File, MessageEvent, Worker};
 
+thread_local! {
+    static CRASH_NEXT_JOB: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Makes the next job's worker panic, so tests can check that a trap in the
+/// analyzer loses one part of one file, not the run (callable from the page
+/// as `window.wasmBindings.crashNextJobForTests()`; page code only, never
+/// reachable from evidence).
+#[wasm_bindgen(js_name = crashNextJobForTests)]
+pub fn crash_next_job_for_tests() {
+    CRASH_NEXT_JOB.with(|c| c.set(true));
+}
+
 /// Workers beyond this add memory, not speed, for one file at a time.
 const MAX_WORKERS: usize = 8;
 const WORKER_SCRIPT: &str = "./worker_loader.js";
@@ -121,7 +134,8 @@ impl Pool {
             if !slot.ready || slot.busy.is_some() {
                 continue;
             }
-            let Some(job) = queue.pop_front() else { return };
+            let Some(mut job) = queue.pop_front() else { return };
+            job.crash_test = CRASH_NEXT_JOB.with(|c| c.replace(false));
             let message = js_sys::Object::new();
             let text = serde_json::to_string(&job).expect("job serializes");
             let _ = js_sys::Reflect::set(&message, &"job".into(), &JsValue::from_str(&text));

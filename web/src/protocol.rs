@@ -22,6 +22,9 @@ pub struct Job {
     pub start: u64,
     pub end: u64,
     pub first_chunk: u64,
+    /// Makes the worker panic on this job (see `pool::crash_next_job_for_tests`).
+    #[serde(default)]
+    pub crash_test: bool,
 }
 
 /// A worker's answer to one job.
@@ -58,5 +61,5 @@ pub fn job_for(run: u32, file: usize, name: &str, size: u64, part: u64) -> Job {
     let chunk_start = FILE_HEADER_SIZE as u64 + first_chunk * CHUNK_SIZE as u64;
     let start = if part == 0 { 0 } else { chunk_start };
     let end = (FILE_HEADER_SIZE as u64 + (first_chunk + CHUNKS_PER_PART) * CHUNK_SIZE as u64).min(size);
-    Job { run, file, part, name: name.to_string(), start, end, first_chunk }
+    Job { run, file, part, name: name.to_string(), start, end, first_chunk, crash_test: false }
 }

@@ -32,6 +32,8 @@ pub fn run_worker() {
 }
 
 fn analyze_part(job: &Job, file: &File, rules: &RuleSet) -> Reply {
+    // A panic traps the whole wasm instance, as a parser bug would.
+    assert!(!job.crash_test, "crash test requested by the page");
     let mut splitter = if job.part == 0 { ChunkSplitter::new() } else { ChunkSplitter::resume_at(job.first_chunk) };
     let mut analyses = Vec::new();
     let unreadable = |reason: String| Reply::Unreadable { run: job.run, file: job.file, reason };
