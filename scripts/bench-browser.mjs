@@ -3,6 +3,7 @@
 // non-zero only when the scan itself cannot run (no dist/, a page error, a timeout).
 //
 //   node scripts/bench-browser.mjs FILE [--json OUT.json] [--timeout-s 1800] [--sample-ms 200] [--settle-s 5]
+//                                       [--no-worker-probe]
 //
 // Chromium is launched as the e2e tests launch it (tests/harness.mjs: /usr/bin/chromium or
 // CHROMIUM_PATH, headless, --no-sandbox, ...), dist/ (or EVTX_TRIAGE_DIST) is served by
@@ -15,6 +16,8 @@
 //   - the page's main-thread JS heap (CDP Performance.getMetrics: JSHeapUsedSize/TotalSize) and
 //     the main thread's wasm memory (the instance Trunk's TrunkApplicationStarted event carries);
 //   - the progress bar's value, to show how memory grows with the input and where it stalls;
+//   - (in a loop of its own, as workers answer between tasks) each worker's JS heap, ArrayBuffer
+//     backing stores and wasm memory, over CDP sessions attached to the worker targets;
 // and once more --settle-s after the scan, to see how much of the peak was garbage.
 
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -26,7 +29,7 @@ import { startServer } from '../tests/server.mjs';
 const MiB = 1024 * 1024;
 
 function parseArgs(argv) {
-  const opts = { file: null, json: null, timeoutS: 1800, sampleMs: 200, settleS: 5 };
+  const opts = { file: null, json: null, timeoutS: 1800, sampleMs: 200, settleS: 5, workerProbe: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -37,8 +40,9 @@ function parseArgs(argv) {
     else if (a === '--timeout-s') opts.timeoutS = Number(next());
     else if (a === '--sample-ms') opts.sampleMs = Number(next());
     else if (a === '--settle-s') opts.settleS = Number(next());
+    else if (a === '--no-worker-probe') opts.workerProbe = false;
     else if (a === '-h' || a === '--help') {
-      console.log('usage: node scripts/bench-browser.mjs FILE [--json OUT.json] [--timeout-s 1800] [--sample-ms 200] [--settle-s 5]');
+      console.log('usage: node scripts/bench-browser.mjs FILE [--json OUT.json] [--timeout-s 1800] [--sample-ms 200] [--settle-s 5] [--no-worker-probe]');
       process.exit(0);
     } else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
     else if (opts.file === null) opts.file = a;
@@ -170,6 +174,80 @@ async function openBenchPage(browser, url) {
   return app;
 }
 
+// ---- the workers: their JS heaps and wasm memories, over CDP ------------------------------------
+
+/**
+ * Attaches (CDP, from a browser session, non-flat) to every worker target and returns
+ * { count, sample() }: sample() resolves to { heapUsed, backing, wasm } summed over the workers
+ * (bytes: V8 heap used, ArrayBuffer backing stores, WebAssembly.Memory byte lengths). A worker
+ * answers between two tasks, so a sample can wait for the part a worker is analyzing; it runs
+ * in its own loop for that reason. Best effort: null when Chromium refuses.
+ */
+async function workerProbe(browser) {
+  const bs = await browser.newBrowserCDPSession();
+  const pending = new Map();
+  let nextId = 1;
+  bs.on('Target.receivedMessageFromTarget', (e) => {
+    const m = JSON.parse(e.message);
+    const p = pending.get(m.id);
+    if (!p) return;
+    pending.delete(m.id);
+    if (m.error) p.reject(new Error(`${m.error.message} (${m.error.code})`));
+    else p.resolve(m.result);
+  });
+  const { targetInfos } = await bs.send('Target.getTargets');
+  const workers = [];
+  for (const t of targetInfos.filter((x) => x.type === 'worker')) {
+    const { sessionId } = await bs.send('Target.attachToTarget', { targetId: t.targetId, flatten: false });
+    // A worker busy with a part answers once the part is done; one that never answers is dropped.
+    const ask = (method, params = {}) =>
+      new Promise((resolve, reject) => {
+        const id = nextId++;
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new Error(`worker gave no answer to ${method} in 60 s`));
+        }, 60_000);
+        const done = (f) => (v) => {
+          clearTimeout(timer);
+          f(v);
+        };
+        pending.set(id, { resolve: done(resolve), reject: done(reject) });
+        bs.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) }).catch((e) => {
+          pending.delete(id);
+          done(reject)(e);
+        });
+      });
+    // Every WebAssembly.Memory of the worker, kept in an object group for the whole run.
+    const proto = await ask('Runtime.evaluate', { expression: 'WebAssembly.Memory.prototype', objectGroup: 'bench' });
+    const found = await ask('Runtime.queryObjects', { prototypeObjectId: proto.result.objectId, objectGroup: 'bench' });
+    workers.push({ sessionId, ask, memories: found.objects.objectId });
+  }
+  if (workers.length === 0) return null;
+  return {
+    count: workers.length,
+    async sample() {
+      const per = await Promise.all(
+        workers.map(async (w) => {
+          const [h, m] = await Promise.all([
+            w.ask('Runtime.getHeapUsage'),
+            w.ask('Runtime.callFunctionOn', {
+              objectId: w.memories,
+              functionDeclaration: 'function () { return this.reduce((n, m) => n + m.buffer.byteLength, 0); }',
+              returnByValue: true,
+            }),
+          ]);
+          return { heapUsed: h.usedSize, backing: h.backingStorageSize ?? 0, wasm: m.result.value };
+        }),
+      );
+      return per.reduce((a, b) => ({ heapUsed: a.heapUsed + b.heapUsed, backing: a.backing + b.backing, wasm: a.wasm + b.wasm }));
+    },
+    async close() {
+      for (const w of workers) await bs.send('Target.detachFromTarget', { sessionId: w.sessionId }).catch(() => {});
+      await bs.detach().catch(() => {});
+    },
+  };
+}
+
 // ---- figures ---------------------------------------------------------------------------------
 
 const mib = (kib) => (kib / 1024).toFixed(0);
@@ -228,7 +306,15 @@ async function main() {
       return { t, ...rss, heapUsed: h?.used ?? null, heapTotal: h?.total ?? null, pct: st.pct, wasm: st.wasm };
     };
 
+    let probe = null;
+    if (opts.workerProbe) {
+      probe = await workerProbe(browser).catch((e) => {
+        console.log(`browser note: no CDP view into the workers (${e.message ?? e}); their memory is only inside the renderer RSS`);
+        return null;
+      });
+    }
     const idle = await sample();
+    const idleWorkers = probe ? await probe.sample().catch(() => null) : null;
     result.idle_app_renderer_rss_mib = idle.app / 1024;
     result.idle_renderers_rss_mib = idle.renderers / 1024;
     result.idle_browser_rss_mib = idle.all / 1024;
@@ -254,6 +340,21 @@ async function main() {
       }
     })();
 
+    const workerSamples = [];
+    let workerError = null;
+    const workerSampler = (async () => {
+      while (probe && sampling) {
+        const t0 = performance.now();
+        try {
+          workerSamples.push({ t: t0, ...(await probe.sample()) });
+        } catch (e) {
+          workerError ??= e;
+        }
+        const wait = opts.sampleMs - (performance.now() - t0);
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+    })();
+
     const start = performance.now();
     await raceFailure(app, page.setInputFiles('#file-input', file), 'setting #file-input');
     await raceFailure(
@@ -263,7 +364,8 @@ async function main() {
     );
     const wall = (performance.now() - start) / 1000;
     sampling = false;
-    await sampler;
+    await Promise.all([sampler, workerSampler]);
+    const endWorkers = probe ? await probe.sample().catch(() => null) : null;
     const end = await sample();
     if (sampleError) console.log(`browser note: a sample failed: ${sampleError.message ?? sampleError}`);
 
@@ -285,6 +387,8 @@ async function main() {
     // Memory a while after the scan (garbage the workers had not collected yet goes here).
     await new Promise((r) => setTimeout(r, opts.settleS * 1000));
     const settled = await sample();
+    const settledWorkers = probe ? await probe.sample().catch(() => null) : null;
+    await probe?.close();
     result.settled_app_renderer_rss_mib = settled.app / 1024;
     result.settled_app_renderer_anon_mib = settled.appAnon / 1024;
 
@@ -300,6 +404,19 @@ async function main() {
     result.peak_js_heap_total_mib = peak('heapTotal') / MiB;
     result.end_js_heap_used_mib = end.heapUsed / MiB;
     result.peak_main_wasm_mib = peak('wasm') / MiB;
+    if (probe) {
+      const ws = [...workerSamples.filter((x) => x.t >= start), ...(endWorkers ? [endWorkers] : [])];
+      const wpeak = (k) => ws.reduce((m, x) => Math.max(m, x[k] ?? 0), 0);
+      result.worker_count_probed = probe.count;
+      result.worker_samples = ws.length;
+      result.idle_workers_wasm_mib = idleWorkers ? idleWorkers.wasm / MiB : null;
+      result.idle_workers_js_heap_used_mib = idleWorkers ? idleWorkers.heapUsed / MiB : null;
+      result.peak_workers_wasm_mib = wpeak('wasm') / MiB;
+      result.peak_workers_js_heap_used_mib = wpeak('heapUsed') / MiB;
+      result.peak_workers_backing_mib = wpeak('backing') / MiB;
+      result.settled_workers_js_heap_used_mib = settledWorkers ? settledWorkers.heapUsed / MiB : null;
+      result.settled_workers_backing_mib = settledWorkers ? settledWorkers.backing / MiB : null;
+    }
     result.app_renderer_found = during.every((s) => s.appPids > 0);
 
     // Longest stretch with the progress bar standing still (a stall), from the samples.
@@ -324,7 +441,14 @@ async function main() {
     console.log(`browser peak RSS of all renderer processes MiB: ${fmt(result.peak_renderers_rss_mib, 0)} (idle ${fmt(result.idle_renderers_rss_mib, 0)})`);
     console.log(`browser peak RSS of all Chromium processes MiB: ${fmt(result.peak_browser_rss_mib, 0)} (idle ${fmt(result.idle_browser_rss_mib, 0)})`);
     console.log(`browser peak JS heap used MiB (page main thread): ${fmt(result.peak_js_heap_used_mib, 1)} (heap total ${fmt(result.peak_js_heap_total_mib, 1)}; at the end ${fmt(result.end_js_heap_used_mib, 1)})`);
-    console.log(`browser main-thread wasm memory MiB at the end: ${fmt(result.peak_main_wasm_mib, 1)} (idle ${fmt(result.idle_main_wasm_mib, 1)}; wasm memory never shrinks; the workers' is inside the renderer RSS)`);
+    console.log(`browser main-thread wasm memory MiB at the end: ${fmt(result.peak_main_wasm_mib, 1)} (idle ${fmt(result.idle_main_wasm_mib, 1)}; a wasm memory never shrinks)`);
+    if (probe) {
+      console.log(`browser workers' wasm memory MiB (sum over ${probe.count}): peak ${fmt(result.peak_workers_wasm_mib, 1)} (idle ${fmt(result.idle_workers_wasm_mib, 1)})`);
+      console.log(`browser workers' JS heap used MiB (sum): peak ${fmt(result.peak_workers_js_heap_used_mib, 1)} (idle ${fmt(result.idle_workers_js_heap_used_mib, 1)}; ${opts.settleS} s after done ${fmt(result.settled_workers_js_heap_used_mib, 1)})`);
+      console.log(`browser workers' ArrayBuffer backing stores MiB (sum; file slices read): peak ${fmt(result.peak_workers_backing_mib, 1)} (${opts.settleS} s after done ${fmt(result.settled_workers_backing_mib, 1)})`);
+      console.log(`browser worker samples: ${result.worker_samples}`);
+    }
+    if (workerError) console.log(`browser note: a worker sample failed: ${workerError.message ?? workerError}`);
     console.log(`browser samples: ${result.samples} (every ${opts.sampleMs} ms)`);
     console.log(`browser longest time without progress s: ${fmt(stall.s)}${stall.at === null ? '' : ` (at ${fmt(stall.at, 1)}%)`}`);
     console.log(`browser finding rows (tr.finding): ${result.finding_rows}`);
@@ -336,12 +460,26 @@ async function main() {
     const timeline = [];
     for (let step = 0; step <= 100; step += 10) {
       const s = during.find((x) => x.pct !== null && x.pct >= step);
-      if (s && timeline.at(-1)?.sample !== s) timeline.push({ percent: step, t_s: (s.t - start) / 1000, pct: s.pct, renderer_rss_mib: s.app / 1024, js_heap_used_mib: s.heapUsed === null ? null : s.heapUsed / MiB, main_wasm_mib: s.wasm === null ? null : s.wasm / MiB, sample: s });
+      if (!s || timeline.at(-1)?.sample === s) continue;
+      const w = workerSamples.filter((x) => x.t <= s.t).at(-1) ?? null;
+      timeline.push({
+        percent: step,
+        t_s: (s.t - start) / 1000,
+        pct: s.pct,
+        renderer_rss_mib: s.app / 1024,
+        js_heap_used_mib: s.heapUsed === null ? null : s.heapUsed / MiB,
+        main_wasm_mib: s.wasm === null ? null : s.wasm / MiB,
+        workers_wasm_mib: w ? w.wasm / MiB : null,
+        workers_backing_mib: w ? w.backing / MiB : null,
+        sample: s,
+      });
     }
     result.timeline = timeline.map(({ sample, ...x }) => x);
-    console.log('browser timeline (progress %, s since setInputFiles, app renderer RSS MiB, main-thread JS heap used MiB, main-thread wasm memory MiB):');
+    console.log('browser timeline, MiB (main: the page thread; workers: summed, last worker sample before):');
+    console.log('  progress  seconds  renderer RSS  main JS heap  main wasm  workers wasm  workers ArrayBuffers');
     for (const x of timeline) {
-      console.log(`  ${fmt(x.pct, 1).padStart(5)}%  ${fmt(x.t_s, 1).padStart(7)} s  ${fmt(x.renderer_rss_mib, 0).padStart(6)} MiB  ${fmt(x.js_heap_used_mib, 1).padStart(7)} MiB  ${fmt(x.main_wasm_mib, 1).padStart(7)} MiB`);
+      const c = (v, d, w) => fmt(v, d).padStart(w);
+      console.log(`  ${c(x.pct, 1, 7)}%  ${c(x.t_s, 1, 7)}  ${c(x.renderer_rss_mib, 0, 12)}  ${c(x.js_heap_used_mib, 1, 12)}  ${c(x.main_wasm_mib, 1, 9)}  ${c(x.workers_wasm_mib, 1, 12)}  ${c(x.workers_backing_mib, 1, 20)}`);
     }
     if (app.log.consoleErrors.length) console.log(`browser console errors: ${app.log.consoleErrors.length} (first: ${app.log.consoleErrors[0]})`);
   } finally {

@@ -63,9 +63,9 @@ trap 'rm -rf "$TMP"' EXIT
 
 step "machine"
 log "$(uname -srm); $(cpus) CPUs; $(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo)"
-log "load average (1/5/15 min) at start: $(load)  -- other work on the machine skews the figures"
-log "CPU busy over one second now: $(cpu_busy)% of all CPUs (before this benchmark runs anything)"
 LOAD_START="$(load)"
+log "load average (1/5/15 min) at start: $LOAD_START  -- other work on the machine skews the figures"
+log "CPU busy over one second now: $(cpu_busy)% of all CPUs (before this benchmark runs anything)"
 
 # ---- tools ----------------------------------------------------------------------------------
 if [[ "${EVTX_TRIAGE_SKIP_SETUP:-}" != 1 ]]; then

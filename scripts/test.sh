@@ -15,8 +15,8 @@ fi
 step "cargo test --release -p evtx-triage"
 cargo test --release -p evtx-triage
 
-step "cargo build --release -p evtx-triage (the CLI the e2e tests compare with)"
-cargo build --release -p evtx-triage
+step "cargo build --release -p evtx-triage --bins --examples (the CLI the e2e tests compare with; write_fixture, their fixture writer)"
+cargo build --release -p evtx-triage --bins --examples
 
 step "trunk build --release (wasm-opt: $(command -v wasm-opt))"
 trunk build --release

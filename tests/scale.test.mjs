@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer } from './server.mjs';
 import {
-  BASE_PATH, DIST, REPO, artifact, demoExpected, doneCount, fileStatuses, findingRows, launchBrowser, openApp,
-  raceFailure, runCli, scanAndWait, withFailureShot, writeRepeatedEvtx,
+  BASE_PATH, DIST, REPO, artifact, demoExpected, doneCount, download, fileStatuses, findingRows, launchBrowser, openApp,
+  raceFailure, runCli, scanAndWait, withFailureShot,
 } from './harness.mjs';
 
 const FIXTURE_BIN = path.resolve(process.env.EVTX_TRIAGE_FIXTURE_BIN ?? path.join(REPO, 'target', 'release', 'examples', 'write_fixture'));
@@ -186,22 +186,62 @@ test('s2. a folder pick: the .evtx files are analyzed, notes.txt and image.png a
   await close(app);
 });
 
-test(`s3. a second run replaces the first; Cancel during a ${CANCEL_MIB} MiB run keeps part, and a new run works`, { timeout: 420_000 }, async () => {
+/**
+ * Picks `file`, waits until the scan is under way and has shown its first findings, clicks
+ * #cancel and waits for `done`. Fails if the scan ends before Cancel could be clicked.
+ */
+async function scanThenCancel(app, file, what) {
+  const { page } = app;
+  const before = await doneCount(page);
+  const t0 = Date.now();
+  await raceFailure(app, page.setInputFiles('#file-input', file), `picking ${what}`);
+  await raceFailure(
+    app,
+    page.waitForFunction(
+      (n) => (!!document.querySelector('#cancel') && document.querySelectorAll('tr.finding').length > 0) || window.__e2e.states.filter((s) => s === 'done').length > n,
+      before,
+      { timeout: 120_000, polling: 20 },
+    ),
+    `waiting for the first findings of ${what} while working`,
+  );
+  const progress = await page.evaluate(() => {
+    const b = document.querySelector('#cancel');
+    if (!b) return null;
+    const text = document.querySelector('#progress')?.textContent ?? '';
+    b.click();
+    return text;
+  });
+  assert.ok(progress !== null, `${what} ended before Cancel could be clicked; raise EVTX_TRIAGE_E2E_CANCEL_MIB`);
+  await raceFailure(
+    app,
+    page.waitForFunction(
+      (n) => window.__e2e.states.filter((s) => s === 'done').length > n && document.querySelector('#app')?.getAttribute('data-state') === 'done',
+      before,
+      { timeout: 10_000, polling: 20 },
+    ),
+    'waiting for data-state=done after Cancel',
+  );
+  return { progress, ms: Date.now() - t0, kept: (await findingRows(page)).rows.length };
+}
+
+/** A dense log of CANCEL_MIB MiB (34 rendered records and one finding per chunk, a right header). */
+async function cancelLog(name) {
+  const file = path.join(tmp, name);
+  const fixture = await writeFixture(['dense', file, String(CANCEL_MIB * 16)]);
+  return { file, fixture, full: fixture.expected.length };
+}
+
+test(`s3. a second run replaces the first; Cancel during a ${CANCEL_MIB} MiB run keeps what was read, and a new run works`, { timeout: 420_000 }, async () => {
   const demo = await demoExpected();
   const demoKeys = demo.pairs.map((p) => `${p}|${demo.fileName}`).sort();
   const dir = path.join(tmp, 'five');
   const five = await writeFixture(['many', dir, '5']);
-  const dense = path.join(tmp, 'dense.evtx');
-  const denseFixture = await writeFixture(['dense', dense]);
-  assert.equal(denseFixture.files[0].size, 4096 + 65536, 'the dense fixture is one chunk');
-  const big = path.join(tmp, 'dense-repeated.evtx');
-  const { copies, size } = await writeRepeatedEvtx(dense, big, CANCEL_MIB << 20);
-  // The full count, from the CLI (one finding per chunk).
+  const { file: big, fixture: bigFixture, full } = await cancelLog('dense-cancel.evtx');
+  // The CLI agrees on the full count (one finding per chunk).
   const cli = await runCli(['scan', '--format', 'jsonl', path.basename(big)], tmp);
   assert.equal(cli.code, 0, `CLI exit code (stderr: ${cli.stderr})`);
-  const full = cli.stdout.split('\n').filter((l) => l.includes('"type":"finding"')).length;
-  assert.equal(full, copies, 'CLI findings on the repeated log: one per chunk');
-  console.log(`cancel log: ${copies} chunks of ${denseFixture.records} records, ${size} bytes, ${full} findings when read in full`);
+  assert.equal(cli.stdout.split('\n').filter((l) => l.includes('"type":"finding"')).length, full, 'CLI findings on the cancel log');
+  console.log(`cancel log: ${bigFixture.chunks} chunks of ${bigFixture.records_per_chunk} records, ${bigFixture.files[0].size} bytes, ${full} findings when read in full`);
 
   const app = await open('runs');
   await withFailureShot(app, 'runs', async () => {
@@ -224,40 +264,16 @@ test(`s3. a second run replaces the first; Cancel during a ${CANCEL_MIB} MiB run
     assert.equal(await page.inputValue('#filter-text'), '', 'a new run clears the text filter');
     await expectDemo('run 2, after run 1');
 
-    // Run 3: the big log, cancelled as soon as it is under way.
-    const before = await doneCount(page);
-    const t0 = Date.now();
-    await raceFailure(app, page.setInputFiles('#file-input', big), 'picking the big log');
-    await raceFailure(
-      app,
-      page.waitForFunction(
-        (n) => !!document.querySelector('#cancel') || window.__e2e.states.filter((s) => s === 'done').length > n,
-        before,
-        { timeout: 60_000, polling: 20 },
-      ),
-      'waiting for #cancel (data-state=working)',
-    );
-    const clicked = await page.evaluate(() => {
-      const b = document.querySelector('#cancel');
-      if (!b) return null;
-      const progress = document.querySelector('#progress')?.textContent ?? '';
-      b.click();
-      return progress;
-    });
-    assert.ok(clicked !== null, `the ${CANCEL_MIB} MiB scan ended before Cancel could be clicked; raise EVTX_TRIAGE_E2E_CANCEL_MIB`);
-    await raceFailure(
-      app,
-      page.waitForFunction(
-        (n) => window.__e2e.states.filter((s) => s === 'done').length > n && document.querySelector('#app')?.getAttribute('data-state') === 'done',
-        before,
-        { timeout: 10_000, polling: 20 },
-      ),
-      'waiting for data-state=done after Cancel',
-    );
-    const cancelMs = Date.now() - t0;
-    const cancelled = (await findingRows(page)).rows.length;
-    console.log(`cancelled after ${cancelMs} ms (progress at the click: ${clicked}); ${cancelled} of ${full} findings kept`);
-    assert.ok(cancelled < full, `Cancel keeps fewer findings than a full run (${cancelled} of ${full})`);
+    // Run 3: the big log, cancelled once its first findings show.
+    const { progress, ms, kept } = await scanThenCancel(app, big, `the ${CANCEL_MIB} MiB log`);
+    console.log(`cancelled after ${ms} ms (progress at the click: ${progress}); ${kept} of ${full} findings kept`);
+    assert.ok(kept > 0, 'Cancel keeps the findings shown before it');
+    assert.ok(kept < full, `Cancel keeps fewer findings than a full run (${kept} of ${full})`);
+    // What was kept is what was read: one finding per chunk, the first chunks in file order.
+    const { rows } = await findingRows(page);
+    const keptKeys = rowKeys(rows);
+    const firstKeys = keysOf(bigFixture.expected.slice(0, kept));
+    assert.deepEqual(keptKeys, firstKeys, 'the kept findings are those of the first chunks');
     assert.match((await cancelledNotice(page)) ?? '', /cancelled/i, 'the summary says the scan was cancelled');
     const bigStatus = await fileStatuses(page);
     console.log(`status after Cancel: ${JSON.stringify(bigStatus)}`);
@@ -265,7 +281,7 @@ test(`s3. a second run replaces the first; Cancel during a ${CANCEL_MIB} MiB run
     assert.ok(await page.isVisible('#export-json'), 'exports are offered after Cancel');
     // Parts still in flight when Cancel was clicked must not change the results.
     await page.waitForTimeout(3_000);
-    assert.equal((await findingRows(page)).rows.length, cancelled, 'findings changed after Cancel (stale worker replies were applied)');
+    assert.equal((await findingRows(page)).rows.length, kept, 'findings changed after Cancel (stale worker replies were applied)');
     assert.equal(await page.getAttribute('#app', 'data-state'), 'done');
     await page.screenshot({ path: await artifact('cancelled.png'), fullPage: false });
 
@@ -274,6 +290,30 @@ test(`s3. a second run replaces the first; Cancel during a ${CANCEL_MIB} MiB run
     await expectDemo('run 4, after Cancel');
     await page.waitForTimeout(2_000);
     await expectDemo('run 4, 2 s later');
+    assert.deepEqual(app.log.pageErrors, [], 'the page threw');
+  });
+  await close(app);
+});
+
+test('s4. a file whose scan was cancelled is not reported as fully read', { timeout: 300_000 }, async () => {
+  const { file, full } = await cancelLog('dense-cancel-status.evtx');
+  const app = await open('cancel-status');
+  await withFailureShot(app, 'cancel-status', async () => {
+    const { page } = app;
+    const { kept } = await scanThenCancel(app, file, `the ${CANCEL_MIB} MiB log`);
+    assert.ok(kept < full, `cancelled before the end (${kept} of ${full} findings)`);
+    const [status] = await fileStatuses(page);
+    const json = JSON.parse((await download(app, '#export-json')).text);
+    const report = json.files[0];
+    const summary = { status: report.status, chunks: report.chunks, records: report.records, findings: report.findings, issues: report.issues };
+    console.log(`cancelled file: li ${JSON.stringify(status)}; JSON export ${JSON.stringify(summary)}`);
+    assert.equal(report.chunks, kept, 'the export counts the chunks read (one finding each)');
+    assert.notEqual(status.status, 'ok', `li.file-status of a file cancelled after ${kept} of ${full} chunks says "ok"`);
+    assert.notEqual(report.status, 'ok', 'the JSON export calls a cancelled file "ok" (as if read in full)');
+    const cutShort = report.issues.filter((i) => /cut short/i.test(i.reason));
+    assert.deepEqual(cutShort, [], 'a cancelled file is reported as a file that was "cut short"');
+    const saysCancelled = report.issues.some((i) => /cancel/i.test(i.reason)) || /cancel/i.test(report.error ?? '');
+    assert.ok(saysCancelled, `the export says why the file was not read in full (an issue naming the Cancel): ${JSON.stringify(report.issues)}`);
     assert.deepEqual(app.log.pageErrors, [], 'the page threw');
   });
   await close(app);

@@ -8,8 +8,9 @@
 //!                                    and a spreadsheet formula; some of them are findings
 //! write_fixture many OUT_DIR N       N files f0000.evtx ... with one finding each (distinct
 //!                                    record ids), plus notes.txt and image.png (not EVTX)
-//! write_fixture dense OUT.evtx       one full chunk: near misses the prefilter cannot skip
-//!                                    (so every record is rendered and evaluated) and one finding
+//! write_fixture dense OUT.evtx [C]   C full chunks (default 1), each: near misses the prefilter
+//!                                    cannot skip (so every record is rendered and evaluated) and
+//!                                    one finding; record ids distinct, the header's count right
 //! ```
 //!
 //! Output (one JSON object): `{"mode", "files": [{"path", "name", "size"}], "expected":
@@ -50,9 +51,12 @@ fn main() {
             Ok(n) if (1..=10_000).contains(&n) => many(Path::new(&args[2]), n),
             _ => Err(format!("N must be a number from 1 to 10000, not {:?}", args[3])),
         },
-        Some("dense") if args.len() == 3 => dense(Path::new(&args[2])),
+        Some("dense") if args.len() == 3 || args.len() == 4 => match args.get(3).map_or(Ok(1), |c| c.parse::<u64>()) {
+            Ok(c) if (1..=65_535).contains(&c) => dense(Path::new(&args[2]), c),
+            _ => Err(format!("C must be a number from 1 to 65535, not {:?}", args[3])),
+        },
         _ => {
-            eprintln!("usage: write_fixture hostile OUT.evtx | write_fixture many OUT_DIR N | write_fixture dense OUT.evtx");
+            eprintln!("usage: write_fixture hostile OUT.evtx | write_fixture many OUT_DIR N | write_fixture dense OUT.evtx [CHUNKS]");
             std::process::exit(2);
         }
     };
@@ -274,30 +278,43 @@ fn many(dir: &Path, n: usize) -> Result<Value, String> {
     }))
 }
 
-/// One chunk, as full as the writer makes it: near misses of CAR-2020-05-001 that hold every
-/// literal the prefilter looks for (so each is rendered and evaluated), one real finding.
-fn dense(out: &Path) -> Result<Value, String> {
+/// `chunks` chunks, each as full as the writer makes it: near misses of CAR-2020-05-001 that hold
+/// every literal the prefilter looks for (so each is rendered and evaluated), and one real finding
+/// first (record `per_chunk * k + 1` in chunk k).
+fn dense(out: &Path, chunks: u64) -> Result<Value, String> {
     let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    const FINDING: u64 = 1;
-    let mut events = vec![access(FINDING, "WKS-DENSE", r"C:\Users\x\Desktop\dumper.exe", LSASS, DBGHELP_TRACE)];
-    let mut rid = FINDING + 1;
-    loop {
-        // The lsass path and dbghelp.dll are in the record, but the TargetImage is not lsass.exe.
-        let near = access(rid, "WKS-DENSE", r"C:\Windows\System32\svchost.exe", r"C:\Windows\system32\lsass.exe.bak", DBGHELP_TRACE);
-        let mut trial = events.clone();
-        trial.push(near);
-        if write_evtx(&trial).len() > 4096 + 65536 {
-            break;
-        }
-        events = trial;
-        rid += 1;
+    let chunk_events = |first: u64, count: u64| -> Vec<EventSpec> {
+        (first..first + count)
+            .map(|rid| {
+                if rid == first {
+                    access(rid, "WKS-DENSE", r"C:\Users\x\Desktop\dumper.exe", LSASS, DBGHELP_TRACE)
+                } else {
+                    // The lsass path and dbghelp.dll are in the record, but the TargetImage is not lsass.exe.
+                    access(rid, "WKS-DENSE", r"C:\Windows\System32\svchost.exe", r"C:\Windows\system32\lsass.exe.bak", DBGHELP_TRACE)
+                }
+            })
+            .collect()
+    };
+    // How many fit in one chunk (with the largest record ids used, so the longest numbers).
+    let last_first = 1_000_000;
+    let mut per_chunk = 1;
+    while write_evtx(&chunk_events(last_first, per_chunk + 1)).len() <= 4096 + 65536 {
+        per_chunk += 1;
     }
+    let events: Vec<EventSpec> = (0..chunks).flat_map(|k| chunk_events(per_chunk * k + 1, per_chunk)).collect();
     let bytes = write_evtx(&events);
+    let written = (bytes.len() as u64 - 4096) / 65536;
+    if written != chunks {
+        return Err(format!("wrote {written} chunks, not {chunks}"));
+    }
     write(out, &bytes)?;
+    let pairs: Vec<Value> =
+        (0..chunks).map(|k| json!({"analytic": MINIDUMP, "event_record_id": per_chunk * k + 1, "file": name})).collect();
     Ok(json!({
         "mode": "dense",
         "files": [file_entry(out, bytes.len())],
-        "records": events.len(),
-        "expected": expected(&name, &[(MINIDUMP, FINDING)]),
+        "chunks": chunks,
+        "records_per_chunk": per_chunk,
+        "expected": pairs,
     }))
 }

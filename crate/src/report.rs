@@ -42,7 +42,7 @@ pub struct Finding {
 /// Something wrong inside a file that did not stop it being read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Issue {
-    /// `header`, `chunk`, `checksum`, `truncated`, `record`, `internal`.
+    /// `header`, `chunk`, `checksum`, `truncated`, `record`, `internal`, `cancelled`.
     pub kind: String,
     /// Chunk index, when the issue is in a chunk.
     pub chunk: Option<u64>,

@@ -364,6 +364,8 @@ pub struct FileScan {
     header_chunks: Option<u16>,
     /// Chunks seen, read or not (including zeroed unused space).
     chunks_seen: u64,
+    /// Stopped by the user: what was not read is not missing from the file.
+    cancelled: bool,
 }
 
 impl FileScan {
@@ -379,6 +381,7 @@ impl FileScan {
             error: None,
             header_chunks: None,
             chunks_seen: 0,
+            cancelled: false,
         }
     }
 
@@ -399,6 +402,12 @@ impl FileScan {
         self.header_warnings(&info.warnings);
         self.issues.extend(chunk_issues);
         self.header_chunks = Some(info.chunk_count);
+    }
+
+    /// The user stopped the run before this file was read to its end.
+    pub fn cancel(&mut self, reason: String) {
+        self.cancelled = true;
+        self.issues.push(Issue { kind: "cancelled".into(), chunk: None, offset: 0, reason });
     }
 
     /// Marks the file unreadable (not EVTX, empty, header only).
@@ -434,7 +443,8 @@ impl FileScan {
     pub fn finish(mut self) -> (FileReport, Vec<Finding>, StatsBuilder) {
         // A file cut inside a chunk already says so; one cut at a chunk boundary
         // shows only against the header's count.
-        let cut_at_boundary = self.size.saturating_sub(crate::reader::FILE_HEADER_SIZE as u64) % crate::reader::CHUNK_SIZE as u64 == 0;
+        let cut_at_boundary = !self.cancelled
+            && self.size.saturating_sub(crate::reader::FILE_HEADER_SIZE as u64) % crate::reader::CHUNK_SIZE as u64 == 0;
         if let Some(claimed) =
             self.header_chunks.filter(|&n| self.error.is_none() && cut_at_boundary && u64::from(n) > self.chunks_seen)
         {

@@ -165,3 +165,11 @@ pub fn now_ms() -> f64 {
 pub fn hardware_threads() -> usize {
     web_sys::window().map(|w| w.navigator().hardware_concurrency() as usize).unwrap_or(2)
 }
+
+/// Runs `f` once, `ms` milliseconds from now.
+pub fn after_ms(ms: i32, f: impl FnOnce() + 'static) {
+    let callback = Closure::once_into_js(f);
+    if let Some(w) = web_sys::window() {
+        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms);
+    }
+}

@@ -115,6 +115,12 @@ impl Scan {
     pub fn cancel(&mut self, now: f64) {
         if self.phase == Phase::Working {
             self.cancelled = true;
+            for entry in self.files.iter_mut().filter(|f| !f.is_complete()) {
+                let read = entry.bytes_done.min(entry.size);
+                if let Some(scan) = entry.scan.as_mut() {
+                    scan.cancel(format!("scan cancelled after {read} of {} bytes; the rest of this file was not read", entry.size));
+                }
+            }
             self.complete(now);
         }
     }

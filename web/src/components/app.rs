@@ -11,6 +11,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use yew::prelude::*;
 
+/// How often the page redraws while a run goes on.
+const REDRAW_MS: i32 = 200;
+
 #[function_component(App)]
 pub fn app() -> Html {
     let scan = use_mut_ref(Scan::default);
@@ -26,9 +29,23 @@ pub fn app() -> Html {
     {
         let (scan, pool, redraw, ready_workers) = (scan.clone(), pool.clone(), redraw.clone(), ready_workers.clone());
         use_effect_with((), move |_| {
+            // Redraw at most every REDRAW_MS while a run goes on: replies can
+            // come by the thousand (many small files), and redrawing the table
+            // for each one made a run quadratic. The end of a run redraws at once.
+            let pending = Rc::new(std::cell::Cell::new(false));
             let on_reply: Rc<dyn Fn(Reply)> = Rc::new(move |reply: Reply| {
-                if scan.borrow_mut().apply(reply, browser::now_ms()) {
+                let changed = scan.borrow_mut().apply(reply, browser::now_ms());
+                if !changed {
+                    return;
+                }
+                if scan.borrow().phase == Phase::Done {
                     redraw.force_update();
+                } else if !pending.replace(true) {
+                    let (redraw, pending) = (redraw.clone(), pending.clone());
+                    browser::after_ms(REDRAW_MS, move || {
+                        pending.set(false);
+                        redraw.force_update();
+                    });
                 }
             });
             let on_ready: Rc<dyn Fn(usize)> = Rc::new(move |n| ready_workers.set(n));
