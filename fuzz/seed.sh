@@ -4,16 +4,18 @@
 #   chunk_reader: distinct, not all-zero 64 KiB chunks of the corpus files,
 #                 at most $MAX_CHUNKS: all of parser-samples/, then the
 #                 other files' chunks evenly thinned out;
-#   scan_file:    the corpus files smaller than $MAX_FILE_BYTES, whole.
+#   scan_file:    the corpus files smaller than $MAX_FILE_BYTES, whole (all
+#                 one-chunk files), and $MAX_CUT larger ones cut after 2 chunks
+#                 and 4 KiB, so that files of several chunks get fuzzed too.
 # Seeds are named by their SHA-1, as libFuzzer names its own.
-# Usage: fuzz/seed.sh [corpus dir]   (env: MAX_CHUNKS=300 MAX_FILE_BYTES=204800)
+# Usage: fuzz/seed.sh [corpus dir]   (env: MAX_CHUNKS=300 MAX_FILE_BYTES=204800 MAX_CUT=8)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="${1:-$here/../../shared/corpus}"
 [ -d "$src" ] || { echo "seed.sh: no corpus at $src" >&2; exit 1; }
-exec python3 - "$src" "$here/corpus" "${MAX_CHUNKS:-300}" "${MAX_FILE_BYTES:-204800}" <<'PY'
+exec python3 - "$src" "$here/corpus" "${MAX_CHUNKS:-300}" "${MAX_FILE_BYTES:-204800}" "${MAX_CUT:-8}" <<'PY'
 import hashlib, os, sys
-src, out, max_chunks, max_file = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+src, out, max_chunks, max_file, max_cut = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 HEADER, CHUNK = 4096, 65536
 files = sorted(os.path.join(d, f) for d, _, fs in os.walk(src) for f in fs if f.lower().endswith(".evtx"))
 
@@ -56,12 +58,22 @@ room = max_chunks - len(first)
 if len(rest) > room:
     rest = [rest[i * len(rest) // room] for i in range(room)] if room > 0 else []
 n = sum(save(os.path.join(out, "chunk_reader"), c) for c in first + rest)
-print(f"chunk_reader: {n} chunks from {len(files)} files")
+print(f"chunk_reader: {len(first) + len(rest)} chunks from {len(files)} files ({n} new)")
 
 m = 0
 for p in files:
     if os.path.getsize(p) < max_file:
         with open(p, "rb") as f:
             m += save(os.path.join(out, "scan_file"), f.read())
-print(f"scan_file: {m} files under {max_file} bytes")
+# Every corpus file that small holds a single chunk, so the fuzzer would never
+# build a file of several: add a few larger files cut short (header, two
+# chunks, 4 KiB of the third), from the parser's edge cases first (bad chunk
+# magic, bad string cache).
+cuts = [p for p in files if os.path.getsize(p) >= max_file]
+cuts.sort(key=lambda p: ("parser-samples" not in os.path.relpath(p, src).split(os.sep), "bad" not in os.path.basename(p)))
+c = 0
+for p in cuts[:max_cut]:
+    with open(p, "rb") as f:
+        c += save(os.path.join(out, "scan_file"), f.read(HEADER + 2 * CHUNK + 4096))
+print(f"scan_file: {m + c} new: files under {max_file} bytes ({m}), larger ones cut short ({c})")
 PY

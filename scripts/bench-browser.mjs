@@ -373,6 +373,8 @@ async function main() {
     const num = (v) => (v === null || v === '' ? null : Number(v));
     result.wall_s = wall;
     result.scan_ms = num(await attr('data-scan-ms'));
+    result.worker_read_ms = num(await attr('data-worker-read-ms'));
+    result.worker_analyze_ms = num(await attr('data-worker-analyze-ms'));
     result.first_finding_ms = num(await attr('data-first-finding-ms'));
     result.first_finding_percent = num(await attr('data-first-finding-percent'));
     result.finding_rows = await page.locator('tr.finding').count();
@@ -433,6 +435,7 @@ async function main() {
 
     console.log(`browser wall s (setInputFiles -> data-state=done): ${fmt(wall)}`);
     console.log(`browser app scan s (data-scan-ms): ${fmt(result.scan_ms === null ? null : result.scan_ms / 1000)}`);
+    console.log(`browser workers' time s, summed over workers: reading ${fmt(result.worker_read_ms / 1000)}, analyzing ${fmt(result.worker_analyze_ms / 1000)}`);
     console.log(`browser throughput MiB/s: ${fmt(size / MiB / wall, 1)}`);
     console.log(`browser first finding s (data-first-finding-ms): ${fmt(result.first_finding_ms === null ? null : result.first_finding_ms / 1000)}`);
     console.log(`browser first finding at % of input read (data-first-finding-percent): ${fmt(result.first_finding_percent, 1)}`);

@@ -1,8 +1,10 @@
 //! One chunk in: the input is taken as the bytes of one EVTX chunk (the first
 //! 64 KiB of it; shorter inputs are a file cut short inside the chunk) and
-//! analyzed with the built-in rules. The same bytes, behind a file header, go
-//! through `ChunkSplitter` in pieces of a size taken from the data, which must
-//! give the chunks a single push gives.
+//! analyzed with the built-in rules; when its CRC32s are stale, a copy with
+//! them made right is analyzed too, so the quick System-field reader, which
+//! only reads intact chunks, gets fuzzed. The same bytes, behind a file
+//! header, go through `ChunkSplitter` in pieces of a size taken from the
+//! data, which must give the chunks a single push gives.
 //!
 //! `analyze_chunk` catches panics and reports them as an issue of kind
 //! `internal`; here such an issue is a crash, so libFuzzer keeps the input.
@@ -17,21 +19,28 @@ use evtx_triage::scan::analyze_chunk;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
+#[path = "common.rs"]
+mod common;
+
 fn rules() -> &'static RuleSet {
     static RULES: OnceLock<RuleSet> = OnceLock::new();
     RULES.get_or_init(RuleSet::builtin)
 }
 
 fuzz_target!(|input: &[u8]| {
-    // The analytics, on the input as chunk 0 of a file.
+    // The analytics, on the input as chunk 0 of a file, as given and with
+    // its CRCs made right.
     let data = input[..input.len().min(CHUNK_SIZE)].to_vec();
-    let raw = RawChunk { index: 0, file_offset: FILE_HEADER_SIZE as u64, data };
-    let analysis = analyze_chunk("fuzz.evtx", &raw, rules());
-    if let Some(issue) = analysis.issues.iter().find(|i| i.kind == "internal") {
-        panic!("analyze_chunk reported an internal error: {}", issue.reason);
+    let fixed = common::with_fixed_crcs(&data);
+    for data in std::iter::once(data).chain(fixed) {
+        let raw = RawChunk { index: 0, file_offset: FILE_HEADER_SIZE as u64, data };
+        let analysis = analyze_chunk("fuzz.evtx", &raw, rules());
+        if let Some(issue) = analysis.issues.iter().find(|i| i.kind == "internal") {
+            panic!("analyze_chunk reported an internal error: {}", issue.reason);
+        }
+        assert_eq!(analysis.index, 0);
+        assert_eq!(analysis.file_offset, FILE_HEADER_SIZE as u64);
     }
-    assert_eq!(analysis.index, 0);
-    assert_eq!(analysis.file_offset, FILE_HEADER_SIZE as u64);
 
     // The splitter, on the raw input (almost always refused: no signature).
     let piece = piece_size(input);

@@ -1,6 +1,8 @@
 //! A whole file in: the input is read as an .evtx file with `scan_bytes`
 //! (reader, then every chunk analyzed with the built-in rules), folded into a
-//! run report, and exported in every format, none of which may panic.
+//! run report, and exported in every format, none of which may panic. When
+//! some chunk's CRC32s are stale, a copy with every chunk's CRCs made right
+//! is read too (the quick System-field reader only reads intact chunks).
 //!
 //! `analyze_chunk` catches panics and reports them as an issue of kind
 //! `internal`; here such an issue is a crash, so libFuzzer keeps the input.
@@ -8,10 +10,14 @@
 #![no_main]
 
 use evtx_triage::export::{findings_csv, to_json, to_jsonl, to_table};
+use evtx_triage::reader::{CHUNK_SIZE, FILE_HEADER_SIZE};
 use evtx_triage::rules::RuleSet;
 use evtx_triage::scan::{scan_bytes, RunBuilder};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
+
+#[path = "common.rs"]
+mod common;
 
 fn rules() -> &'static RuleSet {
     static RULES: OnceLock<RuleSet> = OnceLock::new();
@@ -19,6 +25,23 @@ fn rules() -> &'static RuleSet {
 }
 
 fuzz_target!(|input: &[u8]| {
+    check(input);
+    if input.len() > FILE_HEADER_SIZE {
+        let mut fixed = input.to_vec();
+        let mut changed = false;
+        for chunk in fixed[FILE_HEADER_SIZE..].chunks_mut(CHUNK_SIZE) {
+            if let Some(c) = common::with_fixed_crcs(chunk) {
+                chunk.copy_from_slice(&c);
+                changed = true;
+            }
+        }
+        if changed {
+            check(&fixed);
+        }
+    }
+});
+
+fn check(input: &[u8]) {
     let rules = rules();
     let scan = scan_bytes("fuzz.evtx", input, rules);
     let records = scan.records();
@@ -43,4 +66,4 @@ fuzz_target!(|input: &[u8]| {
     }
     let _ = findings_csv(&report.findings);
     let _ = to_table(&report);
-});
+}

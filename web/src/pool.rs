@@ -27,11 +27,14 @@ pub fn crash_next_job_for_tests() {
 /// Workers beyond this add memory, not speed, for one file at a time.
 const MAX_WORKERS: usize = 8;
 const WORKER_SCRIPT: &str = "./worker_loader.js";
+/// Parts posted to a worker ahead of its answers.
+const IN_FLIGHT_PER_WORKER: usize = 2;
 
 struct Slot {
     worker: Worker,
     ready: bool,
-    busy: Option<Job>,
+    /// Jobs posted and not answered yet, oldest first (the one it works on).
+    busy: VecDeque<Job>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(ErrorEvent)>,
 }
@@ -97,7 +100,7 @@ impl Pool {
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        Some(Slot { worker, ready: false, busy: None, _on_message: on_message, _on_error: on_error })
+        Some(Slot { worker, ready: false, busy: VecDeque::new(), _on_message: on_message, _on_error: on_error })
     }
 
     /// Begins a new run; results of earlier runs are dropped. Each file
@@ -128,21 +131,25 @@ impl Pool {
         self.queue.clear();
     }
 
+    /// Posts queued jobs: first one to each idle worker, then a second, so
+    /// a worker has its next part waiting while the page handles a reply.
     fn pump(&mut self) {
         let Pool { slots, queue, files, .. } = self;
-        for slot in slots.iter_mut().flatten() {
-            if !slot.ready || slot.busy.is_some() {
-                continue;
-            }
-            let Some(mut job) = queue.pop_front() else { return };
-            job.crash_test = CRASH_NEXT_JOB.with(|c| c.replace(false));
-            let message = js_sys::Object::new();
-            let text = serde_json::to_string(&job).expect("job serializes");
-            let _ = js_sys::Reflect::set(&message, &"job".into(), &JsValue::from_str(&text));
-            let Some(file) = files.iter().find(|f| f.index == job.file) else { continue };
-            let _ = js_sys::Reflect::set(&message, &"file".into(), &file.file);
-            if slot.worker.post_message(&message).is_ok() {
-                slot.busy = Some(job);
+        for depth in 1..=IN_FLIGHT_PER_WORKER {
+            for slot in slots.iter_mut().flatten() {
+                if !slot.ready || slot.busy.len() >= depth {
+                    continue;
+                }
+                let Some(mut job) = queue.pop_front() else { return };
+                job.crash_test = CRASH_NEXT_JOB.with(|c| c.replace(false));
+                let message = js_sys::Object::new();
+                let text = serde_json::to_string(&job).expect("job serializes");
+                let _ = js_sys::Reflect::set(&message, &"job".into(), &JsValue::from_str(&text));
+                let Some(file) = files.iter().find(|f| f.index == job.file) else { continue };
+                let _ = js_sys::Reflect::set(&message, &"file".into(), &file.file);
+                if slot.worker.post_message(&message).is_ok() {
+                    slot.busy.push_back(job);
+                }
             }
         }
     }
@@ -165,7 +172,7 @@ impl Pool {
         let on_reply = {
             let mut p = pool.borrow_mut();
             if let Some(slot) = p.slots.get_mut(index).and_then(Option::as_mut) {
-                slot.busy = None;
+                slot.busy.pop_front();
             }
             // Part 0 passed the header check: queue the file's other parts.
             if let Reply::Done { run, file, part: 0, .. } = &reply {
@@ -187,9 +194,14 @@ impl Pool {
         let (job, on_reply) = {
             let mut p = pool.borrow_mut();
             let old = p.slots.get_mut(index).and_then(Option::take);
-            let job = old.as_ref().and_then(|s| s.busy.clone());
-            if let Some(s) = old {
+            let mut job = None;
+            if let Some(mut s) = old {
                 s.worker.terminate();
+                // It died on its oldest job; the ones behind it never started.
+                job = s.busy.pop_front();
+                for waiting in s.busy.into_iter().rev() {
+                    p.queue.push_front(waiting);
+                }
             }
             let fresh = p.spawn(index);
             p.slots[index] = fresh;

@@ -38,6 +38,9 @@ pub enum Reply {
         /// Part 0 only: the file header (warnings, chunk count).
         header: Option<FileHeaderInfo>,
         analyses: Vec<ChunkAnalysis>,
+        /// Worker time spent reading the part's bytes, and analyzing them.
+        read_ms: f64,
+        analyze_ms: f64,
     },
     /// Part 0 only: the file is not EVTX at all.
     Unreadable { run: u32, file: usize, reason: String },

@@ -62,6 +62,9 @@ pub struct Scan {
     pub first_finding_ms: Option<f64>,
     /// How much of the input had been read when the first finding showed.
     pub first_finding_percent: Option<f64>,
+    /// Worker time summed over all parts: reading bytes, and analyzing them.
+    pub worker_read_ms: f64,
+    pub worker_analyze_ms: f64,
     rules: RuleSet,
 }
 
@@ -77,6 +80,8 @@ impl Default for Scan {
             finished_ms: 0.0,
             first_finding_ms: None,
             first_finding_percent: None,
+            worker_read_ms: 0.0,
+            worker_analyze_ms: 0.0,
             rules: RuleSet::builtin(),
         }
     }
@@ -96,6 +101,8 @@ impl Scan {
         self.started_ms = now;
         self.first_finding_ms = None;
         self.first_finding_percent = None;
+        self.worker_read_ms = 0.0;
+        self.worker_analyze_ms = 0.0;
         self.files = inputs
             .into_iter()
             .map(|(name, size, skipped)| FileEntry {
@@ -142,7 +149,9 @@ impl Scan {
                 entry.bytes_done = entry.size;
                 entry.next_part = entry.parts;
             }
-            Reply::Done { part, bytes, header, analyses, .. } => {
+            Reply::Done { part, bytes, header, analyses, read_ms, analyze_ms, .. } => {
+                self.worker_read_ms += read_ms;
+                self.worker_analyze_ms += analyze_ms;
                 if let (Some(header), Some(scan)) = (header, entry.scan.as_mut()) {
                     scan.header(&header);
                 }

@@ -39,12 +39,15 @@ fn analyze_part(job: &Job, file: &File, rules: &RuleSet) -> Reply {
     let unreadable = |reason: String| Reply::Unreadable { run: job.run, file: job.file, reason };
     let mut pos = job.start;
     let mut chunks = Vec::new();
+    let (mut read_ms, started) = (0.0, now_ms());
     while pos < job.end {
         let to = (pos + SLICE_BYTES).min(job.end);
+        let t = now_ms();
         let bytes = match read_slice(file, pos, to) {
             Ok(b) => b,
             Err(e) => return unreadable(format!("the browser could not read bytes {pos}..{to}: {e}")),
         };
+        read_ms += now_ms() - t;
         pos = to;
         match splitter.push(&bytes) {
             Ok(c) => chunks.extend(c),
@@ -60,12 +63,35 @@ fn analyze_part(job: &Job, file: &File, rules: &RuleSet) -> Reply {
         Err(e) => return unreadable(e.0),
     }
     let header = if job.part == 0 { splitter.header().cloned() } else { None };
-    Reply::Done { run: job.run, file: job.file, part: job.part, bytes: job.end - job.start, header, analyses }
+    let analyze_ms = now_ms() - started - read_ms;
+    Reply::Done { run: job.run, file: job.file, part: job.part, bytes: job.end - job.start, header, analyses, read_ms, analyze_ms }
 }
 
 fn read_slice(file: &File, from: u64, to: u64) -> Result<Vec<u8>, String> {
     let blob = file.slice_with_f64_and_f64(from as f64, to as f64).map_err(|e| format!("{e:?}"))?;
     let reader = FileReaderSync::new().map_err(|e| format!("{e:?}"))?;
     let buffer = reader.read_as_array_buffer(&blob).map_err(|e| format!("{e:?}"))?;
-    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+    let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+    release(&buffer);
+    Ok(bytes)
+}
+
+/// Frees a slice's memory now rather than at the next garbage collection:
+/// a worker's JS heap is tiny, so collections are rare and read slices
+/// would pile up (hundreds of MiB on a multi-GiB file). `transfer(0)`
+/// detaches the buffer; where it is missing the buffer is left to the GC.
+fn release(buffer: &js_sys::ArrayBuffer) {
+    if let Ok(transfer) = js_sys::Reflect::get(buffer, &"transfer".into()) {
+        if let Some(transfer) = transfer.dyn_ref::<js_sys::Function>() {
+            let _ = transfer.call1(buffer, &JsValue::from(0));
+        }
+    }
+}
+
+fn now_ms() -> f64 {
+    js_sys::global()
+        .unchecked_into::<web_sys::WorkerGlobalScope>()
+        .performance()
+        .map(|p| p.now())
+        .unwrap_or(0.0)
 }

