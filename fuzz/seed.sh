@@ -4,6 +4,7 @@
 #   chunk_reader: distinct, not all-zero 64 KiB chunks of the corpus files,
 #                 at most $MAX_CHUNKS: all of parser-samples/, then the
 #                 other files' chunks evenly thinned out;
+#                 quick_vs_full gets the same chunks;
 #   scan_file:    the corpus files smaller than $MAX_FILE_BYTES, whole (all
 #                 one-chunk files), and $MAX_CUT larger ones cut after 2 chunks
 #                 and 4 KiB, so that files of several chunks get fuzzed too.
@@ -58,6 +59,9 @@ room = max_chunks - len(first)
 if len(rest) > room:
     rest = [rest[i * len(rest) // room] for i in range(room)] if room > 0 else []
 n = sum(save(os.path.join(out, "chunk_reader"), c) for c in first + rest)
+# quick_vs_full reads the same chunks.
+for c in first + rest:
+    save(os.path.join(out, "quick_vs_full"), c)
 print(f"chunk_reader: {len(first) + len(rest)} chunks from {len(files)} files ({n} new)")
 
 m = 0

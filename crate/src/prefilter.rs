@@ -150,11 +150,13 @@ mod search {
     type Patterns = Vec<(Vec<u8>, usize)>;
 
     #[derive(Debug, Clone)]
+    #[cfg_attr(not(any(target_arch = "x86_64", target_arch = "aarch64")), allow(dead_code))]
     pub struct Automaton {
         searcher: AhoCorasick,
         patterns: Patterns,
     }
 
+    #[cfg_attr(not(any(target_arch = "x86_64", target_arch = "aarch64")), allow(dead_code))]
     impl Automaton {
         pub fn new(patterns: Patterns) -> Self {
             let searcher = AhoCorasickBuilder::new()
@@ -184,10 +186,12 @@ mod search {
     }
 
     #[derive(Debug, Clone)]
+    #[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), allow(dead_code))]
     pub struct PerPattern {
         finders: Vec<(Finder<'static>, usize)>,
     }
 
+    #[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), allow(dead_code))]
     impl PerPattern {
         pub fn new(patterns: Patterns) -> Self {
             PerPattern { finders: patterns.into_iter().map(|(p, l)| (Finder::new(&p).into_owned(), l)).collect() }

@@ -145,7 +145,10 @@ fn template_values(chunk: &[u8], start: usize, end: usize, templates: &mut HashM
         let size = u16::from_le_bytes([chunk[descriptors + i * 4], chunk[descriptors + i * 4 + 1]]) as usize;
         let kind = chunk[descriptors + i * 4 + 2];
         let data = chunk.get(value..value + size)?;
-        if value + size > end {
+        // A size that does not fit its type: `evtx` reads such a record by
+        // the type's own size, so its later values differ from ours. Leave it
+        // to the renderer (found by the quick_vs_full fuzz target).
+        if value + size > end || !size_fits_type(kind, data) {
             return None;
         }
         let i = Slot::Value(i as u16);
@@ -165,6 +168,22 @@ fn template_values(chunk: &[u8], start: usize, end: usize, templates: &mut HashM
         value += size;
     }
     Some(out)
+}
+
+/// Whether a value's declared size is the size of its BinXML type.
+fn size_fits_type(kind: u8, data: &[u8]) -> bool {
+    let n = data.len();
+    match kind {
+        0x03 | 0x04 => n == 1,
+        0x05 | 0x06 => n == 2,
+        0x07 | 0x08 | 0x0b | 0x0d | 0x14 => n == 4,
+        0x09 | 0x0a | 0x0c | 0x11 | 0x15 => n == 8,
+        0x0f | 0x12 => n == 16,
+        0x10 => n == 4 || n == 8,
+        0x13 => n >= 8 && n == 8 + 4 * data[1] as usize,
+        0x01 => n % 2 == 0,
+        _ => true,
+    }
 }
 
 fn unsigned(kind: u8, data: &[u8]) -> Option<Option<u64>> {

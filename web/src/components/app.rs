@@ -33,17 +33,21 @@ pub fn app() -> Html {
             // come by the thousand (many small files), and redrawing the table
             // for each one made a run quadratic. The end of a run redraws at once.
             let pending = Rc::new(std::cell::Cell::new(false));
+            let last_redraw = Rc::new(std::cell::Cell::new(f64::NEG_INFINITY));
             let on_reply: Rc<dyn Fn(Reply)> = Rc::new(move |reply: Reply| {
-                let changed = scan.borrow_mut().apply(reply, browser::now_ms());
-                if !changed {
+                let now = browser::now_ms();
+                if !scan.borrow_mut().apply(reply, now) {
                     return;
                 }
-                if scan.borrow().phase == Phase::Done {
+                let since = now - last_redraw.get();
+                if scan.borrow().phase == Phase::Done || (since >= REDRAW_MS as f64 && !pending.get()) {
+                    last_redraw.set(now);
                     redraw.force_update();
                 } else if !pending.replace(true) {
-                    let (redraw, pending) = (redraw.clone(), pending.clone());
-                    browser::after_ms(REDRAW_MS, move || {
+                    let (redraw, pending, last_redraw) = (redraw.clone(), pending.clone(), last_redraw.clone());
+                    browser::after_ms(REDRAW_MS - since.max(0.0) as i32, move || {
                         pending.set(false);
+                        last_redraw.set(browser::now_ms());
                         redraw.force_update();
                     });
                 }
