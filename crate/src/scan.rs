@@ -157,6 +157,8 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
             return out;
         }
     };
+    let quick_at: std::collections::HashMap<usize, &crate::quick::QuickRecord> =
+        quick.iter().flatten().map(|q| (q.offset, q)).collect();
     // Where the next record should start, to place errors that name no offset.
     let mut expected_at = 512u64;
     for record in parsed.iter() {
@@ -184,13 +186,14 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
         let record_id = record.event_record_id;
         let header_time = crate::quick::format_filetime(timestamp_to_filetime(&record.timestamp));
         let record_offset = raw.file_offset + start as u64;
-        if !is_candidate(start, end) {
-            if let Some(q) = quick.as_ref().and_then(|q| q.iter().find(|q| q.offset == start)) {
+        let candidate = is_candidate(start, end);
+        if !candidate {
+            // Quick records are in the parser's order: look up by offset in a map.
+            if let Some(q) = quick_at.get(&start) {
                 add_quick_stats(&mut out.stats, q);
                 continue;
             }
         }
-        let candidate = is_candidate(start, end);
         if candidate {
             out.rendered += 1;
         }
