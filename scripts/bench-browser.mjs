@@ -22,6 +22,7 @@
 
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { CHROMIUM, CHROMIUM_ARGS, DIST, launchBrowser, raceFailure, download } from '../tests/harness.mjs';
 import { startServer } from '../tests/server.mjs';
@@ -133,6 +134,27 @@ function browserRss() {
     // No worker thread found (yet): the biggest renderer stands in for the app's.
     out.app = biggest.rss;
     out.appAnon = biggest.anon;
+  }
+  return out;
+}
+
+/**
+ * CPU seconds (user + system) used so far by this browser's processes, by Chromium process
+ * type (`browser` for the main process, `renderer`, `gpu-process`, `utility`, ...): with the
+ * wall time it shows whether a scan is bound by the cores or waits on something.
+ */
+function browserCpu() {
+  const ticks = 100; // USER_HZ on Linux
+  const out = { total: 0 };
+  for (const pid of descendants(process.pid)) {
+    const stat = readText(`/proc/${pid}/stat`);
+    const cmd = readText(`/proc/${pid}/cmdline`);
+    if (!stat || cmd === null) continue;
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const s = (Number(f[11]) + Number(f[12])) / ticks;
+    const type = /--type=([a-z-]+)/.exec(cmd)?.[1] ?? 'browser';
+    out[type] = (out[type] ?? 0) + s;
+    out.total += s;
   }
   return out;
 }
@@ -355,6 +377,7 @@ async function main() {
       }
     })();
 
+    const cpuBefore = browserCpu();
     const start = performance.now();
     await raceFailure(app, page.setInputFiles('#file-input', file), 'setting #file-input');
     await raceFailure(
@@ -363,6 +386,8 @@ async function main() {
       `waiting up to ${opts.timeoutS} s for the scan to end (data-state=done)`,
     );
     const wall = (performance.now() - start) / 1000;
+    const cpuAfter = browserCpu();
+    result.cpu_s = Object.fromEntries(Object.keys(cpuAfter).map((k) => [k, cpuAfter[k] - (cpuBefore[k] ?? 0)]));
     sampling = false;
     await Promise.all([sampler, workerSampler]);
     const endWorkers = probe ? await probe.sample().catch(() => null) : null;
@@ -436,6 +461,8 @@ async function main() {
     console.log(`browser wall s (setInputFiles -> data-state=done): ${fmt(wall)}`);
     console.log(`browser app scan s (data-scan-ms): ${fmt(result.scan_ms === null ? null : result.scan_ms / 1000)}`);
     console.log(`browser workers' time s, summed over workers: reading ${fmt(result.worker_read_ms / 1000)}, analyzing ${fmt(result.worker_analyze_ms / 1000)}`);
+    const cpuParts = Object.entries(result.cpu_s).filter(([k]) => k !== 'total').sort((a, b) => b[1] - a[1]);
+    console.log(`browser CPU s during the scan (cores: ${availableParallelism()}): ${fmt(result.cpu_s.total)} = ${cpuParts.map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
     console.log(`browser throughput MiB/s: ${fmt(size / MiB / wall, 1)}`);
     console.log(`browser first finding s (data-first-finding-ms): ${fmt(result.first_finding_ms === null ? null : result.first_finding_ms / 1000)}`);
     console.log(`browser first finding at % of input read (data-first-finding-percent): ${fmt(result.first_finding_percent, 1)}`);
