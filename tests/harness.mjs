@@ -33,8 +33,9 @@ export const CRED = 'attack-samples/Credential Access';
 export const LSASS_REL = `${CRED}/sysmon_10_11_lsass_memdump.evtx`;
 export const OUTFLANK_REL = `${CRED}/sysmon_10_11_outlfank_dumpert_and_andrewspecial_memdump.evtx`;
 
-export function launchBrowser() {
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+/** Chromium as the tests run it; `extraArgs` are for experiments (the benchmark's BENCH_CHROMIUM_ARGS). */
+export function launchBrowser(extraArgs = []) {
+  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs], timeout: 60_000 });
 }
 
 /** True when the corpus is there; under CI a missing corpus fails, elsewhere the test skips. */
