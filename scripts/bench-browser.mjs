@@ -332,6 +332,12 @@ async function main() {
     result.workers = Number(await page.getAttribute('#app', 'data-workers'));
     result.hardware_concurrency = await page.evaluate(() => navigator.hardwareConcurrency);
     console.log(`browser workers ready: ${result.workers} (navigator.hardwareConcurrency ${result.hardware_concurrency})`);
+    if (process.env.BENCH_PRE_SCAN) {
+      // Experiments: scan another file first, in the same page (what a second scan costs).
+      await raceFailure(app, page.setInputFiles('#file-input', process.env.BENCH_PRE_SCAN), 'picking the pre-scan file');
+      await page.waitForSelector('#app[data-state="done"]', { state: 'attached', timeout: opts.timeoutS * 1000 });
+      console.log(`browser pre-scanned ${process.env.BENCH_PRE_SCAN}`);
+    }
     // A responder picks a file some seconds after the page opens; by then the page's own start-up
     // work (the workers' warm-up and the compiles it triggers) is over. Wait for that quiet, so the
     // scan's figures are the scan's: until the browser uses < 5% of a core over half a second.

@@ -109,7 +109,7 @@ fn file_header(chunks: u64) -> Vec<u8> {
     h[38..40].copy_from_slice(&3u16.to_le_bytes());
     h[40..42].copy_from_slice(&(HEADER as u16).to_le_bytes());
     h[42..44].copy_from_slice(&(chunks.min(u16::MAX as u64) as u16).to_le_bytes());
-    let crc = crc32fast::hash(&h[..120]);
+    let crc = zlib_rs::crc32::crc32(0, &h[..120]);
     h[124..128].copy_from_slice(&crc.to_le_bytes());
     h
 }

@@ -240,14 +240,12 @@ fn stale_checksum(data: &[u8], header: &evtx::EvtxChunkHeader) -> Option<&'stati
     if header.flags.contains(evtx::ChunkFlags::NO_CRC32) {
         return None;
     }
-    let mut h = crc32fast::Hasher::new();
-    h.update(&data[..120]);
-    h.update(&data[128..512]);
-    if h.finalize() != header.header_chunk_checksum {
+    let crc32 = zlib_rs::crc32::crc32;
+    if crc32(crc32(0, &data[..120]), &data[128..512]) != header.header_chunk_checksum {
         return Some("chunk header CRC32 is stale; records read anyway");
     }
     match data.get(512..header.free_space_offset as usize) {
-        Some(records) if crc32fast::hash(records) == header.events_checksum => None,
+        Some(records) if crc32(0, records) == header.events_checksum => None,
         Some(_) => Some("chunk records CRC32 is stale; records read anyway"),
         None => Some("chunk free-space offset points past the chunk; records read anyway"),
     }
@@ -352,40 +350,65 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
+/// The results of consecutive chunks, folded in file order: what a browser
+/// worker sends for its part of a file (one small message, not one per
+/// chunk), and what a [`FileScan`] adds up.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChunkTally {
+    /// Chunks seen, read or not (including zeroed unused space).
+    pub seen: u64,
+    /// Chunks parsed (not unused space, not refused).
+    pub parsed: u64,
+    /// Parsed chunks with records of which none needed rendering (prefilter).
+    pub skipped: u64,
+    pub stats: StatsBuilder,
+    pub findings: Vec<Finding>,
+    pub issues: Vec<Issue>,
+}
+
+impl ChunkTally {
+    /// Adds the next chunk's results.
+    pub fn add(&mut self, chunk: ChunkAnalysis) {
+        self.seen += 1;
+        if chunk.parsed {
+            self.parsed += 1;
+            if chunk.rendered == 0 && chunk.findings.is_empty() && chunk.stats.records > 0 {
+                self.skipped += 1;
+            }
+        }
+        self.stats.merge(&chunk.stats);
+        self.issues.extend(chunk.issues);
+        self.findings.extend(chunk.findings);
+    }
+
+    /// Adds the results of the chunks that follow these.
+    pub fn merge(&mut self, next: ChunkTally) {
+        self.seen += next.seen;
+        self.parsed += next.parsed;
+        self.skipped += next.skipped;
+        self.stats.merge(&next.stats);
+        self.issues.extend(next.issues);
+        self.findings.extend(next.findings);
+    }
+}
+
 /// Folds one file's chunk results, given in file order, into its report.
 #[derive(Debug)]
 pub struct FileScan {
     file: String,
     size: u64,
-    chunks: u64,
-    chunks_skipped: u64,
-    stats: StatsBuilder,
-    issues: Vec<Issue>,
-    findings: Vec<Finding>,
+    /// Every chunk so far; its issues come after the header's warnings.
+    tally: ChunkTally,
     error: Option<String>,
     /// The chunk count the file header claims (16 bits: 65,535 at most).
     header_chunks: Option<u16>,
-    /// Chunks seen, read or not (including zeroed unused space).
-    chunks_seen: u64,
     /// Stopped by the user: what was not read is not missing from the file.
     cancelled: bool,
 }
 
 impl FileScan {
     pub fn new(file: &str, size: u64) -> Self {
-        FileScan {
-            file: file.into(),
-            size,
-            chunks: 0,
-            chunks_skipped: 0,
-            stats: StatsBuilder::default(),
-            issues: Vec::new(),
-            findings: Vec::new(),
-            error: None,
-            header_chunks: None,
-            chunks_seen: 0,
-            cancelled: false,
-        }
+        FileScan { file: file.into(), size, tally: ChunkTally::default(), error: None, header_chunks: None, cancelled: false }
     }
 
     pub fn file(&self) -> &str {
@@ -394,23 +417,23 @@ impl FileScan {
 
     pub fn header_warnings(&mut self, warnings: &[String]) {
         for w in warnings {
-            self.issues.push(Issue { kind: "header".into(), chunk: None, offset: 0, reason: w.clone() });
+            self.tally.issues.push(Issue { kind: "header".into(), chunk: None, offset: 0, reason: w.clone() });
         }
     }
 
     /// What the file header says: its warnings (listed first, even when
     /// chunks were added before), and its chunk count, checked at the end.
     pub fn header(&mut self, info: &crate::reader::FileHeaderInfo) {
-        let chunk_issues = std::mem::take(&mut self.issues);
+        let chunk_issues = std::mem::take(&mut self.tally.issues);
         self.header_warnings(&info.warnings);
-        self.issues.extend(chunk_issues);
+        self.tally.issues.extend(chunk_issues);
         self.header_chunks = Some(info.chunk_count);
     }
 
     /// The user stopped the run before this file was read to its end.
     pub fn cancel(&mut self, reason: String) {
         self.cancelled = true;
-        self.issues.push(Issue { kind: "cancelled".into(), chunk: None, offset: 0, reason });
+        self.tally.issues.push(Issue { kind: "cancelled".into(), chunk: None, offset: 0, reason });
     }
 
     /// Marks the file unreadable (not EVTX, empty, header only).
@@ -419,28 +442,24 @@ impl FileScan {
     }
 
     pub fn add(&mut self, chunk: ChunkAnalysis) {
-        self.chunks_seen += 1;
-        if chunk.parsed {
-            self.chunks += 1;
-            if chunk.rendered == 0 && chunk.findings.is_empty() && chunk.stats.records > 0 {
-                self.chunks_skipped += 1;
-            }
-        }
-        self.stats.merge(&chunk.stats);
-        self.issues.extend(chunk.issues);
-        self.findings.extend(chunk.findings);
+        self.tally.add(chunk);
+    }
+
+    /// Adds the results of a run of chunks (a worker's part), in file order.
+    pub fn add_tally(&mut self, tally: ChunkTally) {
+        self.tally.merge(tally);
     }
 
     pub fn records(&self) -> u64 {
-        self.stats.records
+        self.tally.stats.records
     }
 
     pub fn findings(&self) -> &[Finding] {
-        &self.findings
+        &self.tally.findings
     }
 
     pub fn stats(&self) -> &StatsBuilder {
-        &self.stats
+        &self.tally.stats
     }
 
     pub fn finish(mut self) -> (FileReport, Vec<Finding>, StatsBuilder) {
@@ -449,22 +468,23 @@ impl FileScan {
         let cut_at_boundary = !self.cancelled
             && self.size.saturating_sub(crate::reader::FILE_HEADER_SIZE as u64) % crate::reader::CHUNK_SIZE as u64 == 0;
         if let Some(claimed) =
-            self.header_chunks.filter(|&n| self.error.is_none() && cut_at_boundary && u64::from(n) > self.chunks_seen)
+            self.header_chunks.filter(|&n| self.error.is_none() && cut_at_boundary && u64::from(n) > self.tally.seen)
         {
-            self.issues.push(Issue {
+            self.tally.issues.push(Issue {
                 kind: "truncated".into(),
                 chunk: None,
                 offset: self.size,
                 reason: format!(
                     "the file header counts {claimed} chunks but the file holds {} chunk(s): it was probably cut short",
-                    self.chunks_seen
+                    self.tally.seen
                 ),
             });
         }
-        let chunk_trouble = self.issues.iter().any(|i| i.kind != "header");
-        let status = if self.error.is_some() || (self.chunks == 0 && self.stats.records == 0 && chunk_trouble) {
+        let ChunkTally { parsed, skipped, stats, findings, issues, .. } = self.tally;
+        let chunk_trouble = issues.iter().any(|i| i.kind != "header");
+        let status = if self.error.is_some() || (parsed == 0 && stats.records == 0 && chunk_trouble) {
             FileStatus::Unreadable
-        } else if self.issues.iter().any(|i| i.kind != "header" && i.kind != "checksum") {
+        } else if issues.iter().any(|i| i.kind != "header" && i.kind != "checksum") {
             FileStatus::Partial
         } else {
             FileStatus::Ok
@@ -477,14 +497,14 @@ impl FileScan {
             size: self.size,
             status,
             error,
-            chunks: self.chunks,
-            chunks_skipped: self.chunks_skipped,
-            records: self.stats.records,
-            findings: self.findings.len() as u64,
-            issues: self.issues,
-            stats: self.stats.build(),
+            chunks: parsed,
+            chunks_skipped: skipped,
+            records: stats.records,
+            findings: findings.len() as u64,
+            issues,
+            stats: stats.build(),
         };
-        (report, self.findings, self.stats)
+        (report, findings, stats)
     }
 }
 

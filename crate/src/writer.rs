@@ -207,7 +207,7 @@ fn write_file_header(header: &mut [u8], chunk_count: u64, next_record_id: u64) {
     put_u16(header, 42, chunk_count.min(u64::from(u16::MAX)) as u16); // 42: chunk count
                                                                       //                                                        44..120: unused (zero)
     put_u32(header, 120, 0); //                              120: flags (clean, not full)
-    let checksum = crc32fast::hash(&header[..120]);
+    let checksum = zlib_rs::crc32::crc32(0, &header[..120]);
     put_u32(header, 124, checksum); //                       124: CRC32 of bytes 0..120
 }
 
@@ -558,12 +558,10 @@ impl ChunkBuilder {
             put_u32(d, 128 + 4 * i, head); //             128..384: string table buckets
         }
         //                                                384..512: template table (no templates)
-        let events_checksum = crc32fast::hash(&d[CHUNK_HEADER_SIZE..self.free]);
+        let events_checksum = zlib_rs::crc32::crc32(0, &d[CHUNK_HEADER_SIZE..self.free]);
         put_u32(d, 52, events_checksum); //                52: CRC32 of the records (512..free)
-        let mut hasher = crc32fast::Hasher::new();
-        hasher.update(&d[..120]);
-        hasher.update(&d[128..CHUNK_HEADER_SIZE]);
-        put_u32(d, 124, hasher.finalize()); //            124: CRC32 of bytes 0..120 and 128..512
+        let header_checksum = zlib_rs::crc32::crc32(zlib_rs::crc32::crc32(0, &d[..120]), &d[128..CHUNK_HEADER_SIZE]);
+        put_u32(d, 124, header_checksum); //                124: CRC32 of bytes 0..120 and 128..512
         file.extend_from_slice(d);
     }
 }

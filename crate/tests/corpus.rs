@@ -80,3 +80,34 @@ fn shortcuts_give_the_results_of_a_full_parse() {
     }
     assert_eq!(compared, 300);
 }
+
+/// The browser's workers fold their part's chunks into one tally each, and
+/// the page adds the tallies in file order: the report, findings and
+/// statistics are those of adding chunk by chunk.
+#[test]
+fn folding_chunks_in_parts_gives_the_report_of_chunk_by_chunk() {
+    use evtx_triage::reader::ChunkSplitter;
+    use evtx_triage::scan::{analyze_chunk, ChunkTally, FileScan};
+    let Some(dir) = corpus_dir() else { return };
+    let expected: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    let rules = RuleSet::builtin();
+    let mut multi_part = 0;
+    for rel in expected.as_object().unwrap().keys() {
+        let bytes = std::fs::read(dir.join(rel)).unwrap();
+        let mut splitter = ChunkSplitter::new();
+        let Ok(mut chunks) = splitter.push(&bytes) else { continue };
+        chunks.extend(splitter.finish().unwrap());
+        let mut by_parts = FileScan::new(rel, bytes.len() as u64);
+        if let Some(h) = splitter.header() {
+            by_parts.header(h);
+        }
+        for part in chunks.chunks(3) {
+            let mut tally = ChunkTally::default();
+            part.iter().for_each(|raw| tally.add(analyze_chunk(rel, raw, &rules)));
+            by_parts.add_tally(tally);
+        }
+        multi_part += usize::from(chunks.len() > 3);
+        assert_eq!(by_parts.finish(), scan_bytes(rel, &bytes, &rules).finish(), "{rel}");
+    }
+    assert!(multi_part >= 30, "only {multi_part} corpus files have more than one part");
+}

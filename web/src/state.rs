@@ -5,7 +5,7 @@
 use crate::protocol::{part_count, Reply};
 use evtx_triage::report::{Finding, Issue, RunReport};
 use evtx_triage::rules::RuleSet;
-use evtx_triage::scan::{ChunkAnalysis, FileScan, RunBuilder};
+use evtx_triage::scan::{ChunkAnalysis, ChunkTally, FileScan, RunBuilder};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +40,7 @@ pub struct FileEntry {
 }
 
 enum PartResult {
-    Analyses(Vec<ChunkAnalysis>),
+    Tally(ChunkTally),
     Crashed(Issue),
 }
 
@@ -149,14 +149,14 @@ impl Scan {
                 entry.bytes_done = entry.size;
                 entry.next_part = entry.parts;
             }
-            Reply::Done { part, bytes, header, analyses, read_ms, analyze_ms, .. } => {
+            Reply::Done { part, bytes, header, tally, read_ms, analyze_ms, .. } => {
                 self.worker_read_ms += read_ms;
                 self.worker_analyze_ms += analyze_ms;
                 if let (Some(header), Some(scan)) = (header, entry.scan.as_mut()) {
                     scan.header(&header);
                 }
                 entry.bytes_done += bytes;
-                entry.waiting.insert(part, PartResult::Analyses(analyses));
+                entry.waiting.insert(part, PartResult::Tally(tally));
             }
             Reply::Crashed { part, start, end, reason, .. } => {
                 entry.bytes_done += end - start;
@@ -168,7 +168,7 @@ impl Scan {
         while let Some(result) = entry.waiting.remove(&entry.next_part) {
             if let Some(scan) = entry.scan.as_mut() {
                 match result {
-                    PartResult::Analyses(list) => list.into_iter().for_each(|a| scan.add(a)),
+                    PartResult::Tally(tally) => scan.add_tally(tally),
                     PartResult::Crashed(issue) => scan.add(ChunkAnalysis {
                         index: 0,
                         file_offset: issue.offset,

@@ -9,7 +9,7 @@
 use crate::protocol::{Job, Reply};
 use evtx_triage::reader::ChunkSplitter;
 use evtx_triage::rules::RuleSet;
-use evtx_triage::scan::{analyze_chunk, ChunkAnalysis};
+use evtx_triage::scan::{analyze_chunk, ChunkTally};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -78,7 +78,7 @@ async fn drain(worker: Rc<Worker>) {
 /// What reading a part yields, and how long the worker waited for bytes.
 struct PartAnalysis {
     splitter: ChunkSplitter,
-    analyses: Vec<ChunkAnalysis>,
+    tally: ChunkTally,
     read_ms: f64,
 }
 
@@ -88,7 +88,7 @@ async fn analyze_part(worker: &Worker, job: &Job, file: &File) -> Reply {
     let started = now_ms();
     let unreadable = |reason: String| Reply::Unreadable { run: job.run, file: job.file, reason };
     let splitter = if job.part == 0 { ChunkSplitter::new() } else { ChunkSplitter::resume_at(job.first_chunk) };
-    let mut part = PartAnalysis { splitter, analyses: Vec::new(), read_ms: 0.0 };
+    let mut part = PartAnalysis { splitter, tally: ChunkTally::default(), read_ms: 0.0 };
     let read = match byob_reader(file, job.start, job.end) {
         Some(reader) => read_stream(worker, job, &reader, &mut part).await,
         None => read_slices(worker, job, file, &mut part),
@@ -98,7 +98,7 @@ async fn analyze_part(worker: &Worker, job: &Job, file: &File) -> Reply {
     }
     // Only the file's last part may end in a short chunk; others end on a boundary.
     match part.splitter.finish() {
-        Ok(tail) => part.analyses.extend(tail.map(|raw| analyze_chunk(&job.name, &raw, &worker.rules))),
+        Ok(tail) => tail.into_iter().for_each(|raw| part.tally.add(analyze_chunk(&job.name, &raw, &worker.rules))),
         Err(e) => return unreadable(e.0),
     }
     let header = if job.part == 0 { part.splitter.header().cloned() } else { None };
@@ -109,7 +109,7 @@ async fn analyze_part(worker: &Worker, job: &Job, file: &File) -> Reply {
         part: job.part,
         bytes: job.end - job.start,
         header,
-        analyses: part.analyses,
+        tally: part.tally,
         read_ms: part.read_ms,
         analyze_ms,
     }
@@ -119,7 +119,7 @@ async fn analyze_part(worker: &Worker, job: &Job, file: &File) -> Reply {
 fn feed(worker: &Worker, job: &Job, part: &mut PartAnalysis, bytes: &[u8]) -> Result<(), String> {
     let chunks = part.splitter.push(bytes).map_err(|e| e.0)?;
     for raw in chunks {
-        part.analyses.push(analyze_chunk(&job.name, &raw, &worker.rules));
+        part.tally.add(analyze_chunk(&job.name, &raw, &worker.rules));
         part.splitter.recycle(raw);
     }
     Ok(())
