@@ -12,7 +12,7 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 /// How often the page redraws while a run goes on.
-const REDRAW_MS: i32 = 200;
+const REDRAW_MS: i32 = 500;
 
 #[function_component(App)]
 pub fn app() -> Html {
@@ -36,11 +36,14 @@ pub fn app() -> Html {
             let last_redraw = Rc::new(std::cell::Cell::new(f64::NEG_INFINITY));
             let on_reply: Rc<dyn Fn(Reply)> = Rc::new(move |reply: Reply| {
                 let now = browser::now_ms();
+                let had_findings = scan.borrow().finding_count() > 0;
                 if !scan.borrow_mut().apply(reply, now) {
                     return;
                 }
                 let since = now - last_redraw.get();
-                if scan.borrow().phase == Phase::Done || (since >= REDRAW_MS as f64 && !pending.get()) {
+                // The first findings are shown at once, whatever the throttle.
+                let first_findings = !had_findings && scan.borrow().finding_count() > 0;
+                if scan.borrow().phase == Phase::Done || first_findings || (since >= REDRAW_MS as f64 && !pending.get()) {
                     last_redraw.set(now);
                     redraw.force_update();
                 } else if !pending.replace(true) {
