@@ -18,7 +18,13 @@
 //   - the progress bar's value, to show how memory grows with the input and where it stalls;
 //   - (in a loop of its own, as workers answer between tasks) each worker's JS heap, ArrayBuffer
 //     backing stores and wasm memory, over CDP sessions attached to the worker targets;
-// and once more --settle-s after the scan, to see how much of the peak was garbage.
+// and once more --settle-s after the scan, to see how much of the peak was garbage. It also prints
+// the CPU seconds each Chromium process type, and each thread of the app's renderer, used during
+// the scan. The file is picked once the page has gone idle after load, as a person would pick it.
+//
+// Experiments (environment): BENCH_CHROMIUM_ARGS adds Chromium flags (e.g.
+// "--js-flags=--liftoff-only"); BENCH_HARDWARE_CONCURRENCY makes the page see that many cores
+// (the app sizes its worker pool from it); BENCH_PRE_SCAN=FILE scans FILE first in the same page.
 
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
