@@ -59,7 +59,9 @@ pub fn app() -> Html {
             // One worker per core (at least two, so one analyzes while another
             // waits for bytes). Workers stream their parts and analyze as bytes
             // arrive, so a third worker on 2 cores adds 40 MiB, not speed.
-            *pool.borrow_mut() = Some(Pool::start(browser::hardware_threads().max(2), on_reply, on_ready));
+            let started = Pool::start(browser::hardware_threads().max(2), on_reply, on_ready);
+            started.borrow_mut().warm_up_with(browser::demo_file());
+            *pool.borrow_mut() = Some(started);
         });
     }
 
