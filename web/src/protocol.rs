@@ -9,9 +9,13 @@ use evtx_triage::reader::{FileHeaderInfo, CHUNK_SIZE, FILE_HEADER_SIZE};
 use evtx_triage::scan::ChunkTally;
 use serde::{Deserialize, Serialize};
 
-/// Chunks per part (8 MiB), each part one `File` stream (32 MiB parts
-/// measured no faster, and show the first findings later).
-pub const CHUNKS_PER_PART: u64 = 128;
+/// Chunks in a file's first part (8 MiB): it checks the file header before
+/// the other parts are queued, and brings the first findings early.
+pub const FIRST_PART_CHUNKS: u64 = 128;
+/// Chunks in each later part (32 MiB), each part one `File` stream: fewer,
+/// longer streams cost the browser less CPU (1 GiB: 3.6-3.9 CPU s against
+/// 4.2-4.3 with 8 MiB parts).
+pub const CHUNKS_PER_PART: u64 = 512;
 
 /// One part of one file for a worker to analyze.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -57,14 +61,22 @@ pub const READY: &str = "ready";
 pub fn part_count(size: u64) -> u64 {
     let body = size.saturating_sub(FILE_HEADER_SIZE as u64);
     let chunks = body.div_ceil(CHUNK_SIZE as u64);
-    chunks.div_ceil(CHUNKS_PER_PART).max(1)
+    1 + chunks.saturating_sub(FIRST_PART_CHUNKS).div_ceil(CHUNKS_PER_PART)
+}
+
+/// The chunks of part `part`: its first chunk's index, and how many.
+fn part_chunks(part: u64) -> (u64, u64) {
+    match part {
+        0 => (0, FIRST_PART_CHUNKS),
+        k => (FIRST_PART_CHUNKS + (k - 1) * CHUNKS_PER_PART, CHUNKS_PER_PART),
+    }
 }
 
 /// The job for part `part` of a file.
 pub fn job_for(run: u32, file: usize, name: &str, size: u64, part: u64) -> Job {
-    let first_chunk = part * CHUNKS_PER_PART;
+    let (first_chunk, chunks) = part_chunks(part);
     let chunk_start = FILE_HEADER_SIZE as u64 + first_chunk * CHUNK_SIZE as u64;
     let start = if part == 0 { 0 } else { chunk_start };
-    let end = (FILE_HEADER_SIZE as u64 + (first_chunk + CHUNKS_PER_PART) * CHUNK_SIZE as u64).min(size);
+    let end = (FILE_HEADER_SIZE as u64 + (first_chunk + chunks) * CHUNK_SIZE as u64).min(size);
     Job { run, file, part, name: name.to_string(), start, end, first_chunk, crash_test: false }
 }
