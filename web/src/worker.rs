@@ -19,9 +19,9 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, File, FileReaderSync, MessageEvent, ReadableStreamByobReader};
 
 /// The reused read buffer. Each read hands the buffer over and back, and
-/// the browser's cost of that grows with its size (1 MiB: 0.9 CPU s more
-/// per GiB on its thread pool than 512 KiB); much smaller buffers mean too
-/// many reads (64 KiB: 0.9 CPU s more in the worker).
+/// the browser's cost of that grows with its size (per GiB, its thread pool
+/// spent 0.9 CPU s with 1 MiB, 0.55-0.7 s with 512 KiB); much smaller
+/// buffers mean too many reads (64 KiB: 0.9 CPU s more in the worker).
 const READ_BUFFER_BYTES: u32 = 512 << 10;
 /// Bytes per `File.slice` where byte streams are missing (older browsers):
 /// big slices are what make whole-slice reads fast.
