@@ -144,20 +144,24 @@ function browserRss() {
   return out;
 }
 
+/** CPU seconds (utime + stime, USER_HZ = 100) in the text of a /proc .../stat file. */
+function statCpuSeconds(stat) {
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
 /**
  * CPU seconds (user + system) used so far by this browser's processes, by Chromium process
  * type (`browser` for the main process, `renderer`, `gpu-process`, `utility`, ...): with the
  * wall time it shows whether a scan is bound by the cores or waits on something.
  */
 function browserCpu() {
-  const ticks = 100; // USER_HZ on Linux
   const out = { total: 0 };
   for (const pid of descendants(process.pid)) {
     const stat = readText(`/proc/${pid}/stat`);
     const cmd = readText(`/proc/${pid}/cmdline`);
     if (!stat || cmd === null) continue;
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const s = (Number(f[11]) + Number(f[12])) / ticks;
+    const s = statCpuSeconds(stat);
     const type = /--type=([a-z-]+)/.exec(cmd)?.[1] ?? 'browser';
     out[type] = (out[type] ?? 0) + s;
     out.total += s;
@@ -182,8 +186,7 @@ function appRendererThreadCpu() {
       const stat = readText(`/proc/${pid}/task/${t}/stat`);
       if (!stat) continue;
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) / 100;
+      out[name] = (out[name] ?? 0) + statCpuSeconds(stat);
     }
   }
   return out;

@@ -369,16 +369,15 @@ pub struct ChunkTally {
 impl ChunkTally {
     /// Adds the next chunk's results.
     pub fn add(&mut self, chunk: ChunkAnalysis) {
-        self.seen += 1;
-        if chunk.parsed {
-            self.parsed += 1;
-            if chunk.rendered == 0 && chunk.findings.is_empty() && chunk.stats.records > 0 {
-                self.skipped += 1;
-            }
-        }
-        self.stats.merge(&chunk.stats);
-        self.issues.extend(chunk.issues);
-        self.findings.extend(chunk.findings);
+        let skipped = chunk.parsed && chunk.rendered == 0 && chunk.findings.is_empty() && chunk.stats.records > 0;
+        self.merge(ChunkTally {
+            seen: 1,
+            parsed: u64::from(chunk.parsed),
+            skipped: u64::from(skipped),
+            stats: chunk.stats,
+            findings: chunk.findings,
+            issues: chunk.issues,
+        });
     }
 
     /// Adds the results of the chunks that follow these.

@@ -66,12 +66,19 @@ const WARM_UP_RUN: u32 = u32::MAX;
 /// through its first file streams): measured on a 1 GiB log, a scan right
 /// after load took 2.9-3.0 s, and 2.4 s once any small file had been scanned.
 fn warm_up(slot: &mut Slot, file: &File) {
-    let job = job_for(WARM_UP_RUN, usize::MAX, &file.name(), file.size() as u64, 0);
-    let message = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&message, &"job".into(), &JsValue::from_str(&serde_json::to_string(&job).expect("job serializes")));
-    let _ = js_sys::Reflect::set(&message, &"file".into(), file);
-    if slot.worker.post_message(&message).is_ok() {
-        slot.busy.push_back(job);
+    slot.post(job_for(WARM_UP_RUN, usize::MAX, &file.name(), file.size() as u64, 0), file);
+}
+
+impl Slot {
+    /// Posts `job` with the `File` it reads (a handle, not a copy).
+    fn post(&mut self, job: Job, file: &File) {
+        let message = js_sys::Object::new();
+        let text = serde_json::to_string(&job).expect("job serializes");
+        let _ = js_sys::Reflect::set(&message, &"job".into(), &JsValue::from_str(&text));
+        let _ = js_sys::Reflect::set(&message, &"file".into(), file);
+        if self.worker.post_message(&message).is_ok() {
+            self.busy.push_back(job);
+        }
     }
 }
 
@@ -162,14 +169,8 @@ impl Pool {
                 }
                 let Some(mut job) = queue.pop_front() else { return };
                 job.crash_test = CRASH_NEXT_JOB.with(|c| c.replace(false));
-                let message = js_sys::Object::new();
-                let text = serde_json::to_string(&job).expect("job serializes");
-                let _ = js_sys::Reflect::set(&message, &"job".into(), &JsValue::from_str(&text));
                 let Some(file) = files.iter().find(|f| f.index == job.file) else { continue };
-                let _ = js_sys::Reflect::set(&message, &"file".into(), &file.file);
-                if slot.worker.post_message(&message).is_ok() {
-                    slot.busy.push_back(job);
-                }
+                slot.post(job, &file.file);
             }
         }
     }

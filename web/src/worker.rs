@@ -34,7 +34,7 @@ struct Worker {
     running: std::cell::Cell<bool>,
     /// The JS buffer byte-stream reads fill; each read hands it back.
     read_buffer: RefCell<Option<js_sys::ArrayBuffer>>,
-    /// Where a piece is copied into wasm memory for the splitter.
+    /// Where a piece is copied into wasm memory for the splitter (buffer-sized).
     piece: RefCell<Vec<u8>>,
 }
 
@@ -47,7 +47,7 @@ pub fn run_worker() {
         queue: RefCell::new(VecDeque::new()),
         running: std::cell::Cell::new(false),
         read_buffer: RefCell::new(None),
-        piece: RefCell::new(Vec::new()),
+        piece: RefCell::new(vec![0; READ_BUFFER_BYTES as usize]),
     });
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let data = event.data();
@@ -151,10 +151,10 @@ async fn read_stream(worker: &Worker, job: &Job, reader: &ReadableStreamByobRead
         worker.read_buffer.borrow_mut().replace(value.buffer());
         let len = value.length() as usize;
         if len > 0 {
+            // A read never returns more than the buffer holds.
             let mut piece = worker.piece.borrow_mut();
-            piece.resize(len, 0);
-            value.copy_to(&mut piece[..]);
-            feed(worker, job, part, &piece)?;
+            value.copy_to(&mut piece[..len]);
+            feed(worker, job, part, &piece[..len])?;
             pos += len as u64;
         }
         if done {
