@@ -4,6 +4,8 @@
 //! `crate/analytics/`, with CAR's own texts under a `car:` key. Extra Sigma
 //! rules can be loaded from files and get metadata from their Sigma fields.
 
+use crate::logsource::{LogsourceProblem, Scope};
+use crate::rule_load::{top_level_value, SkipKind, SkippedRule};
 use rsigma_parser::{parse_sigma_yaml, SigmaRule};
 use serde::{Deserialize, Serialize};
 
@@ -75,6 +77,11 @@ pub struct AnalyticInfo {
     pub attack: Option<Attack>,
     #[serde(default)]
     pub attack_tags: Vec<String>,
+    /// ATT&CK techniques and tactics the rule's tags name, with their names.
+    #[serde(default)]
+    pub techniques: Vec<crate::attack::Technique>,
+    #[serde(default)]
+    pub tactics: Vec<crate::attack::Tactic>,
     #[serde(default)]
     pub d3fend: Vec<D3fend>,
     #[serde(default)]
@@ -92,7 +99,14 @@ pub struct AnalyticInfo {
     #[serde(default)]
     pub contributors: Vec<String>,
     #[serde(default)]
+    pub author: Option<String>,
+    #[serde(default)]
     pub level: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    /// The rule's logsource (`product: windows, category: process_access`).
+    #[serde(default)]
+    pub logsource: String,
     /// The Sigma rule's YAML, as loaded.
     pub sigma: String,
 }
@@ -128,6 +142,8 @@ struct CarFile {
 pub struct Analytic {
     pub info: AnalyticInfo,
     pub rule: SigmaRule,
+    /// The records it may fire on (its logsource).
+    pub scope: Scope,
 }
 
 /// A rule file that could not be used.
@@ -157,6 +173,10 @@ pub fn builtin_analytics() -> Vec<Analytic> {
             assert_eq!(rules.len(), 1, "built-in analytic {file} holds one rule");
             let rule = rules.remove(0);
             let car = car.car;
+            let scope = crate::logsource::windows()
+                .scope_of(&rule.logsource)
+                .unwrap_or_else(|e| panic!("built-in analytic {file}: {e}"));
+            let tags = crate::attack::from_sigma_tags(&rule.tags);
             let info = AnalyticInfo {
                 id: car.id,
                 title: car.title,
@@ -164,6 +184,8 @@ pub fn builtin_analytics() -> Vec<Analytic> {
                 description: car.description,
                 attack: Some(car.attack),
                 attack_tags: rule.tags.clone(),
+                techniques: tags.techniques,
+                tactics: tags.tactics,
                 d3fend: car.d3fend,
                 implementations: car.implementations,
                 false_positives: rule.falsepositives.clone(),
@@ -171,10 +193,13 @@ pub fn builtin_analytics() -> Vec<Analytic> {
                 source_process_field: car.source_process_field,
                 references: car.references,
                 contributors: car.contributors,
-                level: rule.level.map(|l| format!("{l:?}").to_lowercase()),
+                author: rule.author.clone(),
+                level: rule.level.map(|l| l.as_str().to_string()),
+                status: rule.status.map(|s| format!("{s:?}").to_lowercase()),
+                logsource: describe_logsource(&rule.logsource),
                 sigma: yaml.to_string(),
             };
-            Analytic { info, rule }
+            Analytic { info, rule, scope }
         })
         .collect()
 }
@@ -196,43 +221,104 @@ fn parse_rules(file: &str, yaml: &str) -> Result<Vec<SigmaRule>, RuleLoadError> 
     Ok(collection.rules)
 }
 
+/// What is shown about a user's rule, from its own Sigma fields.
+fn user_info(file: &str, yaml: &str, rule: &SigmaRule, id: String) -> AnalyticInfo {
+    let tags = crate::attack::from_sigma_tags(&rule.tags);
+    AnalyticInfo {
+        id,
+        title: rule.title.clone(),
+        source: file.to_string(),
+        description: rule.description.clone().unwrap_or_default(),
+        attack: None,
+        attack_tags: rule.tags.iter().filter(|t| t.starts_with("attack.")).cloned().collect(),
+        techniques: tags.techniques,
+        tactics: tags.tactics,
+        d3fend: Vec::new(),
+        implementations: Vec::new(),
+        false_positives: rule.falsepositives.clone(),
+        false_positive_processes: Vec::new(),
+        source_process_field: None,
+        references: rule.references.clone(),
+        contributors: rule.author.iter().cloned().collect(),
+        author: rule.author.clone(),
+        level: rule.level.map(|l| l.as_str().to_string()),
+        status: rule.status.map(|s| format!("{s:?}").to_lowercase()),
+        logsource: describe_logsource(&rule.logsource),
+        sigma: yaml.to_string(),
+    }
+}
+
+/// `product: windows, category: process_creation`.
+pub fn describe_logsource(ls: &rsigma_parser::LogSource) -> String {
+    [("product", &ls.product), ("service", &ls.service), ("category", &ls.category)]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}: {v}")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Loads custom Sigma rules from a YAML text (one file, one or more rules).
 /// Rules without an `id` get one made from the file name and position.
+/// The first problem fails the whole text (a rule file named by the user).
 pub fn custom_analytics(file: &str, yaml: &str) -> Result<Vec<Analytic>, RuleLoadError> {
-    let rules = parse_rules(file, yaml)?;
+    parse_rules(file, yaml)?;
+    let (analytics, skipped) = custom_analytics_lenient(file, yaml);
+    match skipped.into_iter().next() {
+        Some(s) => Err(RuleLoadError { file: file.to_string(), reason: s.reason }),
+        None => Ok(analytics),
+    }
+}
+
+/// Loads what can be loaded from a YAML text; every document that cannot
+/// be used is returned as skipped with its reason.
+pub fn custom_analytics_lenient(file: &str, yaml: &str) -> (Vec<Analytic>, Vec<SkippedRule>) {
+    let skip = |kind: SkipKind, reason: String, id: Option<String>, title: Option<String>| SkippedRule {
+        source: file.to_string(),
+        id: id.or_else(|| top_level_value(yaml, "id")),
+        title: title.or_else(|| top_level_value(yaml, "title")),
+        kind,
+        reason,
+    };
+    let collection = match parse_sigma_yaml(yaml) {
+        Ok(c) => c,
+        Err(e) => return (Vec::new(), vec![skip(SkipKind::Invalid, e.to_string(), None, None)]),
+    };
+    let mut skipped: Vec<SkippedRule> =
+        collection.errors.iter().map(|e| skip(SkipKind::Invalid, e.clone(), None, None)).collect();
+    for c in &collection.correlations {
+        let reason = "a correlation rule: findings here are per event, correlations are not run".to_string();
+        skipped.push(skip(SkipKind::NotDetection, reason, c.id.clone(), Some(c.title.clone())));
+    }
+    for f in &collection.filters {
+        let reason = "a filter rule: not applied to other rules here".to_string();
+        skipped.push(skip(SkipKind::NotDetection, reason, f.id.clone(), Some(f.title.clone())));
+    }
+    if collection.rules.is_empty() && skipped.is_empty() {
+        skipped.push(skip(SkipKind::Invalid, "no detection rule in the file".into(), None, None));
+    }
     let stem = std::path::Path::new(file)
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| file.to_string());
-    let count = rules.len();
-    Ok(rules
-        .into_iter()
-        .enumerate()
-        .map(|(n, mut rule)| {
-            let id = rule.id.clone().unwrap_or_else(|| {
-                if count == 1 { stem.clone() } else { format!("{stem}#{}", n + 1) }
-            });
-            rule.id = Some(id.clone());
-            let info = AnalyticInfo {
-                id,
-                title: rule.title.clone(),
-                source: file.to_string(),
-                description: rule.description.clone().unwrap_or_default(),
-                attack: None,
-                attack_tags: rule.tags.iter().filter(|t| t.starts_with("attack.")).cloned().collect(),
-                d3fend: Vec::new(),
-                implementations: Vec::new(),
-                false_positives: rule.falsepositives.clone(),
-                false_positive_processes: Vec::new(),
-                source_process_field: None,
-                references: rule.references.clone(),
-                contributors: rule.author.iter().cloned().collect(),
-                level: rule.level.map(|l| format!("{l:?}").to_lowercase()),
-                sigma: yaml.to_string(),
-            };
-            Analytic { info, rule }
-        })
-        .collect())
+    let count = collection.rules.len();
+    let mut analytics = Vec::new();
+    for (n, rule) in collection.rules.into_iter().enumerate() {
+        let id = rule.id.clone().unwrap_or_else(|| if count == 1 { stem.clone() } else { format!("{stem}#{}", n + 1) });
+        match crate::logsource::windows().scope_of(&rule.logsource) {
+            Ok(scope) => {
+                let info = user_info(file, yaml, &rule, id);
+                analytics.push(Analytic { info, rule, scope });
+            }
+            Err(problem) => {
+                let kind = match problem {
+                    LogsourceProblem::NotWindows(_) => SkipKind::NotWindows,
+                    LogsourceProblem::Unmapped(_) => SkipKind::UnmappedLogsource,
+                };
+                skipped.push(skip(kind, problem.to_string(), Some(id), Some(rule.title.clone())));
+            }
+        }
+    }
+    (analytics, skipped)
 }
 
 #[cfg(test)]

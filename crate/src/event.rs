@@ -42,6 +42,7 @@ impl EventView {
                 }
             }
         }
+        crate::logsource::windows().add_rule_names(&mut fields);
         EventView { fields: Value::Object(fields), full }
     }
 

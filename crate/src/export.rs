@@ -7,27 +7,31 @@ pub fn to_json(report: &RunReport) -> String {
     serde_json::to_string_pretty(report).expect("report serializes")
 }
 
-/// One JSON object per line: each file report (`"type": "file"`), then each
-/// finding (`"type": "finding"`), then the coverage notes.
-pub fn to_jsonl(report: &RunReport) -> String {
-    let mut out = String::new();
-    let mut line = |kind: &str, v: serde_json::Value| {
-        let mut obj = serde_json::Map::new();
-        obj.insert("type".into(), kind.into());
-        if let serde_json::Value::Object(m) = v {
-            obj.extend(m);
-        }
-        out.push_str(&serde_json::Value::Object(obj).to_string());
-        out.push('\n');
-    };
-    for f in &report.files {
-        line("file", serde_json::to_value(f).unwrap());
+/// One JSON Lines line: `{"type": kind, ...the object's fields}`.
+pub fn jsonl_line(kind: &str, v: serde_json::Value) -> String {
+    let mut obj = serde_json::Map::new();
+    obj.insert("type".into(), kind.into());
+    if let serde_json::Value::Object(m) = v {
+        obj.extend(m);
     }
+    let mut line = serde_json::Value::Object(obj).to_string();
+    line.push('\n');
+    line
+}
+
+/// One JSON object per line, in the order the CLI streams them: the rule
+/// load report (`"type": "rules"`), each finding (`"type": "finding"`),
+/// each file report (`"type": "file"`), then the coverage notes.
+pub fn to_jsonl(report: &RunReport) -> String {
+    let mut out = jsonl_line("rules", serde_json::to_value(&report.rules).expect("report serializes"));
     for f in &report.findings {
-        line("finding", serde_json::to_value(f).unwrap());
+        out.push_str(&jsonl_line("finding", serde_json::to_value(f).expect("finding serializes")));
+    }
+    for f in &report.files {
+        out.push_str(&jsonl_line("file", serde_json::to_value(f).expect("file report serializes")));
     }
     for c in &report.coverage {
-        line("coverage", serde_json::to_value(c).unwrap());
+        out.push_str(&jsonl_line("coverage", serde_json::to_value(c).expect("coverage serializes")));
     }
     out
 }
@@ -41,7 +45,14 @@ pub const CSV_COLUMNS: &[&str] = &[
 /// (leading `=`, `+`, `-`, `@`, tab, CR) get a leading `'`.
 pub fn findings_csv(findings: &[Finding]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(CSV_COLUMNS).unwrap();
+    w.write_record(CSV_COLUMNS).expect("writes to memory");
+    let rows = findings_csv_rows(findings);
+    String::from_utf8(w.into_inner().expect("writes to memory")).expect("csv is utf-8") + &rows
+}
+
+/// CSV rows of findings, without the header (streamed output).
+pub fn findings_csv_rows(findings: &[Finding]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
     for f in findings {
         let matched = f
             .matched

@@ -9,16 +9,25 @@
 //! - [`scan`]: a chunk in, records parsed, rules run, findings and stats out.
 //! - [`event`]: a record as the flat field map Sigma rules expect.
 //! - [`analytics`] / [`rules`] / [`prefilter`]: analytics as data, compiled.
+//! - [`rule_source`] / [`rule_load`]: rule packs from files, folders and zips,
+//!   each rule loaded or skipped with its reason; [`logsource`]: which
+//!   records a rule's logsource means; [`attack`]: ATT&CK names for tags.
+//! - [`reread`]: one record's full event, read again from its chunk.
 //! - [`report`] / [`export`]: the run's results and their formats.
 //! - [`writer`] / [`demo`]: a small EVTX writer for fixtures and the demo log.
 
 pub mod analytics;
+pub mod attack;
 pub mod event;
 pub mod export;
 pub mod prefilter;
+pub mod logsource;
 pub mod quick;
 pub mod reader;
 pub mod report;
+pub mod reread;
+pub mod rule_load;
+pub mod rule_source;
 pub mod rules;
 pub mod scan;
 pub mod writer;

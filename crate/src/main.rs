@@ -1,8 +1,11 @@
 //! `evtx-triage`: the command-line scanner over the same core as the web app.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use evtx_triage::analytics::{custom_analytics, Analytic, RuleLoadError};
 use evtx_triage::export;
+use evtx_triage::report::{Finding, RunReport};
+use evtx_triage::rule_load::{check_options, LoadOptions, SkipKind};
+use evtx_triage::rule_source::{self, RuleTexts};
+use evtx_triage::reread;
 use evtx_triage::reader::{ChunkSplitter, FileHeaderInfo, RawChunk};
 use evtx_triage::report::FileStatus;
 use evtx_triage::rules::RuleSet;
@@ -24,12 +27,21 @@ struct Cli {
 enum Command {
     /// Scan .evtx files or folders (searched recursively) and print findings.
     Scan {
-        /// Output format.
+        /// Output format (`jsonl` and `csv` stream findings as they come).
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
-        /// Extra Sigma rules: a .yml file or a folder of them (repeatable).
+        /// Extra Sigma rules: a .yml file, a .zip of rules, or a folder of them (repeatable).
         #[arg(long = "rules", value_name = "PATH")]
         rules: Vec<PathBuf>,
+        /// Load only rules of at least this level.
+        #[arg(long, value_name = "LEVEL")]
+        min_level: Option<String>,
+        /// Load only rules of these statuses (comma-separated: stable,test,experimental,...).
+        #[arg(long, value_name = "STATUS", value_delimiter = ',')]
+        status: Vec<String>,
+        /// Put each finding's full event in `json` and `jsonl` output (read again from the file).
+        #[arg(long)]
+        events: bool,
         /// Worker threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
@@ -39,7 +51,7 @@ enum Command {
     },
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Table,
     Json,
@@ -51,28 +63,46 @@ enum Format {
 const READ_SIZE: usize = 256 << 10;
 const BATCH_CHUNKS: usize = 32;
 
+/// Exit statuses, decided in one place: 0 every input was analyzed, 1 an
+/// input could not be read at all, 2 a usage error (bad flag, missing path,
+/// a rule file named on the command line that cannot be used).
+mod exit {
+    pub const UNREADABLE_INPUT: u8 = 1;
+    pub const USAGE: u8 = 2;
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Command::Scan { format, rules, threads, paths } = cli.command;
-    let rules = match load_rules(&rules) {
+    let Command::Scan { format, rules: rule_paths, min_level, status, events, threads, paths } = cli.command;
+    let options = LoadOptions { min_level, statuses: status };
+    let rules = match load_rules(&rule_paths, &options) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("evtx-triage: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(exit::USAGE);
         }
     };
+    if !rule_paths.is_empty() {
+        eprintln!("evtx-triage: {}", rules.load_report().summary());
+        for s in rules.load_report().skipped.iter().filter(|s| !matches!(s.kind, SkipKind::NotWindows | SkipKind::FilteredLevel | SkipKind::FilteredStatus)) {
+            eprintln!("evtx-triage: skipped {}: {}", s.source, s.reason);
+        }
+    }
     let mut inputs = Vec::new();
     for p in &paths {
         if let Err(e) = collect_inputs(p, &mut inputs) {
             eprintln!("evtx-triage: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(exit::USAGE);
         }
     }
     let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let mut out = Output::new(format, events, &rules);
     let mut run = RunBuilder::new();
     for path in &inputs {
-        let scan = scan_file(path, &rules, threads);
-        run.add_file(scan);
+        let streams = out.streams();
+        let mut stream = |findings| out.findings(path, findings);
+        let scan = scan_file(path, &rules, threads, streams.then_some(&mut stream as &mut dyn FnMut(Vec<Finding>)));
+        out.file_done(path, scan, &mut run);
     }
     let report = run.finish(&rules);
     for f in &report.files {
@@ -80,43 +110,135 @@ fn main() -> ExitCode {
             eprintln!("evtx-triage: {}: {e}", f.file);
         }
     }
-    let text = match format {
-        Format::Table => export::to_table(&report),
-        Format::Json => export::to_json(&report) + "\n",
-        Format::Jsonl => export::to_jsonl(&report),
-        Format::Csv => export::findings_csv(&report.findings),
-    };
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    out.finish(&report, &inputs);
     if report.files.iter().any(|f| f.status == FileStatus::Unreadable) {
-        ExitCode::from(1)
+        ExitCode::from(exit::UNREADABLE_INPUT)
     } else {
         ExitCode::SUCCESS
     }
 }
 
-fn load_rules(paths: &[PathBuf]) -> Result<RuleSet, RuleLoadError> {
-    let mut extra: Vec<Analytic> = Vec::new();
-    for path in paths {
-        let files: Vec<PathBuf> = if path.is_dir() {
-            let mut v: Vec<PathBuf> = walkdir::WalkDir::new(path)
-                .into_iter()
-                .filter_map(Result::ok)
-                .map(|e| e.into_path())
-                .filter(|p| p.is_file() && has_ext(p, &["yml", "yaml"]))
-                .collect();
-            v.sort();
-            v
-        } else {
-            vec![path.clone()]
-        };
-        for file in files {
-            let name = file.display().to_string();
-            let yaml = std::fs::read_to_string(&file)
-                .map_err(|e| RuleLoadError { file: name.clone(), reason: format!("cannot read: {e}") })?;
-            extra.extend(custom_analytics(&name, &yaml)?);
+/// Writes results as they come (`jsonl`, `csv`) or once at the end (`json`, `table`).
+struct Output {
+    format: Format,
+    events: bool,
+    stdout: std::io::BufWriter<std::io::Stdout>,
+}
+
+impl Output {
+    fn new(format: Format, events: bool, rules: &RuleSet) -> Self {
+        let mut out = Output { format, events, stdout: std::io::BufWriter::new(std::io::stdout()) };
+        match format {
+            Format::Jsonl => {
+                let line = export::jsonl_line("rules", serde_json::to_value(rules.load_report()).expect("report serializes"));
+                out.write(&line);
+            }
+            Format::Csv => out.write(&export::findings_csv(&[])),
+            _ => {}
+        }
+        out
+    }
+
+    fn write(&mut self, text: &str) {
+        // A closed pipe (`| head`) ends the output, not the run's exit status.
+        let _ = self.stdout.write_all(text.as_bytes());
+    }
+
+    /// Findings of `path`, in file order, as they are folded.
+    fn findings(&mut self, path: &Path, findings: Vec<Finding>) {
+        match self.format {
+            Format::Jsonl => {
+                let mut text = String::new();
+                for f in &findings {
+                    text.push_str(&export::jsonl_line("finding", finding_value(f, self.events.then_some(path))));
+                }
+                self.write(&text);
+            }
+            Format::Csv => {
+                let text = export::findings_csv_rows(&findings);
+                self.write(&text);
+            }
+            _ => {}
         }
     }
-    RuleSet::with_extra(extra)
+
+    fn streams(&self) -> bool {
+        matches!(self.format, Format::Jsonl | Format::Csv)
+    }
+
+    fn file_done(&mut self, path: &Path, mut scan: FileScan, run: &mut RunBuilder) {
+        if self.streams() {
+            let rest = scan.drain_findings();
+            self.findings(path, rest);
+        }
+        run.add_file(scan);
+    }
+
+    fn finish(mut self, report: &RunReport, inputs: &[PathBuf]) {
+        match self.format {
+            Format::Table => self.write(&export::to_table(report)),
+            Format::Json if self.events => {
+                let mut v = serde_json::to_value(report).expect("report serializes");
+                let by_name: BTreeMap<String, &PathBuf> = inputs.iter().map(|p| (p.display().to_string(), p)).collect();
+                if let Some(list) = v.get_mut("findings").and_then(|f| f.as_array_mut()) {
+                    for (slot, f) in list.iter_mut().zip(&report.findings) {
+                        *slot = finding_value(f, by_name.get(&f.file).map(|p| p.as_path()));
+                    }
+                }
+                self.write(&(serde_json::to_string_pretty(&v).expect("report serializes") + "\n"));
+            }
+            Format::Json => self.write(&(export::to_json(report) + "\n")),
+            Format::Jsonl => {
+                let mut text = String::new();
+                for f in &report.files {
+                    text.push_str(&export::jsonl_line("file", serde_json::to_value(f).expect("file report serializes")));
+                }
+                for c in &report.coverage {
+                    text.push_str(&export::jsonl_line("coverage", serde_json::to_value(c).expect("coverage serializes")));
+                }
+                self.write(&text);
+            }
+            Format::Csv => {}
+        }
+        let _ = self.stdout.flush();
+    }
+}
+
+/// A finding as JSON, with its full event read again from `path` when given.
+fn finding_value(f: &Finding, path: Option<&Path>) -> serde_json::Value {
+    let mut v = serde_json::to_value(f).expect("finding serializes");
+    if let (Some(path), Some(obj)) = (path, v.as_object_mut()) {
+        let event = match reread::event_in_file(path, f.chunk, f.offset) {
+            Ok(e) => e,
+            Err(e) => serde_json::json!({ "error": e.to_string() }),
+        };
+        obj.insert("event".into(), event);
+    }
+    v
+}
+
+/// The built-ins plus every `--rules` path. A rule file named on the command
+/// line that cannot be used fails the run; inside a folder or zip, a bad
+/// rule is skipped and reported.
+fn load_rules(paths: &[PathBuf], options: &LoadOptions) -> Result<RuleSet, String> {
+    check_options(options)?;
+    let mut pack = RuleTexts::default();
+    let mut named_files = Vec::new();
+    for path in paths {
+        if !path.exists() {
+            return Err(format!("{}: no such file or folder", path.display()));
+        }
+        if path.is_file() && !rule_source::is_zip_name(&path.display().to_string()) {
+            named_files.push(path.display().to_string());
+        }
+        pack.extend(rule_source::from_path(path));
+    }
+    let rules = RuleSet::load(&pack, options);
+    let fatal = |k: SkipKind| matches!(k, SkipKind::Invalid | SkipKind::Unreadable | SkipKind::Unsupported | SkipKind::DuplicateId);
+    if let Some(s) = rules.load_report().skipped.iter().find(|s| fatal(s.kind) && named_files.contains(&s.source)) {
+        return Err(format!("{}: not a usable Sigma rule: {}", s.source, s.reason));
+    }
+    Ok(rules)
 }
 
 fn has_ext(p: &Path, exts: &[&str]) -> bool {
@@ -144,8 +266,9 @@ fn collect_inputs(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
 }
 
 /// Reads a file piece by piece on this thread while `threads` threads
-/// analyze its chunks; results are folded in file order.
-fn scan_file(path: &Path, rules: &RuleSet, threads: usize) -> FileScan {
+/// analyze its chunks; results are folded in file order, and `on_findings`
+/// gets them as they are (streamed output).
+fn scan_file(path: &Path, rules: &RuleSet, threads: usize, mut on_findings: Option<&mut dyn FnMut(Vec<Finding>)>) -> FileScan {
     let name = path.display().to_string();
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let mut scan = FileScan::new(&name, size);
@@ -181,6 +304,9 @@ fn scan_file(path: &Path, rules: &RuleSet, threads: usize) -> FileScan {
             while let Some(results) = waiting.remove(&next) {
                 results.into_iter().for_each(|r| scan.add(r));
                 next += 1;
+                if let Some(stream) = on_findings.as_mut() {
+                    stream(scan.drain_findings());
+                }
             }
             drop(batch);
         }

@@ -5,8 +5,8 @@
 //! literals (for the built-ins: the lsass path or `lsass`), a chunk or record
 //! whose bytes hold none of them cannot match any rule, and rendering it to
 //! JSON is wasted work. The literals come from the rules themselves; a rule
-//! with no usable literal switches skipping off, so results always equal a
-//! full parse.
+//! with no usable literal is ruled out by its logsource alone (see
+//! `RuleSet::record_may_match`), so results always equal a full parse.
 
 use rsigma_parser::{ConditionExpr, Detection, DetectionItem, Modifier, SigmaRule, SigmaValue};
 use rsigma_parser::value::{SpecialChar, StringPart};
@@ -31,67 +31,76 @@ pub struct Hit {
     pub literal: usize,
 }
 
+/// Above this many literals the gate's one pass per literal costs more than
+/// one automaton pass over the chunk for all of them.
+const GATE_MAX_LITERALS: usize = 16;
+
 /// The compiled prefilter for a set of rules.
 #[derive(Debug, Clone)]
 pub struct Prefilter {
-    /// `None` when some rule has no usable literal: nothing can be skipped.
+    /// `false` when every shortcut is off: every record is rendered.
+    on: bool,
+    /// `None` when no rule has a usable literal.
     searcher: Option<Searcher>,
-    /// Per literal, its searches to answer "is it anywhere?" one literal at a time.
+    /// Per literal, its searches to answer "is it anywhere?" one literal at
+    /// a time; empty when the gate is not used (see `GATE_MAX_LITERALS`).
     gate: Vec<GateLiteral>,
     literals: Vec<String>,
     /// Per rule, clauses that must all hold; a clause holds when one of its
-    /// literals (indexes into `literals`) is present.
-    rules: Vec<Vec<Vec<usize>>>,
+    /// literals (indexes into `literals`) is present. `None`: the rule has no
+    /// usable literal, so only its logsource can rule a record out.
+    rules: Vec<Option<Vec<Vec<usize>>>>,
 }
 
 impl Prefilter {
     /// Builds the prefilter from every loaded rule.
     pub fn for_rules<'a>(rules: impl IntoIterator<Item = &'a SigmaRule>) -> Self {
         let mut literals: Vec<String> = Vec::new();
+        let mut index_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         let mut rule_clauses = Vec::new();
         for rule in rules {
-            let Some(clauses) = required_clauses(rule) else { return Self::disabled() };
-            let indexed = clauses
-                .into_iter()
-                .map(|clause| {
-                    clause
-                        .into_iter()
-                        .map(|lit| match literals.iter().position(|l| l.eq_ignore_ascii_case(&lit)) {
-                            Some(i) => i,
-                            None => {
-                                literals.push(lit);
-                                literals.len() - 1
-                            }
-                        })
-                        .collect()
-                })
-                .collect();
+            let indexed = required_clauses(rule).map(|clauses| {
+                clauses
+                    .into_iter()
+                    .map(|clause| {
+                        let mut c: Vec<usize> = clause
+                            .into_iter()
+                            .map(|lit| {
+                                *index_of.entry(lit.to_ascii_lowercase()).or_insert_with(|| {
+                                    literals.push(lit);
+                                    literals.len() - 1
+                                })
+                            })
+                            .collect();
+                        c.sort_unstable();
+                        c.dedup();
+                        c
+                    })
+                    .collect()
+            });
             rule_clauses.push(indexed);
         }
-        if literals.is_empty() {
-            return Self::disabled();
-        }
-        // Each literal is searched as UTF-16LE and as plain 8-bit text:
-        // pattern 2i and 2i+1 are literal i. Patterns are ASCII lower case and
-        // haystacks are lowered before the search: a case-sensitive automaton
-        // keeps its SIMD prefilter, which an ASCII-case-insensitive one loses
-        // (7x slower on Sysmon chunks).
-        let mut patterns: Vec<(Vec<u8>, usize)> = Vec::new();
-        for (i, lit) in literals.iter().enumerate() {
-            let lower = lit.to_ascii_lowercase();
-            patterns.push((lower.encode_utf16().flat_map(u16::to_le_bytes).collect(), i));
-            patterns.push((lower.into_bytes(), i));
-        }
-        let gate = literals.iter().enumerate().map(|(i, lit)| GateLiteral::new(i, lit, &literals)).collect();
-        Prefilter { searcher: Some(Searcher::new(patterns)), gate, literals, rules: rule_clauses }
+        let searcher = (!literals.is_empty()).then(|| Searcher::new(&literals));
+        let use_gate = literals.len() <= GATE_MAX_LITERALS && rule_clauses.iter().all(Option::is_some);
+        let gate = if use_gate {
+            literals.iter().enumerate().map(|(i, lit)| GateLiteral::new(i, lit, &literals)).collect()
+        } else {
+            Vec::new()
+        };
+        Prefilter { on: true, searcher, gate, literals, rules: rule_clauses }
     }
 
     /// A prefilter that skips nothing.
     pub fn disabled() -> Self {
-        Prefilter { searcher: None, gate: Vec::new(), literals: Vec::new(), rules: Vec::new() }
+        Prefilter { on: false, searcher: None, gate: Vec::new(), literals: Vec::new(), rules: Vec::new() }
     }
 
-    /// Whether skipping is on (every rule has literals).
+    /// Whether records can be skipped at all (off: every shortcut is off).
+    pub fn is_on(&self) -> bool {
+        self.on
+    }
+
+    /// Whether literals are searched (some rule has one).
     pub fn is_active(&self) -> bool {
         self.searcher.is_some()
     }
@@ -101,34 +110,37 @@ impl Prefilter {
         &self.literals
     }
 
-    /// Every literal occurrence in `bytes`, overlapping ones included, when
-    /// some rule finds all its literals there; empty when none does (then no
-    /// part of `bytes` can match); `None` when the prefilter is inactive.
-    pub fn scan(&self, bytes: &[u8]) -> Option<Vec<Hit>> {
-        let searcher = self.searcher.as_ref()?;
+    /// Every literal occurrence in `bytes`, overlapping ones included, by
+    /// position. Empty when no rule with literals can match there (the gate
+    /// says so without finding every hit) or when no rule has literals.
+    pub fn scan(&self, bytes: &[u8]) -> Vec<Hit> {
+        let Some(searcher) = self.searcher.as_ref() else { return Vec::new() };
         // Most chunks fail on their first literal: answering rule by rule,
         // straight from the raw bytes, costs one pass where finding every
         // hit costs a lower-cased copy and one pass per pattern.
-        if !self.may_match_raw(bytes) {
-            return Some(Vec::new());
+        if !self.gate.is_empty() && !self.may_match_raw(bytes) {
+            return Vec::new();
         }
         thread_local! {
             static LOWER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
-        // Lower-case once, then search case-sensitively for lower-case patterns.
-        LOWER.with_borrow_mut(|lower| {
-            lower.clear();
-            lower.extend_from_slice(bytes);
-            lower.make_ascii_lowercase();
-            Some(searcher.hits(lower))
-        })
+        match searcher {
+            // Lower-case once, then search case-sensitively for lower-case patterns.
+            Searcher::Few(few) => LOWER.with_borrow_mut(|lower| {
+                lower.clear();
+                lower.extend_from_slice(bytes);
+                lower.make_ascii_lowercase();
+                few.hits(lower)
+            }),
+            Searcher::Many(many) => many.hits(bytes),
+        }
     }
 
     /// Whether some rule has every clause met somewhere in `bytes`, searching
     /// each literal at most once and only while the answer is open.
     fn may_match_raw(&self, bytes: &[u8]) -> bool {
         let mut known = vec![None; self.literals.len()];
-        self.rules.iter().any(|clauses| clauses.iter().all(|c| c.iter().any(|&l| self.present(l, bytes, &mut known))))
+        self.rules.iter().flatten().any(|clauses| clauses.iter().all(|c| c.iter().any(|&l| self.present(l, bytes, &mut known))))
     }
 
     fn present(&self, literal: usize, bytes: &[u8], known: &mut [Option<bool>]) -> bool {
@@ -143,22 +155,34 @@ impl Prefilter {
         answer
     }
 
-    /// Whether some rule has all its clauses met by these hits.
-    pub fn satisfied<'h>(&self, hits: impl IntoIterator<Item = &'h Hit>) -> bool {
-        let mut present = vec![false; self.literals.len()];
-        for h in hits {
-            present[h.literal] = true;
+    /// Whether rule `rule` may match where these literals (sorted, deduplicated) are present.
+    pub fn rule_may_match(&self, rule: usize, present: &[usize]) -> bool {
+        match self.rules.get(rule) {
+            Some(Some(clauses)) => clauses.iter().all(|c| c.iter().any(|l| present.binary_search(l).is_ok())),
+            // No literal to rule it out (or no prefilter): it may.
+            _ => true,
         }
-        self.rules.iter().any(|clauses| clauses.iter().all(|c| c.iter().any(|&l| present[l])))
+    }
+
+    /// Whether some rule has all its clauses met by these hits (rules
+    /// without literals always may).
+    pub fn satisfied<'h>(&self, hits: impl IntoIterator<Item = &'h Hit>) -> bool {
+        let present = present_literals(hits);
+        (0..self.rules.len()).any(|r| self.rule_may_match(r, &present))
     }
 
     /// Whether `bytes` may hold something a rule matches.
     pub fn may_match(&self, bytes: &[u8]) -> bool {
-        match self.scan(bytes) {
-            Some(hits) => self.satisfied(&hits),
-            None => true,
-        }
+        !self.on || self.satisfied(&self.scan(bytes))
     }
+}
+
+/// The distinct literals of some hits, sorted.
+pub fn present_literals<'h>(hits: impl IntoIterator<Item = &'h Hit>) -> Vec<usize> {
+    let mut v: Vec<usize> = hits.into_iter().map(|h| h.literal).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 /// One literal as the gate searches it: ASCII lower case, and the other
@@ -226,17 +250,108 @@ fn holds_at(bytes: &[u8], pos: usize, lower: &[u8]) -> bool {
 /// a rare-byte prefilter that stalls on the zero bytes of UTF-16 text, and one
 /// SIMD `memmem` pass per pattern is 2x faster (measured in wasm).
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-type Searcher = search::Automaton;
+type FewPatterns = search::Automaton;
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-type Searcher = search::PerPattern;
+type FewPatterns = search::PerPattern;
+
+/// Above this many patterns (a rule pack), one overlapping automaton pass
+/// beats both: a pass per pattern, or a check of every pattern per match.
+const FEW_PATTERNS_MAX: usize = 32;
+
+#[derive(Debug, Clone)]
+enum Searcher {
+    Few(FewPatterns),
+    Many(search::Overlapping),
+}
+
+impl Searcher {
+    fn new(literals: &[String]) -> Self {
+        if literals.len() * 2 > FEW_PATTERNS_MAX {
+            let patterns = literals.iter().enumerate().map(|(i, l)| (l.to_ascii_lowercase().into_bytes(), i)).collect();
+            return Searcher::Many(search::Overlapping::new(patterns));
+        }
+        // Each literal is searched as UTF-16LE and as plain 8-bit text:
+        // pattern 2i and 2i+1 are literal i. Patterns are ASCII lower case and
+        // haystacks are lowered before the search: a case-sensitive automaton
+        // keeps its SIMD prefilter, which an ASCII-case-insensitive one loses
+        // (7x slower on Sysmon chunks).
+        let mut patterns: Vec<(Vec<u8>, usize)> = Vec::new();
+        for (i, lit) in literals.iter().enumerate() {
+            let lower = lit.to_ascii_lowercase();
+            patterns.push((lower.encode_utf16().flat_map(u16::to_le_bytes).collect(), i));
+            patterns.push((lower.into_bytes(), i));
+        }
+        Searcher::Few(FewPatterns::new(patterns))
+    }
+
+    #[cfg(test)]
+    fn hits(&self, lower: &[u8]) -> Vec<Hit> {
+        match self {
+            Searcher::Few(s) => s.hits(lower),
+            Searcher::Many(s) => s.hits(lower),
+        }
+    }
+}
 
 mod search {
     use super::Hit;
-    use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+    use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
     use memchr::memmem::Finder;
 
     /// Patterns (lower case) with the index of the literal each stands for.
     type Patterns = Vec<(Vec<u8>, usize)>;
+
+    /// Thousands of literals (a rule pack): one automaton, every overlapping
+    /// match in one pass, over the chunk with its zero bytes taken out and
+    /// ASCII lowered. UTF-16LE text of ASCII characters then reads as 8-bit
+    /// text, so one pattern per literal finds both encodings (half the
+    /// patterns, and about half the bytes, of searching each). Joining bytes
+    /// across a removed zero can only add candidates, never lose one: the
+    /// literals are ASCII without zero bytes.
+    #[derive(Debug, Clone)]
+    pub struct Overlapping {
+        searcher: AhoCorasick,
+        literal_of: Vec<usize>,
+    }
+
+    thread_local! {
+        /// The compacted chunk and, per byte, where it was in the chunk.
+        static COMPACT: std::cell::RefCell<(Vec<u8>, Vec<u32>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+    }
+
+    impl Overlapping {
+        pub fn new(patterns: Patterns) -> Self {
+            let searcher = AhoCorasickBuilder::new()
+                .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
+                .build(patterns.iter().map(|(p, _)| p))
+                .or_else(|_| AhoCorasickBuilder::new().match_kind(MatchKind::Standard).build(patterns.iter().map(|(p, _)| p)))
+                .expect("literal patterns build");
+            Overlapping { searcher, literal_of: patterns.into_iter().map(|(_, l)| l).collect() }
+        }
+
+        /// Hits in `bytes` (raw, any case), at their positions in `bytes`.
+        pub fn hits(&self, bytes: &[u8]) -> Vec<Hit> {
+            COMPACT.with_borrow_mut(|(text, origin)| {
+                text.clear();
+                origin.clear();
+                for (i, &b) in bytes.iter().enumerate() {
+                    if b != 0 {
+                        text.push(b.to_ascii_lowercase());
+                        origin.push(i as u32);
+                    }
+                }
+                let mut hits: Vec<Hit> = self
+                    .searcher
+                    .find_overlapping_iter(text.as_slice())
+                    .map(|m| Hit { pos: origin[m.start()] as usize, literal: self.literal_of[m.pattern().as_usize()] })
+                    .collect();
+                hits.sort_unstable_by_key(|h| (h.pos, h.literal));
+                hits.dedup();
+                hits
+            })
+        }
+    }
 
     #[derive(Debug, Clone)]
     #[cfg_attr(not(any(target_arch = "x86_64", target_arch = "aarch64")), allow(dead_code))]
@@ -549,7 +664,7 @@ mod tests {
                 let every_hit = p.searcher.as_ref().unwrap().hits(&lower);
                 assert_eq!(p.may_match_raw(&bytes), p.satisfied(&every_hit), "{text:?}");
                 // A chunk that fails the gate yields no hits at all.
-                let hits = p.scan(&bytes).unwrap();
+                let hits = p.scan(&bytes);
                 assert_eq!(hits.is_empty(), !p.satisfied(&every_hit), "{text:?}");
             }
         }

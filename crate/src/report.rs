@@ -9,16 +9,25 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
-/// One event on which one analytic fired.
+/// One event on which one analytic fired: where its record is, the summary
+/// columns and the fields that matched. The full event is not kept (a few
+/// hundred bytes per finding instead of whole events): it is read again
+/// from the file when wanted (see `reread`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub analytic_id: String,
     pub analytic_title: String,
+    /// The rule's level (`high`), when it has one.
+    #[serde(default)]
+    pub level: Option<String>,
     pub file: String,
     /// Index of the chunk holding the record (0 = first after the header).
     pub chunk: u64,
+    /// File offset of the record.
+    #[serde(default)]
+    pub offset: u64,
     pub event_record_id: u64,
     pub event_id: Option<u64>,
     pub time_created: Option<String>,
@@ -33,10 +42,8 @@ pub struct Finding {
     pub false_positive_hint: Option<String>,
     /// The fields and values that made the rule match.
     pub matched: Vec<MatchedField>,
-    /// The System basics and every field the rule looks at.
+    /// Every field the rule looks at that the event has.
     pub snippet: Value,
-    /// The full event as the `evtx` crate renders it.
-    pub event: Value,
 }
 
 /// Something wrong inside a file that did not stop it being read.
@@ -202,6 +209,8 @@ pub struct Coverage {
 pub struct RunReport {
     pub schema_version: u32,
     pub tool: String,
+    /// The built-in analytics and every rule that fired (a pack's other
+    /// rules are counted in `rules`).
     pub analytics: Vec<AnalyticInfo>,
     pub files: Vec<FileReport>,
     pub findings: Vec<Finding>,
@@ -209,4 +218,6 @@ pub struct RunReport {
     pub totals: Stats,
     /// Literals the prefilter searched for; empty when it was off.
     pub prefilter_literals: Vec<String>,
+    /// Rules loaded, and every rule skipped with its reason.
+    pub rules: crate::rule_load::LoadReport,
 }

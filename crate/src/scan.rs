@@ -7,6 +7,7 @@
 //! into a [`RunReport`].
 
 use crate::event::EventView;
+use crate::logsource::Scope;
 use crate::reader::{ChunkSplitter, RawChunk, CHUNK_SIZE};
 use crate::report::*;
 use crate::rules::{RuleHit, RuleSet};
@@ -93,30 +94,32 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
     }
     out.parsed = true;
 
-    // Which records can match a rule at all (see `prefilter`).
-    let prefilter = rules.prefilter();
-    let hits = prefilter.scan(&raw.data);
-    let all_candidates = match &hits {
-        None => true,
-        // A literal inside a template definition reaches every record using it.
-        Some(h) => h.iter().any(|hit| in_template_definition(&raw.data, hit.pos)),
-    };
-    // System fields for statistics, read without rendering (see `quick`).
-    // Only on intact chunks that carry CRCs: damage is for the full parser
-    // to find and report.
+    // Which literals are where (see `prefilter`). A literal inside a template
+    // definition reaches every record using the template.
+    let hits = rules.prefilter().scan(&raw.data);
+    let templates = template_definitions(&raw.data);
+    let template_literals = crate::prefilter::present_literals(
+        hits.iter().filter(|hit| templates.iter().any(|&(from, to)| hit.pos >= from && hit.pos < to)),
+    );
+    // System fields for statistics (and for choosing rules by logsource),
+    // read without rendering (see `quick`). Only on intact chunks that carry
+    // CRCs: damage is for the full parser to find and report.
     let intact = !raw.is_truncated() && stale.is_none() && !header.flags.contains(evtx::ChunkFlags::NO_CRC32);
-    let quick = if rules.quick_stats() && !all_candidates && intact {
-        crate::quick::chunk_records(&raw.data)
-    } else {
-        None
-    };
-    // A record can match only if some rule finds all its literals in it.
-    let is_candidate = |start: usize, end: usize| {
-        all_candidates
-            || hits.as_ref().is_some_and(|h| prefilter.satisfied(h.iter().filter(|hit| hit.pos >= start && hit.pos < end)))
+    let quick = if rules.quick_stats() && intact { crate::quick::chunk_records(&raw.data) } else { None };
+    // A record can match only if a rule of its logsource finds all its literals in it.
+    let is_candidate = |start: usize, end: usize, channel: Option<&str>, event_id: Option<u64>| {
+        let from = hits.partition_point(|h| h.pos < start);
+        let to = hits.partition_point(|h| h.pos < end);
+        let mut present = crate::prefilter::present_literals(&hits[from..to]);
+        if !template_literals.is_empty() {
+            present.extend_from_slice(&template_literals);
+            present.sort_unstable();
+            present.dedup();
+        }
+        rules.record_may_match(channel, event_id, &present)
     };
     if let Some(records) = &quick {
-        if !records.iter().any(|r| is_candidate(r.offset, r.offset + r.size)) {
+        if !records.iter().any(|r| is_candidate(r.offset, r.offset + r.size, r.channel.as_deref(), r.event_id)) {
             // No record can match: statistics are all this chunk gives.
             for r in records {
                 out.stats.add_record(None, r.computer.as_deref(), r.channel.as_deref(), r.event_id);
@@ -186,10 +189,11 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
         let record_id = record.event_record_id;
         let header_time = crate::quick::format_filetime(timestamp_to_filetime(&record.timestamp));
         let record_offset = raw.file_offset + start as u64;
-        let candidate = is_candidate(start, end);
+        // Quick records are in the parser's order: look up by offset in a map.
+        let known = quick_at.get(&start);
+        let candidate = is_candidate(start, end, known.and_then(|q| q.channel.as_deref()), known.and_then(|q| q.event_id));
         if !candidate {
-            // Quick records are in the parser's order: look up by offset in a map.
-            if let Some(q) = quick_at.get(&start) {
+            if let Some(q) = known {
                 add_quick_stats(&mut out.stats, q);
                 continue;
             }
@@ -216,7 +220,7 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
         );
         if candidate {
             for hit in rules.evaluate(&view) {
-                out.findings.push(make_finding(file, raw.index, record_id, &view, hit, rules));
+                out.findings.push(make_finding(file, raw.index, record_offset, record_id, &view, hit, rules));
             }
         }
     }
@@ -251,35 +255,29 @@ fn stale_checksum(data: &[u8], header: &evtx::EvtxChunkHeader) -> Option<&'stati
     }
 }
 
-/// Whether `pos` lies inside one of the chunk's template definitions, found
-/// through the 32 template buckets at chunk offset 384 (each definition:
-/// next offset u32, GUID 16 bytes, data size u32, then its BinXML).
-fn in_template_definition(chunk: &[u8], pos: usize) -> bool {
+/// The byte ranges of the chunk's template definitions, found through the
+/// 32 template buckets at chunk offset 384 (each definition: next offset
+/// u32, GUID 16 bytes, data size u32, then its BinXML).
+fn template_definitions(chunk: &[u8]) -> Vec<(usize, usize)> {
     let u32_at = |o: usize| chunk.get(o..o + 4).map(|b| u32::from_le_bytes(b.try_into().unwrap()) as usize);
+    let mut ranges = Vec::new();
     for bucket in 0..32 {
         let mut next = u32_at(384 + bucket * 4).unwrap_or(0);
         let mut guard = 0;
         while next != 0 && guard < 4096 {
             guard += 1;
             let Some(size) = u32_at(next + 20) else { break };
-            if pos >= next && pos < next.saturating_add(24).saturating_add(size) {
-                return true;
-            }
+            ranges.push((next, next.saturating_add(24).saturating_add(size)));
             next = u32_at(next).unwrap_or(0);
         }
     }
-    false
+    ranges
 }
 
-fn make_finding(file: &str, chunk: u64, record_id: u64, view: &EventView, hit: RuleHit, rules: &RuleSet) -> Finding {
+fn make_finding(file: &str, chunk: u64, offset: u64, record_id: u64, view: &EventView, hit: RuleHit, rules: &RuleSet) -> Finding {
     let info = rules.analytic(hit.analytic);
     let b = view.basics();
     let mut snippet = Map::new();
-    for k in ["EventID", "EventRecordID", "TimeCreated", "Computer", "Channel", "Provider_Name"] {
-        if let Some(v) = view.fields.get(k) {
-            snippet.insert(k.into(), v.clone());
-        }
-    }
     for k in rules.rule_fields(hit.analytic) {
         if let Some(v) = view.fields.get(&k) {
             snippet.insert(k, v.clone());
@@ -313,13 +311,15 @@ fn make_finding(file: &str, chunk: u64, record_id: u64, view: &EventView, hit: R
             ids.push(m.tactic.id.clone());
             ids
         }
-        None => info.attack_tags.clone(),
+        None => info.techniques.iter().map(|t| t.id.clone()).chain(info.tactics.iter().map(|t| t.id.clone())).collect(),
     };
     Finding {
         analytic_id: info.id.clone(),
         analytic_title: info.title.clone(),
+        level: info.level.clone(),
         file: file.to_string(),
         chunk,
+        offset,
         event_record_id: b.event_record_id.unwrap_or(record_id),
         event_id: b.event_id,
         time_created: b.time_created,
@@ -331,7 +331,6 @@ fn make_finding(file: &str, chunk: u64, record_id: u64, view: &EventView, hit: R
         false_positive_hint,
         matched: hit.matched,
         snippet: Value::Object(snippet),
-        event: view.full.clone(),
     }
 }
 
@@ -403,11 +402,21 @@ pub struct FileScan {
     header_chunks: Option<u16>,
     /// Stopped by the user: what was not read is not missing from the file.
     cancelled: bool,
+    /// Findings handed out already by `drain_findings` (streamed output).
+    drained: u64,
 }
 
 impl FileScan {
     pub fn new(file: &str, size: u64) -> Self {
-        FileScan { file: file.into(), size, tally: ChunkTally::default(), error: None, header_chunks: None, cancelled: false }
+        FileScan {
+            file: file.into(),
+            size,
+            tally: ChunkTally::default(),
+            error: None,
+            header_chunks: None,
+            cancelled: false,
+            drained: 0,
+        }
     }
 
     pub fn file(&self) -> &str {
@@ -457,6 +466,14 @@ impl FileScan {
         &self.tally.findings
     }
 
+    /// Takes the findings folded so far, in file order (for output that
+    /// streams them); the file's report still counts them.
+    pub fn drain_findings(&mut self) -> Vec<Finding> {
+        let taken = std::mem::take(&mut self.tally.findings);
+        self.drained += taken.len() as u64;
+        taken
+    }
+
     pub fn stats(&self) -> &StatsBuilder {
         &self.tally.stats
     }
@@ -499,7 +516,7 @@ impl FileScan {
             chunks: parsed,
             chunks_skipped: skipped,
             records: stats.records,
-            findings: findings.len() as u64,
+            findings: findings.len() as u64 + self.drained,
             issues,
             stats: stats.build(),
         };
@@ -556,49 +573,53 @@ impl RunBuilder {
     }
 
     pub fn finish(self, rules: &RuleSet) -> RunReport {
+        let fired: std::collections::HashSet<&str> = self.findings.iter().map(|f| f.analytic_id.as_str()).collect();
         let coverage = rules
             .analytics()
             .enumerate()
-            .map(|(i, info)| coverage_of(i, info.id.clone(), rules, &self.totals))
+            .map(|(i, info)| coverage_of(info.id.clone(), rules.scope(i), &self.totals))
             .collect();
         RunReport {
             schema_version: SCHEMA_VERSION,
             tool: concat!("evtx-triage ", env!("CARGO_PKG_VERSION")).into(),
-            analytics: rules.analytics().cloned().collect(),
+            analytics: rules.analytics().filter(|a| a.source == "builtin" || fired.contains(a.id.as_str())).cloned().collect(),
             files: self.files,
             findings: self.findings,
             coverage,
             totals: self.totals.build(),
             prefilter_literals: rules.prefilter().literals().to_vec(),
+            rules: rules.load_report().clone(),
         }
     }
 }
 
-fn coverage_of(index: usize, analytic_id: String, rules: &RuleSet, totals: &StatsBuilder) -> Coverage {
-    let Some(need) = rules.required_event_types(index) else {
-        return Coverage { analytic_id, could_fire: None, note: "the rule does not name an EventID; it ran on every event".into() };
+/// Whether an analytic could fire on the data: did any record of its logsource turn up?
+fn coverage_of(analytic_id: String, scope: &Scope, totals: &StatsBuilder) -> Coverage {
+    let Scope::Sources(sources) = scope else {
+        return Coverage { analytic_id, could_fire: None, note: "its logsource is every Windows event; it ran on every event".into() };
     };
-    let channel = need.channel.as_deref();
-    let present: Vec<u64> = need.event_ids.iter().copied().filter(|id| totals.has_event(channel, *id)).collect();
-    let what = format!(
-        "{} EventID {}",
-        channel.unwrap_or("any channel"),
-        need.event_ids.iter().map(u64::to_string).collect::<Vec<_>>().join(" or ")
-    );
-    if present.is_empty() {
+    let mut checked = 0u64;
+    let mut wanted = Vec::new();
+    for source in sources {
+        let ids = match &source.event_ids {
+            Some(ids) => format!(" EventID {}", ids.iter().map(u64::to_string).collect::<Vec<_>>().join(" or ")),
+            None => String::new(),
+        };
+        wanted.push(format!("{}{ids}", source.channels.join(" or ")));
+        for (channel, counts) in &totals.event_counts {
+            if source.channels.iter().any(|c| c.eq_ignore_ascii_case(channel)) {
+                checked += counts
+                    .iter()
+                    .filter(|(id, _)| source.event_ids.as_ref().is_none_or(|ids| ids.contains(id)))
+                    .map(|(_, n)| n)
+                    .sum::<u64>();
+            }
+        }
+    }
+    let what = wanted.join("; ");
+    if checked == 0 {
         Coverage { analytic_id, could_fire: Some(false), note: format!("no {what} in any file, so it could not fire") }
     } else {
-        let n: u64 = present
-            .iter()
-            .map(|id| {
-                totals
-                    .event_counts
-                    .iter()
-                    .filter(|(ch, _)| channel.is_none_or(|c| c.eq_ignore_ascii_case(ch)))
-                    .filter_map(|(_, ids)| ids.get(id))
-                    .sum::<u64>()
-            })
-            .sum();
-        Coverage { analytic_id, could_fire: Some(true), note: format!("{n} events of {what} were checked") }
+        Coverage { analytic_id, could_fire: Some(true), note: format!("{checked} events of {what} were checked") }
     }
 }

@@ -88,7 +88,8 @@ fn json_output() {
     assert_eq!(stderr(&out), "");
     let text = stdout(&out);
     let v: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["rules"], serde_json::json!({"loaded": 2, "skipped": []}));
     assert_eq!(json_pairs(&v), set(&[(MINIDUMP, 11), (TASKMGR, 12)]));
     assert_eq!(v["files"][0]["file"], Value::from(s(&file)));
     assert_eq!(v["files"][0]["status"], "ok");
@@ -109,11 +110,12 @@ fn jsonl_output() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let lines: Vec<Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let kinds: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["file", "finding", "finding", "coverage", "coverage"]);
-    assert_eq!(lines[0]["file"], Value::from(s(&file)));
+    assert_eq!(kinds, ["rules", "finding", "finding", "file", "coverage", "coverage"]);
+    assert_eq!(lines[0]["loaded"], 2);
     assert_eq!((lines[1]["analytic_id"].as_str(), lines[1]["event_record_id"].as_u64()), (Some(MINIDUMP), Some(11)));
     assert_eq!((lines[2]["analytic_id"].as_str(), lines[2]["event_record_id"].as_u64()), (Some(TASKMGR), Some(12)));
-    assert_eq!(lines[3]["could_fire"], true);
+    assert_eq!(lines[3]["file"], Value::from(s(&file)));
+    assert_eq!(lines[4]["could_fire"], true);
     assert_eq!(stdout(&out), export::to_jsonl(&in_process(&[file], &RuleSet::builtin())));
 }
 
@@ -293,22 +295,29 @@ fn a_broken_rule_file_exits_2_and_is_named() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).starts_with(&format!("evtx-triage: {}: not a usable Sigma rule: ", s(&broken))), "{}", stderr(&out));
     assert_eq!(stdout(&out), "");
-    // In a folder of rules, too.
-    let out = cli(&[&"scan", &"--rules", &dir.path().join("rules"), &file]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).starts_with(&format!("evtx-triage: {}: not a usable Sigma rule: ", s(&broken))), "{}", stderr(&out));
+    // In a folder of rules, a bad rule is skipped and reported; the rest runs.
+    let out = cli(&[&"scan", &"--format", &"json", &"--rules", &dir.path().join("rules"), &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("evtx-triage: 2 rule(s) loaded, 1 skipped: 1 invalid YAML or Sigma\n"), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&format!("evtx-triage: skipped {}: ", s(&broken))), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["rules"]["loaded"], 2);
+    assert_eq!(v["rules"]["skipped"][0]["source"], Value::from(s(&broken)));
+    assert_eq!(v["rules"]["skipped"][0]["kind"], "invalid");
+    assert_eq!(v["rules"]["skipped"][0]["title"], "x");
+    assert_eq!(json_pairs(&v), set(&[(MINIDUMP, 11), (TASKMGR, 12)]));
     // A rule file that is not there.
     let missing = dir.path().join("rules/missing.yml");
     let out = cli(&[&"scan", &"--rules", &missing, &file]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).starts_with(&format!("evtx-triage: {}: not a usable Sigma rule: cannot read: ", s(&missing))), "{}", stderr(&out));
+    assert_eq!(stderr(&out), format!("evtx-triage: {}: no such file or folder\n", s(&missing)));
     // A rule whose id is a built-in's.
     let dup = dir.write("dup/dup.yml", WHOAMI_RULE.replace("id: whoami-run", "id: CAR-2020-05-001").as_bytes());
     let out = cli(&[&"scan", &"--rules", &dup, &file]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         stderr(&out),
-        format!("evtx-triage: {}: not a usable Sigma rule: rule id \"CAR-2020-05-001\" is already loaded\n", s(&dup))
+        format!("evtx-triage: {}: not a usable Sigma rule: rule id \"CAR-2020-05-001\" is already loaded from builtin\n", s(&dup))
     );
 }
 
@@ -358,7 +367,7 @@ fn custom_rules_add_their_findings() {
     assert_eq!(json_pairs(&v), set(&[(MINIDUMP, 11), (TASKMGR, 12), ("whoami-run", 13)]));
     let f = v["findings"].as_array().unwrap().iter().find(|f| f["analytic_id"] == "whoami-run").unwrap();
     assert_eq!(f["analytic_title"], "Whoami run");
-    assert_eq!(f["attack"], serde_json::json!(["attack.discovery", "attack.t1033"]));
+    assert_eq!(f["attack"], serde_json::json!(["T1033", "TA0007"]));
     assert_eq!(f["source_process"], r"C:\Windows\System32\whoami.exe");
     assert_eq!(f["matched"][1]["field"], "Image");
     assert_eq!(f["matched"][1]["value"], r"C:\Windows\System32\whoami.exe");

@@ -139,24 +139,23 @@ fn a_minidump_finding_says_what_matched_and_how_it_maps() {
     assert_eq!(
         matched(&f),
         vec![
-            ("Channel".into(), json!(sysmon_channel()), sel.clone()),
-            ("EventID".into(), json!(10), sel.clone()),
             ("TargetImage".into(), json!(r"c:\WINDOWS\System32\LSASS.EXE"), sel.clone()),
             ("CallTrace".into(), json!(call_trace), sel.clone()),
         ]
     );
-    assert_eq!(
-        keys(&f.snippet),
-        ["EventID", "EventRecordID", "TimeCreated", "Computer", "Channel", "Provider_Name", "TargetImage", "CallTrace", "SourceImage"]
-    );
-    assert_eq!(f.snippet["EventRecordID"], json!(101));
-    assert_eq!(f.snippet["Provider_Name"], json!("Microsoft-Windows-Sysmon"));
+    assert_eq!(keys(&f.snippet), ["TargetImage", "CallTrace", "SourceImage"]);
+    assert_eq!(f.event_record_id, 101);
     assert_eq!(f.snippet["SourceImage"], json!(DUMPER));
     assert_eq!(f.snippet["CallTrace"], json!(call_trace));
-    // The full event as rendered.
-    assert_eq!(f.event["Event"]["System"]["EventRecordID"], json!(101));
-    assert_eq!(f.event["Event"]["EventData"]["GrantedAccess"], json!("0x1fffff"));
-    assert_eq!(f.event["Event"]["EventData"]["TargetImage"], json!(r"c:\WINDOWS\System32\LSASS.EXE"));
+    // The full event, read again from the file at the finding's place.
+    let bytes = write_evtx(&cases());
+    let chunk = &bytes[chunk_range(f.chunk as usize)];
+    let event = evtx_triage::reread::event_in_chunk(chunk, f.chunk, f.offset).unwrap();
+    assert_eq!(event["Event"]["System"]["EventRecordID"], json!(101));
+    assert_eq!(event["Event"]["EventData"]["GrantedAccess"], json!("0x1fffff"));
+    assert_eq!(event["Event"]["EventData"]["TargetImage"], json!(r"c:\WINDOWS\System32\LSASS.EXE"));
+    // Any other offset is refused, not answered with a neighbour.
+    assert!(evtx_triage::reread::event_in_chunk(chunk, f.chunk, f.offset + 8).is_err());
 }
 
 #[test]
@@ -173,8 +172,6 @@ fn a_task_manager_finding_says_what_matched_and_how_it_maps() {
     assert_eq!(
         matched(&f),
         vec![
-            ("Channel".into(), json!(sysmon_channel()), Some("selection".into())),
-            ("EventID".into(), json!(11), Some("selection".into())),
             ("Image".into(), json!(r"c:\windows\SysWOW64\TaskMgr.exe"), Some("selection".into())),
             ("TargetFilename".into(), file.clone(), Some("selection".into())),
             ("TargetFilename".into(), file.clone(), Some("dump_file_name".into())),
@@ -182,7 +179,7 @@ fn a_task_manager_finding_says_what_matched_and_how_it_maps() {
     );
     assert_eq!(
         keys(&f.snippet),
-        ["EventID", "EventRecordID", "TimeCreated", "Computer", "Channel", "Provider_Name", "TargetFilename", "Image"]
+        ["TargetFilename", "Image"]
     );
     assert_eq!(f.snippet["TargetFilename"], file);
     let g = finding(&findings, TASKMGR, 105);
@@ -257,7 +254,7 @@ fn coverage_says_which_analytic_could_not_fire() {
             },
         ]
     );
-    // The case log has both event types; a rule without an EventID cannot tell.
+    // A rule for every Windows event could fire on any log.
     let extra = custom_analytics("rules/keyword.yml", "title: Any whoami\nlogsource: {product: windows}\ndetection:\n  sel:\n    CommandLine|contains: whoami\n  condition: sel\n").unwrap();
     let rules = RuleSet::with_extra(extra).unwrap();
     let report = run("cases.evtx", &write_evtx(&cases()), &rules);
@@ -268,7 +265,7 @@ fn coverage_says_which_analytic_could_not_fire() {
         vec![
             (MINIDUMP.into(), Some(true), "8 events of Microsoft-Windows-Sysmon/Operational EventID 10 were checked".into()),
             (TASKMGR.into(), Some(true), "8 events of Microsoft-Windows-Sysmon/Operational EventID 11 were checked".into()),
-            ("keyword".into(), None, "the rule does not name an EventID; it ran on every event".into()),
+            ("keyword".into(), None, "its logsource is every Windows event; it ran on every event".into()),
         ]
     );
 }
@@ -297,12 +294,13 @@ fn the_prefilter_never_changes_a_result() {
     let builtin = RuleSet::builtin();
     assert!(builtin.prefilter().is_active());
     assert!(!builtin.prefilter().literals().is_empty());
-    // A rule with no literal turns the prefilter off.
+    // A rule with no literal keeps the others' literals: its logsource alone
+    // decides which records it needs.
     let mut all = builtin_analytics();
     all.extend(custom_analytics("rules/logon.yml", "title: Logon\nid: logon-4624\nlogsource: {product: windows, service: security}\ndetection:\n  sel:\n    EventID: 4624\n  condition: sel\n").unwrap());
     let full = RuleSet::new(all).unwrap();
-    assert!(!full.prefilter().is_active());
-    assert_eq!(full.prefilter().literals(), Vec::<String>::new());
+    assert!(full.prefilter().is_active());
+    assert_eq!(full.prefilter().literals(), builtin.prefilter().literals());
 
     let exhaustive = RuleSet::builtin().exhaustive();
     assert!(!exhaustive.prefilter().is_active() && !exhaustive.quick_stats());

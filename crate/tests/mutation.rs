@@ -362,7 +362,8 @@ fn check_case(what: &str, original: &[u8], s: &Subject, base: &[ChunkOutcome], r
     run.add_file(scan_bytes("m.evtx", bytes, rules));
     let run = run.finish(rules);
     let jsonl = export::to_jsonl(&run);
-    assert_eq!(jsonl.lines().count(), 1 + run.findings.len() + run.coverage.len(), "{what}");
+    // The rules line, each finding, the file line, each coverage note.
+    assert_eq!(jsonl.lines().count(), 1 + run.findings.len() + 1 + run.coverage.len(), "{what}");
     let csv = export::findings_csv(&run.findings);
     assert!(csv.starts_with(&export::CSV_COLUMNS.join(",")), "{what}");
     let table = export::to_table(&run);

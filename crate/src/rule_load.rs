@@ -1,0 +1,185 @@
+//! Loading rule packs: every rule in every text is loaded or skipped with
+//! its reason (not for Windows event logs, a YAML error, a feature the
+//! engine lacks, a duplicate id, filtered out), never dropped silently.
+
+use crate::analytics::{custom_analytics_lenient, Analytic};
+use crate::rule_source::{RuleText, Unreadable};
+use rsigma_parser::{Level, Status};
+use serde::{Deserialize, Serialize};
+
+/// Which rules the user wants: at least this level, and of these statuses.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadOptions {
+    /// `informational`, `low`, `medium`, `high`, `critical`.
+    #[serde(default)]
+    pub min_level: Option<String>,
+    /// `stable`, `test`, `experimental`, `deprecated`, `unsupported`; empty: all.
+    #[serde(default)]
+    pub statuses: Vec<String>,
+}
+
+/// Why a rule is not loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipKind {
+    /// Its logsource is another product's (Linux, a web server).
+    NotWindows,
+    /// A Windows logsource with no known channel.
+    UnmappedLogsource,
+    /// A feature or modifier the engine does not support.
+    Unsupported,
+    /// The text is not valid YAML, or not a valid Sigma rule.
+    Invalid,
+    /// Its id is loaded already.
+    DuplicateId,
+    /// Below `--min-level`.
+    FilteredLevel,
+    /// Not of a `--status` asked for.
+    FilteredStatus,
+    /// The file could not be read as rule text (size, encoding, archive).
+    Unreadable,
+    /// A correlation or filter document: not a per-event detection.
+    NotDetection,
+}
+
+/// One rule (or rule file) not loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedRule {
+    pub source: String,
+    pub id: Option<String>,
+    pub title: Option<String>,
+    pub kind: SkipKind,
+    pub reason: String,
+}
+
+/// What loading gave: how many rules are active, and every one skipped.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadReport {
+    pub loaded: usize,
+    pub skipped: Vec<SkippedRule>,
+}
+
+impl LoadReport {
+    /// Skipped rules per kind, in a fixed order, for summaries.
+    pub fn counts(&self) -> Vec<(SkipKind, usize)> {
+        use SkipKind::*;
+        [NotWindows, UnmappedLogsource, Unsupported, Invalid, DuplicateId, FilteredLevel, FilteredStatus, Unreadable, NotDetection]
+            .into_iter()
+            .map(|k| (k, self.skipped.iter().filter(|s| s.kind == k).count()))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+
+    /// One line: "3010 rules: 2,871 loaded, 139 skipped (101 not for Windows event logs, ...)".
+    pub fn summary(&self) -> String {
+        let parts: Vec<String> = self.counts().into_iter().map(|(k, n)| format!("{n} {}", k.label())).collect();
+        let skipped = if parts.is_empty() { String::new() } else { format!(": {}", parts.join(", ")) };
+        format!("{} rule(s) loaded, {} skipped{skipped}", self.loaded, self.skipped.len())
+    }
+}
+
+impl SkipKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            SkipKind::NotWindows => "not for Windows event logs",
+            SkipKind::UnmappedLogsource => "with no known channel",
+            SkipKind::Unsupported => "unsupported by the engine",
+            SkipKind::Invalid => "invalid YAML or Sigma",
+            SkipKind::DuplicateId => "duplicate id",
+            SkipKind::FilteredLevel => "below the minimum level",
+            SkipKind::FilteredStatus => "of another status",
+            SkipKind::Unreadable => "unreadable",
+            SkipKind::NotDetection => "correlation or filter rules",
+        }
+    }
+}
+
+fn level_rank(level: &str) -> Option<u8> {
+    match level.to_ascii_lowercase().as_str() {
+        "informational" => Some(0),
+        "low" => Some(1),
+        "medium" => Some(2),
+        "high" => Some(3),
+        "critical" => Some(4),
+        _ => None,
+    }
+}
+
+/// Checks a level or status given by the user; the message names the choices.
+pub fn check_options(options: &LoadOptions) -> Result<(), String> {
+    if let Some(l) = &options.min_level {
+        if level_rank(l).is_none() {
+            return Err(format!("unknown level {l:?}: use informational, low, medium, high or critical"));
+        }
+    }
+    for s in &options.statuses {
+        if !matches!(s.to_ascii_lowercase().as_str(), "stable" | "test" | "experimental" | "deprecated" | "unsupported") {
+            return Err(format!("unknown status {s:?}: use stable, test, experimental, deprecated or unsupported"));
+        }
+    }
+    Ok(())
+}
+
+fn level_name(l: Level) -> &'static str {
+    l.as_str()
+}
+
+fn status_name(s: Status) -> String {
+    format!("{s:?}").to_lowercase()
+}
+
+/// Whether the options filter a rule out, and why.
+fn filtered(a: &Analytic, options: &LoadOptions) -> Option<(SkipKind, String)> {
+    if let Some(min) = options.min_level.as_deref().and_then(level_rank) {
+        let rank = a.rule.level.map(level_name).and_then(level_rank);
+        if rank.is_none_or(|r| r < min) {
+            let level = a.rule.level.map(level_name).unwrap_or("none");
+            return Some((SkipKind::FilteredLevel, format!("level {level} is below the minimum {}", options.min_level.as_deref().unwrap_or(""))));
+        }
+    }
+    if !options.statuses.is_empty() {
+        let status = a.rule.status.map(status_name).unwrap_or_else(|| "none".into());
+        if !options.statuses.iter().any(|s| s.eq_ignore_ascii_case(&status)) {
+            return Some((SkipKind::FilteredStatus, format!("status {status} is not among {}", options.statuses.join(", "))));
+        }
+    }
+    None
+}
+
+/// Parses every text into analytics (logsource resolved, options applied);
+/// the rest are skipped with their reason. The engine's own check comes
+/// later, when the rules are compiled (see `RuleSet::load`).
+pub fn parse_texts(texts: &[RuleText], unreadable: &[Unreadable], options: &LoadOptions) -> (Vec<Analytic>, Vec<SkippedRule>) {
+    let mut skipped: Vec<SkippedRule> = unreadable
+        .iter()
+        .map(|u| SkippedRule { source: u.source.clone(), id: None, title: None, kind: SkipKind::Unreadable, reason: u.reason.clone() })
+        .collect();
+    let mut analytics = Vec::new();
+    for text in texts {
+        let (parsed, problems) = custom_analytics_lenient(&text.source, &text.text);
+        skipped.extend(problems);
+        for a in parsed {
+            match filtered(&a, options) {
+                Some((kind, reason)) => skipped.push(SkippedRule {
+                    source: a.info.source.clone(),
+                    id: Some(a.info.id.clone()),
+                    title: Some(a.info.title.clone()),
+                    kind,
+                    reason,
+                }),
+                None => analytics.push(a),
+            }
+        }
+    }
+    (analytics, skipped)
+}
+
+/// A YAML scalar at the top level of a text (`title:`, `id:`), found without
+/// parsing it: broken rules are still named in the report.
+pub fn top_level_value(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let rest = line.strip_prefix(key)?.strip_prefix(':')?;
+        let v = rest.trim().trim_matches(|c| c == '\'' || c == '"').trim();
+        (!v.is_empty() && v.len() < 300).then(|| v.to_string())
+    })
+}
