@@ -74,7 +74,7 @@ mod exit {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let Command::Scan { format, rules: rule_paths, min_level, status, events, threads, paths } = cli.command;
-    let options = LoadOptions { min_level, statuses: status };
+    let options = LoadOptions { min_level, statuses: status, disabled: Vec::new() };
     let rules = match load_rules(&rule_paths, &options) {
         Ok(r) => r,
         Err(e) => {

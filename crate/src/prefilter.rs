@@ -8,7 +8,7 @@
 //! with no usable literal is ruled out by its logsource alone (see
 //! `RuleSet::record_may_match`), so results always equal a full parse.
 
-use rsigma_parser::{ConditionExpr, Detection, DetectionItem, Modifier, SigmaRule, SigmaValue};
+use rsigma_parser::{ConditionExpr, Detection, DetectionItem, Modifier, Quantifier, SelectorPattern, SigmaRule, SigmaValue};
 use rsigma_parser::value::{SpecialChar, StringPart};
 
 /// Fields every event of a source carries: a literal on them selects nothing.
@@ -50,6 +50,10 @@ pub struct Prefilter {
     /// literals (indexes into `literals`) is present. `None`: the rule has no
     /// usable literal, so only its logsource can rule a record out.
     rules: Vec<Option<Vec<Vec<usize>>>>,
+    /// Per rule, the EventIDs its detection requires (`EventID: 4624`), when
+    /// it says so plainly: checked against the record's EventID before
+    /// rendering, which rules without a literal need most.
+    event_ids: Vec<Option<Vec<u64>>>,
 }
 
 impl Prefilter {
@@ -58,7 +62,9 @@ impl Prefilter {
         let mut literals: Vec<String> = Vec::new();
         let mut index_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         let mut rule_clauses = Vec::new();
+        let mut event_ids = Vec::new();
         for rule in rules {
+            event_ids.push(required_event_ids(rule));
             let indexed = required_clauses(rule).map(|clauses| {
                 clauses
                     .into_iter()
@@ -87,12 +93,12 @@ impl Prefilter {
         } else {
             Vec::new()
         };
-        Prefilter { on: true, searcher, gate, literals, rules: rule_clauses }
+        Prefilter { on: true, searcher, gate, literals, rules: rule_clauses, event_ids }
     }
 
     /// A prefilter that skips nothing.
     pub fn disabled() -> Self {
-        Prefilter { on: false, searcher: None, gate: Vec::new(), literals: Vec::new(), rules: Vec::new() }
+        Prefilter { on: false, searcher: None, gate: Vec::new(), literals: Vec::new(), rules: Vec::new(), event_ids: Vec::new() }
     }
 
     /// Whether records can be skipped at all (off: every shortcut is off).
@@ -153,6 +159,19 @@ impl Prefilter {
         let answer = gate.contains.iter().all(|&inner| self.present(inner, bytes, known)) && contains_either_encoding(bytes, &gate.lower);
         known[literal] = Some(answer);
         answer
+    }
+
+    /// Whether rule `rule` has literals to rule records out by.
+    pub fn has_literals(&self, rule: usize) -> bool {
+        matches!(self.rules.get(rule), Some(Some(_)))
+    }
+
+    /// Whether rule `rule` may match a record of this EventID (`None`: not known).
+    pub fn rule_may_match_event(&self, rule: usize, event_id: Option<u64>) -> bool {
+        match (self.event_ids.get(rule), event_id) {
+            (Some(Some(ids)), Some(id)) => ids.contains(&id),
+            _ => true,
+        }
     }
 
     /// Whether rule `rule` may match where these literals (sorted, deduplicated) are present.
@@ -448,8 +467,99 @@ fn collect_and_clauses(cond: &ConditionExpr, rule: &SigmaRule, out: &mut Vec<Req
             None => {}
         },
         ConditionExpr::And(parts) => parts.iter().for_each(|p| collect_and_clauses(p, rule, out)),
+        ConditionExpr::Selector { quantifier, pattern } => {
+            if let Some(expanded) = expand_selector(quantifier, pattern, rule) {
+                collect_and_clauses(&expanded, rule, out);
+            }
+        }
         other => out.extend(condition_literals(other, rule)),
     }
+}
+
+/// The EventIDs every match of the rule has, when its detection says so
+/// plainly (a selection with `EventID: N` or a list, and-ed with the rest).
+pub fn required_event_ids(rule: &SigmaRule) -> Option<Vec<u64>> {
+    let [cond] = rule.detection.conditions.as_slice() else { return None };
+    condition_event_ids(cond, rule)
+}
+
+fn condition_event_ids(cond: &ConditionExpr, rule: &SigmaRule) -> Option<Vec<u64>> {
+    match cond {
+        ConditionExpr::Identifier(name) => detection_event_ids(rule.detection.named.get(name)?),
+        ConditionExpr::And(parts) => parts.iter().find_map(|p| condition_event_ids(p, rule)),
+        ConditionExpr::Or(parts) => {
+            let mut all = Vec::new();
+            for p in parts {
+                all.extend(condition_event_ids(p, rule)?);
+            }
+            Some(all)
+        }
+        ConditionExpr::Selector { quantifier, pattern } => condition_event_ids(&expand_selector(quantifier, pattern, rule)?, rule),
+        ConditionExpr::Not(_) => None,
+    }
+}
+
+fn detection_event_ids(detection: &Detection) -> Option<Vec<u64>> {
+    match detection {
+        Detection::AllOf(items) => {
+            let item = items.iter().find(|i| i.field.name.as_deref() == Some("EventID") && i.field.modifiers.is_empty())?;
+            item.values
+                .iter()
+                .map(|v| match v {
+                    SigmaValue::Integer(n) => u64::try_from(*n).ok(),
+                    SigmaValue::String(s) if s.parts.iter().all(|p| matches!(p, StringPart::Plain(_))) => s.original.trim().parse().ok(),
+                    _ => None,
+                })
+                .collect()
+        }
+        Detection::AnyOf(subs) => {
+            let mut all = Vec::new();
+            for d in subs {
+                all.extend(detection_event_ids(d)?);
+            }
+            Some(all)
+        }
+        Detection::And(parts) => parts.iter().find_map(detection_event_ids),
+        _ => None,
+    }
+}
+
+/// `all of selection_*` is an `and` of the detections it names, `1 of them`
+/// an `or` (as is `N of`: at least one of them must hold). `them` leaves out
+/// names starting with `_`, as Sigma says.
+fn expand_selector(quantifier: &Quantifier, pattern: &SelectorPattern, rule: &SigmaRule) -> Option<ConditionExpr> {
+    let mut names: Vec<&String> = rule
+        .detection
+        .named
+        .keys()
+        .filter(|name| match pattern {
+            SelectorPattern::Them => !name.starts_with('_'),
+            SelectorPattern::Pattern(glob) => glob_matches(glob, name),
+        })
+        .collect();
+    names.sort();
+    if names.is_empty() {
+        return None;
+    }
+    let ids = names.into_iter().map(|n| ConditionExpr::Identifier(n.clone())).collect();
+    Some(match quantifier {
+        Quantifier::All => ConditionExpr::And(ids),
+        Quantifier::Any | Quantifier::Count(_) => ConditionExpr::Or(ids),
+    })
+}
+
+/// A detection-name pattern with `*` (any run) and `?` (any one character).
+fn glob_matches(glob: &str, name: &str) -> bool {
+    fn go(g: &[u8], n: &[u8]) -> bool {
+        match (g.first(), n.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&g[1..], n) || (!n.is_empty() && go(g, &n[1..])),
+            (Some(b'?'), Some(_)) => go(&g[1..], &n[1..]),
+            (Some(a), Some(b)) if a == b => go(&g[1..], &n[1..]),
+            _ => false,
+        }
+    }
+    go(glob.as_bytes(), name.as_bytes())
 }
 
 /// The literals one of which must be in the bytes of any event the rule
@@ -480,7 +590,8 @@ fn condition_literals(cond: &ConditionExpr, rule: &SigmaRule) -> Option<Required
             }
             Some(all)
         }
-        ConditionExpr::Not(_) | ConditionExpr::Selector { .. } => None,
+        ConditionExpr::Selector { quantifier, pattern } => condition_literals(&expand_selector(quantifier, pattern, rule)?, rule),
+        ConditionExpr::Not(_) => None,
     }
 }
 

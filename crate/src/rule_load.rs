@@ -16,6 +16,9 @@ pub struct LoadOptions {
     /// `stable`, `test`, `experimental`, `deprecated`, `unsupported`; empty: all.
     #[serde(default)]
     pub statuses: Vec<String>,
+    /// Rule ids switched off by the user.
+    #[serde(default)]
+    pub disabled: Vec<String>,
 }
 
 /// Why a rule is not loaded.
@@ -40,6 +43,8 @@ pub enum SkipKind {
     Unreadable,
     /// A correlation or filter document: not a per-event detection.
     NotDetection,
+    /// Switched off by the user.
+    Disabled,
 }
 
 /// One rule (or rule file) not loaded.
@@ -63,7 +68,7 @@ impl LoadReport {
     /// Skipped rules per kind, in a fixed order, for summaries.
     pub fn counts(&self) -> Vec<(SkipKind, usize)> {
         use SkipKind::*;
-        [NotWindows, UnmappedLogsource, Unsupported, Invalid, DuplicateId, FilteredLevel, FilteredStatus, Unreadable, NotDetection]
+        [NotWindows, UnmappedLogsource, Unsupported, Invalid, DuplicateId, FilteredLevel, FilteredStatus, Unreadable, NotDetection, Disabled]
             .into_iter()
             .map(|k| (k, self.skipped.iter().filter(|s| s.kind == k).count()))
             .filter(|(_, n)| *n > 0)
@@ -90,6 +95,7 @@ impl SkipKind {
             SkipKind::FilteredStatus => "of another status",
             SkipKind::Unreadable => "unreadable",
             SkipKind::NotDetection => "correlation or filter rules",
+            SkipKind::Disabled => "switched off",
         }
     }
 }
@@ -130,6 +136,9 @@ fn status_name(s: Status) -> String {
 
 /// Whether the options filter a rule out, and why.
 fn filtered(a: &Analytic, options: &LoadOptions) -> Option<(SkipKind, String)> {
+    if options.disabled.iter().any(|id| *id == a.info.id) {
+        return Some((SkipKind::Disabled, "switched off by the user".into()));
+    }
     if let Some(min) = options.min_level.as_deref().and_then(level_rank) {
         let rank = a.rule.level.map(level_name).and_then(level_rank);
         if rank.is_none_or(|r| r < min) {

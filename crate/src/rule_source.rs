@@ -192,3 +192,53 @@ fn read_limited(path: &std::path::Path) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("cannot read: {e}"))?;
     Ok(data)
 }
+
+/// A zip archive of rule texts, each under its source name (the active
+/// set, exported to load elsewhere). Names are made safe: no leading `/`,
+/// no `..` element.
+pub fn zip_of(texts: &[RuleText]) -> Vec<u8> {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let mut used = std::collections::HashSet::new();
+    for (i, t) in texts.iter().enumerate() {
+        let clean: Vec<&str> = t.source.split(['/', '\\']).filter(|p| !p.is_empty() && *p != ".." && *p != ".").collect();
+        let mut name = clean.join("/");
+        if name.is_empty() || !used.insert(name.clone()) {
+            name = format!("rule-{i}.yml");
+            used.insert(name.clone());
+        }
+        // Writing to memory cannot fail.
+        writer.start_file(name, options).expect("zip entry in memory");
+        writer.write_all(t.text.as_bytes()).expect("zip entry in memory");
+    }
+    writer.finish().expect("zip in memory").into_inner()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exported_set_reads_back_as_the_same_texts() {
+        let texts = vec![
+            RuleText { source: "pack.zip/rules/a.yml".into(), text: "title: a".into() },
+            RuleText { source: "../b.yml".into(), text: "title: b".into() },
+        ];
+        let back = from_zip("set.zip", &zip_of(&texts));
+        assert!(back.unreadable.is_empty(), "{:?}", back.unreadable);
+        let got: Vec<(String, String)> = back.texts.into_iter().map(|t| (t.source, t.text)).collect();
+        assert_eq!(
+            got,
+            [("set.zip/pack.zip/rules/a.yml".to_string(), "title: a".to_string()), ("set.zip/b.yml".to_string(), "title: b".to_string())]
+        );
+    }
+
+    #[test]
+    fn oversize_and_non_utf8_texts_are_refused_with_their_reason() {
+        let big = text_of("big.yml", vec![b' '; MAX_RULE_BYTES + 1]).unwrap_err();
+        assert_eq!(big.reason, format!("the file is {} bytes; rule files over {MAX_RULE_BYTES} bytes are not loaded", MAX_RULE_BYTES + 1));
+        let bad = text_of("bad.yml", vec![b't', 0xff, 0xfe]).unwrap_err();
+        assert_eq!(bad.reason, "not UTF-8 text (invalid byte at offset 1)");
+    }
+}

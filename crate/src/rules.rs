@@ -186,7 +186,9 @@ impl RuleSet {
         if !self.prefilter.is_on() {
             return true;
         }
-        self.scopes.any_eligible(channel, event_id, |rule| self.prefilter.rule_may_match(rule, present))
+        self.scopes.any_eligible(channel, event_id, |rule| {
+            self.prefilter.rule_may_match_event(rule, event_id) && self.prefilter.rule_may_match(rule, present)
+        })
     }
 
     /// Every rule that matches the event and whose logsource it is in, in analytic order.

@@ -35,6 +35,29 @@ pub fn download(file_name: &str, mime: &str, text: &str) {
     let _ = Url::revoke_object_url(&url);
 }
 
+/// Offers bytes as a file download (a local Blob URL).
+pub fn download_bytes(file_name: &str, mime: &str, bytes: &[u8]) {
+    let array = js_sys::Uint8Array::from(bytes);
+    let parts = js_sys::Array::of1(&array);
+    let options = BlobPropertyBag::new();
+    options.set_type(mime);
+    let Ok(blob) = Blob::new_with_u8_array_sequence_and_options(&parts, &options) else { return };
+    let Ok(url) = Url::create_object_url_with_blob(&blob) else { return };
+    let document = web_sys::window().and_then(|w| w.document()).expect("document");
+    let anchor: HtmlAnchorElement = document.create_element("a").expect("a").unchecked_into();
+    anchor.set_href(&url);
+    anchor.set_download(file_name);
+    anchor.click();
+    let _ = Url::revoke_object_url(&url);
+}
+
+/// A blob's bytes (`from..to`), read into wasm memory.
+pub async fn read_bytes(blob: &Blob, from: u64, to: u64) -> Result<Vec<u8>, String> {
+    let part = blob.slice_with_f64_and_f64(from as f64, to as f64).map_err(|e| format!("{e:?}"))?;
+    let buffer = wasm_bindgen_futures::JsFuture::from(part.array_buffer()).await.map_err(|e| format!("the browser could not read the file: {e:?}"))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
 /// A picked or dropped file and the name it is shown under.
 #[derive(Clone, Debug)]
 pub struct Input {

@@ -55,6 +55,8 @@ pub struct Pool {
     on_ready: Rc<dyn Fn(usize)>,
     me: Weak<RefCell<Pool>>,
     warm_up_file: Option<File>,
+    /// The rule set message every worker gets once ready (`None`: built-ins only).
+    rules: Option<String>,
 }
 
 /// The run number of warm-up jobs: no run of the page has it, so their
@@ -67,6 +69,14 @@ const WARM_UP_RUN: u32 = u32::MAX;
 /// after load took 2.9-3.0 s, and 2.4 s once any small file had been scanned.
 fn warm_up(slot: &mut Slot, file: &File) {
     slot.post(job_for(WARM_UP_RUN, usize::MAX, &file.name(), file.size() as u64, 0), file);
+}
+
+/// Posts a rule set (a worker posted before it is ready would drop it: its
+/// message handler is installed only once its code has loaded).
+fn send_rules(worker: &Worker, message: &str) {
+    let envelope = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&envelope, &"rules".into(), &JsValue::from_str(message));
+    let _ = worker.post_message(&envelope);
 }
 
 impl Slot {
@@ -97,6 +107,7 @@ impl Pool {
                 on_ready,
                 me: me.clone(),
                 warm_up_file: None,
+                rules: None,
             })
         });
         for i in 0..count {
@@ -175,6 +186,14 @@ impl Pool {
         }
     }
 
+    /// Gives every worker (and each one started later) this rule set.
+    pub fn set_rules(&mut self, message: String) {
+        for slot in self.slots.iter().flatten().filter(|s| s.ready) {
+            send_rules(&slot.worker, &message);
+        }
+        self.rules = Some(message);
+    }
+
     /// Each worker, once ready, first scans `file` for nothing (see [`warm_up`]).
     pub fn warm_up_with(&mut self, file: File) {
         self.warm_up_file = Some(file);
@@ -185,8 +204,13 @@ impl Pool {
             let ready = {
                 let mut p = pool.borrow_mut();
                 let warm_up_file = p.warm_up_file.clone();
+                let rules = p.rules.clone();
                 if let Some(slot) = p.slots.get_mut(index).and_then(Option::as_mut) {
                     slot.ready = true;
+                    // Before any job: messages run in order in the worker.
+                    if let Some(rules) = &rules {
+                        send_rules(&slot.worker, rules);
+                    }
                     if let Some(file) = warm_up_file {
                         warm_up(slot, &file);
                     }

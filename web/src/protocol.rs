@@ -6,6 +6,9 @@
 //! (a handle, not a copy), and each worker reads its own part's bytes.
 
 use evtx_triage::reader::{FileHeaderInfo, CHUNK_SIZE, FILE_HEADER_SIZE};
+use evtx_triage::rule_load::LoadOptions;
+use evtx_triage::rule_source::{RuleText, RuleTexts};
+use evtx_triage::rules::RuleSet;
 use evtx_triage::scan::ChunkTally;
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +55,21 @@ pub enum Reply {
     Unreadable { run: u32, file: usize, reason: String },
     /// The worker died on this part (a trap in the analyzer); the pool made a new one.
     Crashed { run: u32, file: usize, part: u64, start: u64, end: u64, reason: String },
+}
+
+/// The rule set a worker runs: the user's rule texts (the built-ins are
+/// always in) and the load options; each worker compiles it as the page does,
+/// so both hold the same rules in the same order.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RulesMessage {
+    pub texts: Vec<RuleText>,
+    pub options: LoadOptions,
+}
+
+impl RulesMessage {
+    pub fn rule_set(&self) -> RuleSet {
+        RuleSet::load(&RuleTexts { texts: self.texts.clone(), unreadable: Vec::new() }, &self.options)
+    }
 }
 
 /// What a worker posts once its code has loaded and it takes jobs.

@@ -92,6 +92,11 @@ impl Scan {
         &self.rules
     }
 
+    /// The rule set of the next runs (never changed during one).
+    pub fn set_rules(&mut self, rules: RuleSet) {
+        self.rules = rules;
+    }
+
     /// Starts a new run over `(name, size, skipped reason)` inputs.
     pub fn begin(&mut self, run: u32, inputs: Vec<(String, u64, Option<String>)>, now: f64) {
         self.run = run;

@@ -6,7 +6,7 @@
 //! piece by piece: no allocation per read, so memory stays flat however big
 //! the file, and chunks are analyzed while the browser fills the stream.
 
-use crate::protocol::{Job, Reply};
+use crate::protocol::{Job, Reply, RulesMessage};
 use evtx_triage::reader::ChunkSplitter;
 use evtx_triage::rules::RuleSet;
 use evtx_triage::scan::{analyze_chunk, ChunkTally};
@@ -28,7 +28,8 @@ const READ_BUFFER_BYTES: u32 = 512 << 10;
 const FALLBACK_SLICE_BYTES: u64 = 8 << 20;
 
 struct Worker {
-    rules: RuleSet,
+    /// Replaced when the page sends a new rule set (never during a run).
+    rules: RefCell<RuleSet>,
     scope: DedicatedWorkerGlobalScope,
     queue: RefCell<VecDeque<(Job, File)>>,
     running: std::cell::Cell<bool>,
@@ -42,7 +43,7 @@ struct Worker {
 pub fn run_worker() {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let worker = Rc::new(Worker {
-        rules: RuleSet::builtin(),
+        rules: RefCell::new(RuleSet::builtin()),
         scope: scope.clone(),
         queue: RefCell::new(VecDeque::new()),
         running: std::cell::Cell::new(false),
@@ -51,6 +52,12 @@ pub fn run_worker() {
     });
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let data = event.data();
+        if let Some(rules) = js_sys::Reflect::get(&data, &"rules".into()).ok().and_then(|v| v.as_string()) {
+            if let Ok(pack) = serde_json::from_str::<RulesMessage>(&rules) {
+                worker.rules.replace(pack.rule_set());
+            }
+            return;
+        }
         let job_text = js_sys::Reflect::get(&data, &"job".into()).ok().and_then(|v| v.as_string());
         let file: Option<File> = js_sys::Reflect::get(&data, &"file".into()).ok().and_then(|v| v.dyn_into().ok());
         let (Some(job_text), Some(file)) = (job_text, file) else { return };
@@ -100,7 +107,7 @@ async fn analyze_part(worker: &Worker, job: &Job, file: &File) -> Reply {
     }
     // Only the file's last part may end in a short chunk; others end on a boundary.
     match part.splitter.finish() {
-        Ok(tail) => tail.into_iter().for_each(|raw| part.tally.add(analyze_chunk(&job.name, &raw, &worker.rules))),
+        Ok(tail) => tail.into_iter().for_each(|raw| part.tally.add(analyze_chunk(&job.name, &raw, &worker.rules.borrow()))),
         Err(e) => return unreadable(e.0),
     }
     let header = if job.part == 0 { part.splitter.header().cloned() } else { None };
@@ -121,7 +128,7 @@ async fn analyze_part(worker: &Worker, job: &Job, file: &File) -> Reply {
 fn feed(worker: &Worker, job: &Job, part: &mut PartAnalysis, bytes: &[u8]) -> Result<(), String> {
     let chunks = part.splitter.push(bytes).map_err(|e| e.0)?;
     for raw in chunks {
-        part.tally.add(analyze_chunk(&job.name, &raw, &worker.rules));
+        part.tally.add(analyze_chunk(&job.name, &raw, &worker.rules.borrow()));
         part.splitter.recycle(raw);
     }
     Ok(())

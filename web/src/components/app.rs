@@ -1,12 +1,17 @@
 //! The page: drop zone and pickers, progress, summary, findings, detail.
 
-use super::detail::Detail;
+use super::detail::{Detail, FullEvent};
 use super::findings::{self, FilterControls, Filter, SortKey};
+use super::rules::{active_texts, RuleSource, RulesPanel};
 use super::{group, human_bytes, summary};
 use crate::browser::{self, Input};
 use crate::pool::Pool;
-use crate::protocol::Reply;
+use crate::protocol::{Reply, RulesMessage};
 use crate::state::{Phase, Scan};
+use evtx_triage::rule_load::LoadOptions;
+use evtx_triage::rule_source::{self, RuleTexts};
+use evtx_triage::rules::RuleSet;
+use std::collections::HashMap;
 use std::cell::RefCell;
 use std::rc::Rc;
 use yew::prelude::*;
@@ -23,7 +28,15 @@ pub fn app() -> Html {
     let filter = use_state(Filter::default);
     let sort = use_state(|| (SortKey::Time, true));
     let selected = use_state(|| None::<usize>);
+    let full_event = use_state(|| FullEvent::Loading);
     let dragging = use_state(|| false);
+    let first_row = use_state(|| 0usize);
+    // The user's rules: sources picked or dropped, rules switched off one by one.
+    let rule_sources = use_state(Vec::<RuleSource>::new);
+    let disabled_rules = use_state(Vec::<String>::new);
+    let rules_loading = use_state(|| false);
+    // The files of the current run by name, to read a finding's event again.
+    let run_files: Rc<RefCell<HashMap<String, web_sys::File>>> = use_mut_ref(HashMap::new);
 
     // Start the workers once; their replies fold into `scan`.
     {
@@ -65,12 +78,125 @@ pub fn app() -> Html {
         });
     }
 
+    // Compiles the active rules here (for the report) and in every worker.
+    let apply_rules = {
+        let (scan, pool, redraw, rules_loading) = (scan.clone(), pool.clone(), redraw.clone(), rules_loading.clone());
+        Callback::from(move |(sources, disabled): (Vec<RuleSource>, Vec<String>)| {
+            rules_loading.set(true);
+            let (scan, pool, redraw, rules_loading) = (scan.clone(), pool.clone(), redraw.clone(), rules_loading.clone());
+            // Let the page say "loading" before the work blocks it.
+            browser::after_ms(20, move || {
+                let pack: RuleTexts = active_texts(&sources);
+                let options = LoadOptions { disabled, ..Default::default() };
+                let rules = RuleSet::load(&pack, &options);
+                let message = RulesMessage { texts: pack.texts, options };
+                if let Some(p) = pool.borrow().as_ref() {
+                    p.borrow_mut().set_rules(serde_json::to_string(&message).expect("rules serialize"));
+                }
+                scan.borrow_mut().set_rules(rules);
+                rules_loading.set(false);
+                redraw.force_update();
+            });
+        })
+    };
+    let add_rule_inputs = {
+        let (rule_sources, disabled_rules, apply_rules) = (rule_sources.clone(), disabled_rules.clone(), apply_rules.clone());
+        Callback::from(move |inputs: Vec<Input>| {
+            let inputs: Vec<Input> = inputs.into_iter().filter(|i| rule_source::is_rule_name(&i.name) || rule_source::is_zip_name(&i.name)).collect();
+            if inputs.is_empty() {
+                return;
+            }
+            let (rule_sources, disabled_rules, apply_rules) = (rule_sources.clone(), disabled_rules.clone(), apply_rules.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let name = source_name(&inputs);
+                let mut read = RuleTexts::default();
+                for input in &inputs {
+                    match browser::read_bytes(&input.file, 0, input.file.size() as u64).await {
+                        Ok(bytes) => read.extend(rule_source::from_bytes(&input.name, bytes)),
+                        Err(reason) => read.unreadable.push(rule_source::Unreadable { source: input.name.clone(), reason }),
+                    }
+                }
+                let mut sources = (*rule_sources).clone();
+                sources.push(RuleSource::new(name, read));
+                rule_sources.set(sources.clone());
+                apply_rules.emit((sources, (*disabled_rules).clone()));
+            });
+        })
+    };
+    let on_rule_files = {
+        let add = add_rule_inputs.clone();
+        Callback::from(move |e: Event| {
+            let input = e.target_unchecked_into::<web_sys::HtmlInputElement>();
+            if let Some(list) = input.files() {
+                add.emit(browser::inputs_from_list(&list));
+            }
+            input.set_value("");
+        })
+    };
+    let on_rule_drop = {
+        let add = add_rule_inputs.clone();
+        Callback::from(move |e: DragEvent| {
+            e.prevent_default();
+            e.stop_propagation();
+            if let Some(transfer) = e.data_transfer() {
+                let add = add.clone();
+                wasm_bindgen_futures::spawn_local(async move { add.emit(browser::inputs_from_drop(transfer).await) });
+            }
+        })
+    };
+    let on_toggle_source = {
+        let (rule_sources, disabled_rules, apply_rules) = (rule_sources.clone(), disabled_rules.clone(), apply_rules.clone());
+        Callback::from(move |i: usize| {
+            let mut sources = (*rule_sources).clone();
+            if let Some(s) = sources.get_mut(i) {
+                s.enabled = !s.enabled;
+            }
+            rule_sources.set(sources.clone());
+            apply_rules.emit((sources, (*disabled_rules).clone()));
+        })
+    };
+    let on_remove_source = {
+        let (rule_sources, disabled_rules, apply_rules) = (rule_sources.clone(), disabled_rules.clone(), apply_rules.clone());
+        Callback::from(move |i: usize| {
+            let mut sources = (*rule_sources).clone();
+            if i < sources.len() {
+                sources.remove(i);
+            }
+            rule_sources.set(sources.clone());
+            apply_rules.emit((sources, (*disabled_rules).clone()));
+        })
+    };
+    let set_rule_enabled = {
+        let (rule_sources, disabled_rules, apply_rules) = (rule_sources.clone(), disabled_rules.clone(), apply_rules.clone());
+        Callback::from(move |(id, on): (String, bool)| {
+            let mut disabled: Vec<String> = (*disabled_rules).clone();
+            disabled.retain(|d| *d != id);
+            if !on {
+                disabled.push(id);
+            }
+            disabled_rules.set(disabled.clone());
+            apply_rules.emit(((*rule_sources).clone(), disabled));
+        })
+    };
+    let on_disable_rule = { let set = set_rule_enabled.clone(); Callback::from(move |id: String| set.emit((id, false))) };
+    let on_enable_rule = { let set = set_rule_enabled.clone(); Callback::from(move |id: String| set.emit((id, true))) };
+    let on_export_rules = {
+        let rule_sources = rule_sources.clone();
+        Callback::from(move |_: MouseEvent| {
+            let pack = active_texts(&rule_sources);
+            browser::download_bytes("evtx-triage-rules.zip", "application/zip", &rule_source::zip_of(&pack.texts));
+        })
+    };
+
     let start_run = {
         let (scan, pool, redraw, selected, filter) = (scan.clone(), pool.clone(), redraw.clone(), selected.clone(), filter.clone());
+        let (run_files, first_row) = (run_files.clone(), first_row.clone());
         Callback::from(move |inputs: Vec<Input>| {
             if inputs.is_empty() {
                 return;
             }
+            first_row.set(0);
+            *run_files.borrow_mut() = inputs.iter().map(|i| (i.name.clone(), i.file.clone())).collect();
             let run = scan.borrow().run.wrapping_add(1);
             let described = inputs
                 .iter()
@@ -162,16 +288,34 @@ pub fn app() -> Html {
     let (sort_key, ascending) = *sort;
     let shown = findings::visible(&all, &filter, sort_key, ascending);
     let on_sort = { let sort = sort.clone(); Callback::from(move |k: SortKey| sort.set(if k == sort.0 { (k, !sort.1) } else { (k, true) })) };
-    let on_open = { let selected = selected.clone(); Callback::from(move |i: usize| selected.set(Some(i))) };
+    let on_open = {
+        let (selected, full_event, run_files, scan) = (selected.clone(), full_event.clone(), run_files.clone(), scan.clone());
+        Callback::from(move |i: usize| {
+            selected.set(Some(i));
+            full_event.set(FullEvent::Loading);
+            let finding = scan.borrow().findings().get(i).map(|f| (*f).clone());
+            let Some(f) = finding else { return };
+            let file = run_files.borrow().get(&f.file).cloned();
+            let full_event = full_event.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                full_event.set(read_event_again(file, &f).await);
+            });
+        })
+    };
+    let on_scroll = { let first_row = first_row.clone(); Callback::from(move |r: usize| if r != *first_row { first_row.set(r) }) };
+    let on_pick_rule = { let filter = filter.clone(); Callback::from(move |id: String| filter.set(Filter { analytic: id, ..(*filter).clone() })) };
     let on_close = { let selected = selected.clone(); Callback::from(move |_| selected.set(None)) };
     let on_filter = { let filter = filter.clone(); Callback::from(move |f: Filter| filter.set(f)) };
-    let analytics: Vec<(String, String)> = s.rules().analytics().map(|a| (a.id.clone(), a.title.clone())).collect();
+    let groups = findings::groups(&all, &Filter { analytic: String::new(), ..(*filter).clone() });
+    // The analytic filter lists the rules that fired (a pack has thousands).
+    let analytics: Vec<(String, String)> = groups.iter().map(|g| (g.analytic_id.clone(), g.title.clone())).collect();
+    let builtin_ids: Vec<String> = s.rules().analytics().filter(|a| a.source == "builtin").map(|a| a.id.clone()).collect();
     let mut computers: Vec<String> = all.iter().filter_map(|f| f.computer.clone()).collect();
     computers.sort();
     computers.dedup();
     let detail = selected.and_then(|i| all.get(i).map(|f| (*f).clone())).map(|f| {
         let info = s.rules().analytics().find(|a| a.id == f.analytic_id).cloned();
-        html! { <Detail finding={f} analytic={info} on_close={on_close.clone()} /> }
+        html! { <Detail finding={f} event={(*full_event).clone()} analytic={info} on_close={on_close.clone()} /> }
     });
     let percent = if s.bytes_total() == 0 { 100.0 } else { s.bytes_done() as f64 * 100.0 / s.bytes_total() as f64 };
 
@@ -191,13 +335,17 @@ pub fn app() -> Html {
                 <p class="drop-hint">{ "Drop .evtx files or whole folders here, or pick them:" }</p>
                 <div class="pickers">
                     <label for="file-input">{ ".evtx files: " }</label>
-                    <input id="file-input" type="file" multiple=true accept=".evtx" onchange={on_files.clone()} />
+                    <input id="file-input" type="file" name="evtx" multiple=true accept=".evtx" onchange={on_files.clone()} />
                     <label for="folder-input">{ "a folder: " }</label>
                     <input id="folder-input" type="file" multiple=true webkitdirectory=true onchange={on_files} />
                     <button id="demo-button" onclick={on_demo} disabled={phase == Phase::Working}>{ "Try a sample log" }</button>
                 </div>
                 <p class="hint"><small>{ "The sample log is generated in your browser: a procdump and Task Manager LSASS dump among benign Sysmon noise." }</small></p>
             </section>
+            <RulesPanel loading={*rules_loading} sources={(*rule_sources).clone()} report={s.rules().load_report().clone()}
+                disabled={(*disabled_rules).clone()} busy={phase == Phase::Working || *rules_loading}
+                on_files={on_rule_files} on_drop={on_rule_drop} on_toggle={on_toggle_source} on_remove={on_remove_source}
+                on_enable_rule={on_enable_rule} on_export={on_export_rules} />
             if phase == Phase::Working {
                 <section class="progress" aria-live="polite">
                     <progress id="progress-bar" max="100" value={format!("{percent:.1}")}></progress>
@@ -215,14 +363,42 @@ pub fn app() -> Html {
             if phase != Phase::Idle {
                 <section id="findings-section" aria-labelledby="findings-title">
                     <h2 id="findings-title">{ "Findings" }</h2>
+                    { findings::groups_table(&groups, on_pick_rule, on_disable_rule, &builtin_ids) }
                     <FilterControls analytics={analytics} computers={computers} filter={(*filter).clone()} on_change={on_filter} />
-                    { findings::table(&all, &shown, sort_key, ascending, on_sort, on_open) }
+                    { findings::table(&all, &shown, sort_key, ascending, *first_row, on_sort, on_open, on_scroll) }
                 </section>
             }
             { summary::view(&s) }
             { summary::files_view(&s) }
             { detail.unwrap_or_default() }
-            <footer><small>{ "EVTX Triage · analytics: MITRE CAR-2020-05-001, CAR-2019-08-001 · parsing: evtx · Sigma engine: rsigma" }</small></footer>
+            <footer><small>{ format!("EVTX Triage · built-in analytics: MITRE {} · parsing: evtx · Sigma engine: rsigma", builtin_ids.join(", ")) }</small></footer>
         </main>
+    }
+}
+
+/// What a pick of rule files is called in the panel: the zip or file, the
+/// folder, or how many files.
+fn source_name(inputs: &[Input]) -> String {
+    match inputs {
+        [one] => one.name.clone(),
+        many if many.iter().all(|i| i.from_folder) => {
+            let top = many[0].name.split('/').next().unwrap_or("folder").to_string();
+            format!("{top}/")
+        }
+        many => format!("{} rule files", many.len()),
+    }
+}
+
+/// A finding's full event, read again from its file (one chunk) and parsed here.
+async fn read_event_again(file: Option<web_sys::File>, f: &evtx_triage::report::Finding) -> FullEvent {
+    let Some(file) = file else { return FullEvent::Failed(format!("{} is not loaded any more", f.file)) };
+    let start = evtx_triage::reread::chunk_start(f.chunk);
+    let end = (start + evtx_triage::reader::CHUNK_SIZE as u64).min(file.size() as u64);
+    match browser::read_bytes(&file, start, end).await {
+        Ok(bytes) => match evtx_triage::reread::event_in_chunk(&bytes, f.chunk, f.offset) {
+            Ok(event) => FullEvent::Loaded(serde_json::to_string_pretty(&event).unwrap_or_default()),
+            Err(e) => FullEvent::Failed(e.to_string()),
+        },
+        Err(e) => FullEvent::Failed(e),
     }
 }

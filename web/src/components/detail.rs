@@ -7,9 +7,18 @@ use evtx_triage::event::scalar_text;
 use evtx_triage::report::Finding;
 use yew::prelude::*;
 
+/// The finding's full event, read again from its file when the detail opens.
+#[derive(Clone, PartialEq, Debug)]
+pub enum FullEvent {
+    Loading,
+    Loaded(String),
+    Failed(String),
+}
+
 #[derive(Properties, PartialEq)]
 pub struct DetailProps {
     pub finding: Finding,
+    pub event: FullEvent,
     pub analytic: Option<AnalyticInfo>,
     pub on_close: Callback<()>,
 }
@@ -67,7 +76,11 @@ pub fn detail(props: &DetailProps) -> Html {
         .as_object()
         .map(|o| o.iter().map(|(k, v)| (k.clone(), scalar_text(v).unwrap_or_default(), matched_names.contains(&k.as_str()))).collect())
         .unwrap_or_default();
-    let full = serde_json::to_string_pretty(&f.event).unwrap_or_default();
+    let full = match &props.event {
+        FullEvent::Loading => "Reading the event again from the file…".to_string(),
+        FullEvent::Loaded(text) => text.clone(),
+        FullEvent::Failed(why) => format!("The event could not be read again: {why}"),
+    };
     let a = props.analytic.as_ref();
     html! {
         <div class="overlay" onclick={close.clone()}>
@@ -100,7 +113,7 @@ pub fn detail(props: &DetailProps) -> Html {
                     <h3>{ "ATT&CK" }</h3>
                     if let Some(attack) = &a.attack {
                         <table class="attack">
-                            <thead><tr><th></th><th>{ "Technique" }</th><th>{ "Sub-technique" }</th><th>{ "Tactic" }</th><th>{ "Coverage" }</th></tr></thead>
+                            <thead><tr><th scope="col">{ "Mapping" }</th><th>{ "Technique" }</th><th>{ "Sub-technique" }</th><th>{ "Tactic" }</th><th>{ "Coverage" }</th></tr></thead>
                             <tbody>
                                 { mapping_row("Behaviour", &attack.behaviour) }
                                 if attack.published != attack.behaviour {
@@ -111,8 +124,16 @@ pub fn detail(props: &DetailProps) -> Html {
                         if let Some(c) = &attack.correction {
                             <p class="correction"><strong>{ "Mapping correction: " }</strong>{ c.clone() }</p>
                         }
-                    } else {
+                    } else if a.techniques.is_empty() && a.tactics.is_empty() {
                         <p>{ if a.attack_tags.is_empty() { "No ATT&CK tags.".to_string() } else { a.attack_tags.join(", ") } }</p>
+                    } else {
+                        <ul class="techniques">
+                            { for a.techniques.iter().map(|t| html! {
+                                <li>{ external(attack_url(&t.id), format!("{} {}", t.id, t.name)) }
+                                    { format!(" — {}", t.tactics.iter().map(|x| format!("{} {}", x.id, x.name)).collect::<Vec<_>>().join(", ")) }</li>
+                            }) }
+                            { for a.tactics.iter().map(|t| html! { <li>{ external(attack_url(&t.id), format!("{} {} (tactic)", t.id, t.name)) }</li> }) }
+                        </ul>
                     }
                     if !a.d3fend.is_empty() {
                         <h3>{ "D3FEND" }</h3>
@@ -136,6 +157,13 @@ pub fn detail(props: &DetailProps) -> Html {
             if let Some(a) = a {
                 <section>
                     <h3>{ "About this analytic" }</h3>
+                    <dl class="rule-meta">
+                        <dt>{ "Level" }</dt><dd>{ a.level.clone().unwrap_or_else(|| "–".into()) }</dd>
+                        <dt>{ "Status" }</dt><dd>{ a.status.clone().unwrap_or_else(|| "–".into()) }</dd>
+                        <dt>{ "Author" }</dt><dd>{ a.author.clone().unwrap_or_else(|| "–".into()) }</dd>
+                        <dt>{ "Logsource" }</dt><dd>{ a.logsource.clone() }</dd>
+                        <dt>{ "Source" }</dt><dd>{ a.source.clone() }</dd>
+                    </dl>
                     <p class="description">{ a.description.clone() }</p>
                     if !a.false_positives.is_empty() {
                         <h4>{ "Known false positives" }</h4>
@@ -167,7 +195,7 @@ pub fn detail(props: &DetailProps) -> Html {
             }
             <section>
                 <h3>{ "Full event" }</h3>
-                <pre class="event"><code>{ full }</code></pre>
+                <pre class="event" tabindex="0" aria-label="The full event as JSON"><code>{ full }</code></pre>
             </section>
         </div>
         </div>

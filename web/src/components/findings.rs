@@ -32,11 +32,21 @@ pub struct Filter {
     pub analytic: String,
     pub computer: String,
     pub text: String,
+    /// The lowest level shown (`""`: all).
+    pub level: String,
+}
+
+/// Sigma levels, lowest first.
+pub const LEVELS: [&str; 5] = ["informational", "low", "medium", "high", "critical"];
+
+fn level_rank(level: Option<&str>) -> usize {
+    level.and_then(|l| LEVELS.iter().position(|x| x.eq_ignore_ascii_case(l))).unwrap_or(0)
 }
 
 impl Filter {
     pub fn keeps(&self, f: &Finding) -> bool {
-        (self.analytic.is_empty() || f.analytic_id == self.analytic)
+        (self.level.is_empty() || level_rank(f.level.as_deref()) >= level_rank(Some(&self.level)))
+            && (self.analytic.is_empty() || f.analytic_id == self.analytic)
             && (self.computer.is_empty() || f.computer.as_deref() == Some(self.computer.as_str()))
             && (self.text.is_empty() || haystack(f).contains(&self.text.to_lowercase()))
     }
@@ -106,6 +116,13 @@ pub fn filter_controls(props: &ControlsProps) -> Html {
             cb.emit(Filter { computer: v, ..f.clone() })
         })
     };
+    let on_level = {
+        let (f, cb) = (f.clone(), props.on_change.clone());
+        Callback::from(move |e: Event| {
+            let v = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
+            cb.emit(Filter { level: v, ..f.clone() })
+        })
+    };
     let on_text = {
         let (f, cb) = (f.clone(), props.on_change.clone());
         Callback::from(move |e: InputEvent| {
@@ -115,6 +132,12 @@ pub fn filter_controls(props: &ControlsProps) -> Html {
     };
     html! {
         <div class="filters" role="search">
+            <label>{ "Level at least " }
+                <select id="filter-level" onchange={on_level}>
+                    <option value="" selected={f.level.is_empty()}>{ "any" }</option>
+                    { for LEVELS.iter().map(|l| html! { <option value={*l} selected={f.level == *l}>{ *l }</option> }) }
+                </select>
+            </label>
             <label>{ "Analytic " }
                 <select id="filter-analytic" onchange={on_analytic}>
                     <option value="" selected={f.analytic.is_empty()}>{ "All" }</option>
@@ -138,8 +161,25 @@ pub fn filter_controls(props: &ControlsProps) -> Html {
     }
 }
 
-/// The table itself; `on_open` gets the index (into `all`) of the finding.
-pub fn table(all: &[&Finding], shown: &[usize], sort: SortKey, ascending: bool, on_sort: Callback<SortKey>, on_open: Callback<usize>) -> Html {
+/// Rows drawn at a time in the virtualized table, and each row's height
+/// (fixed, so a row's place is its index times the height).
+pub const WINDOW_ROWS: usize = 60;
+pub const ROW_PX: usize = 30;
+
+/// The table itself, virtualized: only the rows around `first_row` are in
+/// the document (100,000 findings stay smooth); `on_open` gets the index
+/// (into `all`) of the finding, `on_scroll` the first row to draw.
+#[allow(clippy::too_many_arguments)]
+pub fn table(
+    all: &[&Finding],
+    shown: &[usize],
+    sort: SortKey,
+    ascending: bool,
+    first_row: usize,
+    on_sort: Callback<SortKey>,
+    on_open: Callback<usize>,
+    on_scroll: Callback<usize>,
+) -> Html {
     let header = |key: SortKey| {
         let on_sort = on_sort.clone();
         let aria = if key == sort { if ascending { "ascending" } else { "descending" } } else { "none" };
@@ -151,8 +191,18 @@ pub fn table(all: &[&Finding], shown: &[usize], sort: SortKey, ascending: bool, 
             </th>
         }
     };
+    let first = first_row.min(shown.len().saturating_sub(WINDOW_ROWS / 2));
+    let last = (first + WINDOW_ROWS).min(shown.len());
+    let above = first * ROW_PX;
+    let below = (shown.len() - last) * ROW_PX;
+    let scroll = Callback::from(move |e: Event| {
+        let top = e.target_unchecked_into::<web_sys::Element>().scroll_top().max(0) as usize;
+        // Start a few rows above the first visible one.
+        on_scroll.emit((top / ROW_PX).saturating_sub(10));
+    });
     html! {
-        <table id="findings">
+        <div id="findings-scroll" class="scroll" tabindex="0" role="region" aria-label="Findings table (scrolls)" onscroll={scroll}>
+        <table id="findings" data-rows={shown.len().to_string()}>
             <caption>{ format!("{} of {} finding(s); Enter or click opens one", shown.len(), all.len()) }</caption>
             <thead><tr>
                 { header(SortKey::Time) }{ header(SortKey::Analytic) }{ header(SortKey::Record) }
@@ -160,15 +210,16 @@ pub fn table(all: &[&Finding], shown: &[usize], sort: SortKey, ascending: bool, 
                 { header(SortKey::Computer) }{ header(SortKey::Process) }{ header(SortKey::File) }
             </tr></thead>
             <tbody>
-            { for shown.iter().map(|&i| {
+            if above > 0 { <tr class="spacer" aria-hidden="true" style={format!("height:{above}px")}><td colspan="7"></td></tr> }
+            { for shown[first..last].iter().map(|&i| {
                 let f = all[i];
                 let open = { let on_open = on_open.clone(); Callback::from(move |_: MouseEvent| on_open.emit(i)) };
                 let key = { let on_open = on_open.clone(); Callback::from(move |e: KeyboardEvent| if e.key() == "Enter" { on_open.emit(i) }) };
                 html! {
                     <tr class="finding" tabindex="0" data-analytic={f.analytic_id.clone()} data-record={f.event_record_id.to_string()}
-                        data-file={f.file.clone()} onclick={open} onkeydown={key}>
+                        data-file={f.file.clone()} data-level={f.level.clone()} onclick={open} onkeydown={key}>
                         <td>{ f.time_created.clone().unwrap_or_default() }</td>
-                        <td><span class="analytic">{ f.analytic_id.clone() }</span><br/><small>{ f.analytic_title.clone() }</small></td>
+                        <td title={f.analytic_title.clone()}><span class="analytic">{ f.analytic_id.clone() }</span>{ " " }<small>{ f.analytic_title.clone() }</small></td>
                         <td class="num">{ f.event_record_id }</td>
                         <td>{ f.attack.join(" ") }</td>
                         <td>{ f.computer.clone().unwrap_or_default() }</td>
@@ -176,6 +227,86 @@ pub fn table(all: &[&Finding], shown: &[usize], sort: SortKey, ascending: bool, 
                             if f.false_positive_hint.is_some() { <span class="fp-flag" title={f.false_positive_hint.clone().unwrap_or_default()}>{ " known false positive?" }</span> }
                         </td>
                         <td class="path">{ f.file.clone() }</td>
+                    </tr>
+                }
+            }) }
+            if below > 0 { <tr class="spacer" aria-hidden="true" style={format!("height:{below}px")}><td colspan="7"></td></tr> }
+            </tbody>
+        </table>
+        </div>
+    }
+}
+
+/// Findings of one rule: how many, how bad, when, where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleGroup {
+    pub analytic_id: String,
+    pub title: String,
+    pub level: Option<String>,
+    pub count: usize,
+    pub first: Option<String>,
+    pub last: Option<String>,
+    pub computers: Vec<String>,
+}
+
+/// The findings grouped by rule, worst level first, then most findings.
+pub fn groups(all: &[&Finding], filter: &Filter) -> Vec<RuleGroup> {
+    let mut by_rule: std::collections::BTreeMap<&str, RuleGroup> = std::collections::BTreeMap::new();
+    for f in all.iter().filter(|f| filter.keeps(f)) {
+        let g = by_rule.entry(f.analytic_id.as_str()).or_insert_with(|| RuleGroup {
+            analytic_id: f.analytic_id.clone(),
+            title: f.analytic_title.clone(),
+            level: f.level.clone(),
+            count: 0,
+            first: None,
+            last: None,
+            computers: Vec::new(),
+        });
+        g.count += 1;
+        if let Some(t) = &f.time_created {
+            if g.first.as_ref().is_none_or(|x| t < x) {
+                g.first = Some(t.clone());
+            }
+            if g.last.as_ref().is_none_or(|x| t > x) {
+                g.last = Some(t.clone());
+            }
+        }
+        if let Some(c) = &f.computer {
+            if !g.computers.contains(c) {
+                g.computers.push(c.clone());
+            }
+        }
+    }
+    let mut out: Vec<RuleGroup> = by_rule.into_values().collect();
+    out.sort_by(|a, b| level_rank(b.level.as_deref()).cmp(&level_rank(a.level.as_deref())).then(b.count.cmp(&a.count)).then(a.analytic_id.cmp(&b.analytic_id)));
+    out
+}
+
+/// The per-rule table: a row opens that rule's findings; user rules can be switched off.
+pub fn groups_table(groups: &[RuleGroup], on_pick: Callback<String>, on_disable: Callback<String>, builtin: &[String]) -> Html {
+    html! {
+        <table id="rule-groups">
+            <caption>{ format!("{} rule(s) fired", groups.len()) }</caption>
+            <thead><tr>
+                <th scope="col">{ "Level" }</th><th scope="col">{ "Rule" }</th><th scope="col">{ "Findings" }</th>
+                <th scope="col">{ "First (UTC)" }</th><th scope="col">{ "Last (UTC)" }</th><th scope="col">{ "Computers" }</th>
+                <th scope="col">{ "Actions" }</th>
+            </tr></thead>
+            <tbody>
+            { for groups.iter().map(|g| {
+                let id = g.analytic_id.clone();
+                let pick = { let cb = on_pick.clone(); let id = id.clone(); Callback::from(move |_: MouseEvent| cb.emit(id.clone())) };
+                let off = { let cb = on_disable.clone(); let id = id.clone(); Callback::from(move |_: MouseEvent| cb.emit(id.clone())) };
+                let computers = if g.computers.len() > 3 { format!("{} and {} more", g.computers[..3].join(", "), g.computers.len() - 3) } else { g.computers.join(", ") };
+                html! {
+                    <tr class="rule-group" data-analytic={id.clone()} data-count={g.count.to_string()}>
+                        <td class={classes!("level", g.level.clone())}>{ g.level.clone().unwrap_or_default() }</td>
+                        <td><button class="pick-rule" onclick={pick}>{ g.title.clone() }</button><br/><small>{ id.clone() }</small></td>
+                        <td class="num">{ g.count }</td>
+                        <td>{ g.first.clone().unwrap_or_default() }</td>
+                        <td>{ g.last.clone().unwrap_or_default() }</td>
+                        <td>{ computers }</td>
+                        <td>if !builtin.contains(&id) { <button class="disable-rule" onclick={off}>{ "Switch off" }</button> }</td>
                     </tr>
                 }
             }) }

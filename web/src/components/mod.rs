@@ -1,6 +1,7 @@
 pub mod app;
 pub mod detail;
 pub mod findings;
+pub mod rules;
 pub mod summary;
 
 /// Bytes as KiB / MiB / GiB for people.

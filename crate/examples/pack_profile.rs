@@ -1,0 +1,69 @@
+//! How much of a log a rule pack makes the scanner render, and how long it takes:
+//! `cargo run --release --example pack_profile -- LOG RULES...`.
+use evtx_triage::reader::ChunkSplitter;
+use evtx_triage::rule_source::{from_path, RuleTexts};
+use evtx_triage::rules::RuleSet;
+use evtx_triage::scan::analyze_chunk;
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let bytes = std::fs::read(&args[0]).expect("log");
+    let mut pack = RuleTexts::default();
+    for p in &args[1..] {
+        pack.extend(from_path(std::path::Path::new(p)));
+    }
+    let rules = RuleSet::load(&pack, &Default::default());
+    let free: Vec<usize> = (0..rules.len()).filter(|&i| !rules.prefilter().has_literals(i)).collect();
+    println!("{} of {} rules have no literal; by logsource:", free.len(), rules.len());
+    let mut by: std::collections::BTreeMap<String, usize> = Default::default();
+    for &i in &free {
+        *by.entry(rules.analytic(i).logsource.clone()).or_default() += 1;
+    }
+    for (k, n) in by {
+        println!("  {n:4} {k}");
+    }
+    if std::env::var("SHOW_FREE").is_ok() {
+        for &i in &free {
+            let a = rules.analytic(i);
+            if a.logsource.contains("process_creation") {
+                println!("--- {} ({})", a.title, a.source);
+            }
+        }
+    }
+    let mut splitter = ChunkSplitter::new();
+    let chunks = splitter.push(&bytes).expect("chunks");
+    let t = Instant::now();
+    let (mut records, mut rendered, mut findings) = (0, 0, 0);
+    for c in &chunks {
+        let a = analyze_chunk("log", c, &rules);
+        records += a.stats.records;
+        rendered += a.rendered;
+        findings += a.findings.len();
+    }
+    let s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let hits: usize = chunks.iter().map(|c| rules.prefilter().scan(&c.data).len()).sum();
+    println!("prefilter alone: {:.2} s, {hits} hits", t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let mut views = Vec::new();
+    for c in &chunks {
+        let mut data = c.data.clone();
+        data.resize(65536, 0);
+        let mut chunk = evtx::EvtxChunkData::new(data, false).unwrap();
+        let mut parsed = chunk.parse(std::sync::Arc::new(evtx::ParserSettings::default())).unwrap();
+        for r in parsed.iter().flatten() {
+            views.push(evtx_triage::event::EventView::from_rendered(r.into_json_value().unwrap().data));
+        }
+    }
+    println!("render + view alone: {:.2} s", t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let n: usize = views.iter().map(|v| rules.evaluate(v).len()).sum();
+    println!("evaluate alone: {:.2} s ({n} hits)", t.elapsed().as_secs_f64());
+    println!(
+        "{} chunks, {records} records, {rendered} rendered ({:.1}%), {findings} findings, {s:.2} s one thread ({:.0} MB/s)",
+        chunks.len(),
+        rendered as f64 * 100.0 / records.max(1) as f64,
+        bytes.len() as f64 / s / 1e6
+    );
+}
