@@ -289,22 +289,49 @@ export async function scanAndWait(app, action, { timeout = 60_000, what = 'a sca
   );
 }
 
-/** The finding rows as sorted "analytic|record" keys, plus their files. */
+/**
+ * Every finding row as sorted "analytic|record" keys, plus their files. The table is
+ * virtualized (only the rows around the scroll position are in the document), so this
+ * scrolls it from top to bottom and collects each row by its place (data-index).
+ */
 export async function findingRows(page) {
-  const rows = await page.$$eval('tr.finding', (trs) =>
-    trs.map((tr) => ({
-      analytic: tr.getAttribute('data-analytic'),
-      record: tr.getAttribute('data-record'),
-      file: tr.getAttribute('data-file'),
-      tabindex: tr.getAttribute('tabindex'),
-    })),
-  );
+  const total = await page.$eval('#findings', (t) => Number(t.getAttribute('data-rows')));
+  const read = () =>
+    page.$$eval('tr.finding', (trs) =>
+      trs.map((tr) => ({
+        index: Number(tr.getAttribute('data-index')),
+        analytic: tr.getAttribute('data-analytic'),
+        record: tr.getAttribute('data-record'),
+        file: tr.getAttribute('data-file'),
+        tabindex: tr.getAttribute('tabindex'),
+      })),
+    );
+  const seen = new Map();
+  await page.$eval('#findings-scroll', (el) => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); });
+  for (let guard = 0; guard < 10_000; guard++) {
+    const rows = await read();
+    for (const r of rows) seen.set(r.index, r);
+    if (seen.size >= total || rows.length === 0) break;
+    const last = Math.max(...rows.map((r) => r.index));
+    if (last >= total - 1) break;
+    // Scroll so that the last row drawn is near the top; wait for the rows after it.
+    await page.$eval('#findings-scroll', (el, px) => { el.scrollTop = px; el.dispatchEvent(new Event('scroll')); }, last * ROW_PX);
+    await page.waitForFunction(
+      (i) => [...document.querySelectorAll('tr.finding')].some((tr) => Number(tr.getAttribute('data-index')) > i),
+      last,
+      { timeout: 10_000, polling: 20 },
+    );
+  }
+  const rows = [...seen.values()].sort((a, b) => a.index - b.index).map(({ index, ...r }) => r);
   return {
     rows,
     keys: rows.map((r) => `${r.analytic}|${r.record}`).sort(),
     uniqueKeys: [...new Set(rows.map((r) => `${r.analytic}|${r.record}`))].sort(),
   };
 }
+
+/** The height of one row of the virtualized findings table (web/src/components/findings.rs). */
+export const ROW_PX = 30;
 
 export async function fileStatuses(page) {
   return page.$$eval('li.file-status', (lis) =>

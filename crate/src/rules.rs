@@ -218,7 +218,23 @@ impl RuleSet {
             })
             .collect();
         hits.sort_by_key(|h| h.analytic);
+        for hit in &mut hits {
+            self.order_matched(hit);
+        }
         hits
+    }
+
+    /// Puts a hit's matched fields in a fixed order: by where their selection
+    /// is first named in the rule's condition, then by name. The engine gives
+    /// them in the order of a hash map (`1 of sel_*`), which changes per load.
+    fn order_matched(&self, hit: &mut RuleHit) {
+        let conditions: String = self.analytics[hit.analytic].rule.detection.conditions.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" ");
+        let place = |selection: &Option<String>| {
+            let name = selection.as_deref().unwrap_or("");
+            (conditions.find(name).unwrap_or(usize::MAX), name.to_string())
+        };
+        // Stable: a selection's own fields keep the engine's order.
+        hit.matched.sort_by_cached_key(|m| place(&m.selection));
     }
 
     /// The field names a rule looks at, in the order its detection names them.

@@ -210,13 +210,16 @@ pub fn table(
                 { header(SortKey::Computer) }{ header(SortKey::Process) }{ header(SortKey::File) }
             </tr></thead>
             <tbody>
-            if above > 0 { <tr class="spacer" aria-hidden="true" style={format!("height:{above}px")}><td colspan="7"></td></tr> }
-            { for shown[first..last].iter().map(|&i| {
+            // Spacers stand for the rows not drawn. Their height is the cell's
+            // `height` attribute: the page's CSP refuses inline styles.
+            if above > 0 { <tr class="spacer" aria-hidden="true"><td colspan="7" height={above.to_string()}></td></tr> }
+            { for shown[first..last].iter().enumerate().map(|(n, &i)| {
                 let f = all[i];
+                let position = (first + n).to_string();
                 let open = { let on_open = on_open.clone(); Callback::from(move |_: MouseEvent| on_open.emit(i)) };
                 let key = { let on_open = on_open.clone(); Callback::from(move |e: KeyboardEvent| if e.key() == "Enter" { on_open.emit(i) }) };
                 html! {
-                    <tr class="finding" tabindex="0" data-analytic={f.analytic_id.clone()} data-record={f.event_record_id.to_string()}
+                    <tr class="finding" tabindex="0" data-index={position} data-analytic={f.analytic_id.clone()} data-record={f.event_record_id.to_string()}
                         data-file={f.file.clone()} data-level={f.level.clone()} onclick={open} onkeydown={key}>
                         <td>{ f.time_created.clone().unwrap_or_default() }</td>
                         <td title={f.analytic_title.clone()}><span class="analytic">{ f.analytic_id.clone() }</span>{ " " }<small>{ f.analytic_title.clone() }</small></td>
@@ -230,7 +233,7 @@ pub fn table(
                     </tr>
                 }
             }) }
-            if below > 0 { <tr class="spacer" aria-hidden="true" style={format!("height:{below}px")}><td colspan="7"></td></tr> }
+            if below > 0 { <tr class="spacer" aria-hidden="true"><td colspan="7" height={below.to_string()}></td></tr> }
             </tbody>
         </table>
         </div>
