@@ -28,7 +28,8 @@ const TASKMGR: &str = "CAR-2019-08-001";
 const LSASS: &str = r"C:\Windows\system32\lsass.exe";
 const TASKMGR_EXE: &str = r"C:\Windows\System32\taskmgr.exe";
 const DBGHELP_TRACE: &str = r"C:\Windows\SYSTEM32\ntdll.dll+9d1e4|C:\Windows\System32\KERNELBASE.dll+2bcb5|C:\Windows\System32\dbghelp.dll+e6f0|C:\Users\bob\Desktop\dumper.exe+1a2b";
-const DBGCORE_TRACE: &str = r"C:\Windows\SYSTEM32\ntdll.dll+9d1e4|C:\Windows\System32\dbgcore.dll+6e05|C:\Windows\System32\KERNELBASE.dll+2bcb5";
+const DBGCORE_TRACE: &str =
+    r"C:\Windows\SYSTEM32\ntdll.dll+9d1e4|C:\Windows\System32\dbgcore.dll+6e05|C:\Windows\System32\KERNELBASE.dll+2bcb5";
 const PLAIN_TRACE: &str = r"C:\Windows\SYSTEM32\ntdll.dll+9d1e4|C:\Windows\System32\KERNELBASE.dll+2bcb5|UNKNOWN(00000000001A2B3C)";
 
 // The hostile values.

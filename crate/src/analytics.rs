@@ -166,16 +166,12 @@ pub fn builtin_analytics() -> Vec<Analytic> {
     BUILTIN_ANALYTICS
         .iter()
         .map(|(file, yaml)| {
-            let car: CarFile = serde_yaml::from_str(yaml)
-                .unwrap_or_else(|e| panic!("built-in analytic {file}: bad car block: {e}"));
-            let mut rules = parse_rules(file, yaml)
-                .unwrap_or_else(|e| panic!("built-in analytic {file}: {e}"));
+            let car: CarFile = serde_yaml::from_str(yaml).unwrap_or_else(|e| panic!("built-in analytic {file}: bad car block: {e}"));
+            let mut rules = parse_rules(file, yaml).unwrap_or_else(|e| panic!("built-in analytic {file}: {e}"));
             assert_eq!(rules.len(), 1, "built-in analytic {file} holds one rule");
             let rule = rules.remove(0);
             let car = car.car;
-            let scope = crate::logsource::windows()
-                .scope_of(&rule.logsource)
-                .unwrap_or_else(|e| panic!("built-in analytic {file}: {e}"));
+            let scope = crate::logsource::windows().scope_of(&rule.logsource).unwrap_or_else(|e| panic!("built-in analytic {file}: {e}"));
             let tags = crate::attack::from_sigma_tags(&rule.tags);
             let info = AnalyticInfo {
                 id: car.id,
@@ -283,8 +279,7 @@ pub fn custom_analytics_lenient(file: &str, yaml: &str) -> (Vec<Analytic>, Vec<S
         Ok(c) => c,
         Err(e) => return (Vec::new(), vec![skip(SkipKind::Invalid, e.to_string(), None, None)]),
     };
-    let mut skipped: Vec<SkippedRule> =
-        collection.errors.iter().map(|e| skip(SkipKind::Invalid, e.clone(), None, None)).collect();
+    let mut skipped: Vec<SkippedRule> = collection.errors.iter().map(|e| skip(SkipKind::Invalid, e.clone(), None, None)).collect();
     for c in &collection.correlations {
         let reason = "a correlation rule: findings here are per event, correlations are not run".to_string();
         skipped.push(skip(SkipKind::NotDetection, reason, c.id.clone(), Some(c.title.clone())));
@@ -296,10 +291,7 @@ pub fn custom_analytics_lenient(file: &str, yaml: &str) -> (Vec<Analytic>, Vec<S
     if collection.rules.is_empty() && skipped.is_empty() {
         skipped.push(skip(SkipKind::Invalid, "no detection rule in the file".into(), None, None));
     }
-    let stem = std::path::Path::new(file)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| file.to_string());
+    let stem = std::path::Path::new(file).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| file.to_string());
     let count = collection.rules.len();
     let mut analytics = Vec::new();
     for (n, rule) in collection.rules.into_iter().enumerate() {

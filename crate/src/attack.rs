@@ -58,9 +58,7 @@ struct Table {
 
 fn table() -> &'static Table {
     static TABLE_CELL: OnceLock<Table> = OnceLock::new();
-    TABLE_CELL.get_or_init(|| {
-        parse(TABLE).unwrap_or_else(|e| panic!("built-in crate/data/attack.tsv: {e}"))
-    })
+    TABLE_CELL.get_or_init(|| parse(TABLE).unwrap_or_else(|e| panic!("built-in crate/data/attack.tsv: {e}")))
 }
 
 fn parse(text: &str) -> Result<Table, String> {
@@ -76,11 +74,7 @@ fn parse(text: &str) -> Result<Table, String> {
         let fields: Vec<&str> = line.split('\t').collect();
         match fields.as_slice() {
             ["tactic", id, short, name] => {
-                let tactic = Tactic {
-                    id: id.to_string(),
-                    shortname: short.to_string(),
-                    name: name.to_string(),
-                };
+                let tactic = Tactic { id: id.to_string(), shortname: short.to_string(), name: name.to_string() };
                 shortnames.insert(short.to_string(), id.to_ascii_uppercase());
                 tactics.insert(id.to_ascii_uppercase(), tactic);
             }
@@ -96,52 +90,29 @@ fn parse(text: &str) -> Result<Table, String> {
         let parent = id.split_once('.').map(|(base, _)| base);
         let name = match parent {
             Some(base) => {
-                let parent_name = own_names
-                    .get(base)
-                    .ok_or_else(|| format!("{id}: no parent technique {base}"))?;
+                let parent_name = own_names.get(base).ok_or_else(|| format!("{id}: no parent technique {base}"))?;
                 format!("{parent_name}: {own_name}")
             }
             None => own_name.to_string(),
         };
         let tactics = shorts
             .split(',')
-            .map(|short| {
-                shortnames
-                    .get(short)
-                    .map(|tid| tactics[tid].clone())
-                    .ok_or_else(|| format!("{id}: unknown tactic {short}"))
-            })
+            .map(|short| shortnames.get(short).map(|tid| tactics[tid].clone()).ok_or_else(|| format!("{id}: unknown tactic {short}")))
             .collect::<Result<Vec<_>, _>>()?;
-        let technique = Technique {
-            id: id.to_string(),
-            name,
-            tactics,
-            deprecated,
-            parent: parent.map(str::to_string),
-        };
+        let technique = Technique { id: id.to_string(), name, tactics, deprecated, parent: parent.map(str::to_string) };
         techniques.insert(id.to_ascii_uppercase(), technique);
     }
-    Ok(Table {
-        tactics,
-        shortnames,
-        techniques,
-    })
+    Ok(Table { tactics, shortnames, techniques })
 }
 
 /// The technique or sub-technique with this id, any case (`t1003.001`).
 pub fn technique(id: &str) -> Option<Technique> {
-    table()
-        .techniques
-        .get(&id.trim().to_ascii_uppercase())
-        .cloned()
+    table().techniques.get(&id.trim().to_ascii_uppercase()).cloned()
 }
 
 /// The tactic with this id, any case (`ta0006`).
 pub fn tactic(id: &str) -> Option<Tactic> {
-    table()
-        .tactics
-        .get(&id.trim().to_ascii_uppercase())
-        .cloned()
+    table().tactics.get(&id.trim().to_ascii_uppercase()).cloned()
 }
 
 /// The tactic with this shortname, any case, `_` for `-` accepted
@@ -181,16 +152,13 @@ pub fn from_sigma_tags(tags: &[String]) -> TagMapping {
 
 fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix)
-        .then(|| &s[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
 }
 
 /// `g0007` (group) or `s0002` (software): a letter and four digits.
 fn is_group_or_software(id: &str) -> bool {
     let b = id.as_bytes();
-    b.len() == 5
-        && matches!(b[0].to_ascii_lowercase(), b'g' | b's')
-        && b[1..].iter().all(u8::is_ascii_digit)
+    b.len() == 5 && matches!(b[0].to_ascii_lowercase(), b'g' | b's') && b[1..].iter().all(u8::is_ascii_digit)
 }
 
 #[cfg(test)]
@@ -202,11 +170,7 @@ mod tests {
     }
 
     fn credential_access() -> Tactic {
-        Tactic {
-            id: "TA0006".into(),
-            shortname: "credential-access".into(),
-            name: "Credential Access".into(),
-        }
+        Tactic { id: "TA0006".into(), shortname: "credential-access".into(), name: "Credential Access".into() }
     }
 
     #[test]
@@ -235,23 +199,14 @@ mod tests {
         assert_eq!(t.name, "Hijack Execution Flow: DLL Side-Loading");
         assert!(t.deprecated);
         let shorts: Vec<&str> = t.tactics.iter().map(|t| t.shortname.as_str()).collect();
-        assert_eq!(
-            shorts,
-            ["persistence", "privilege-escalation", "defense-evasion"]
-        );
+        assert_eq!(shorts, ["persistence", "privilege-escalation", "defense-evasion"]);
         assert!(technique("T1002").expect("T1002 in the table").deprecated);
     }
 
     #[test]
     fn tactic_lookups() {
-        assert_eq!(
-            tactic_by_shortname("credential-access").map(|t| t.id),
-            Some("TA0006".to_string())
-        );
-        assert_eq!(
-            tactic_by_shortname("Credential_Access"),
-            Some(credential_access())
-        );
+        assert_eq!(tactic_by_shortname("credential-access").map(|t| t.id), Some("TA0006".to_string()));
+        assert_eq!(tactic_by_shortname("Credential_Access"), Some(credential_access()));
         assert_eq!(tactic("ta0006"), Some(credential_access()));
         assert_eq!(tactic_by_shortname("credential access"), None);
         assert_eq!(tactic("TA9999"), None);
@@ -259,13 +214,7 @@ mod tests {
 
     #[test]
     fn sigma_tags() {
-        let m = from_sigma_tags(&tags(&[
-            "attack.credential-access",
-            "attack.t1003.001",
-            "attack.s0002",
-            "attack.t9999",
-            "cve.2020-1",
-        ]));
+        let m = from_sigma_tags(&tags(&["attack.credential-access", "attack.t1003.001", "attack.s0002", "attack.t9999", "cve.2020-1"]));
         let ids: Vec<&str> = m.techniques.iter().map(|t| t.id.as_str()).collect();
         assert_eq!(ids, ["T1003.001"]);
         assert_eq!(m.tactics, vec![credential_access()]);
@@ -296,10 +245,7 @@ mod tests {
 
     #[test]
     fn table_holds_every_source_row() {
-        let rows = TABLE
-            .lines()
-            .filter(|l| l.starts_with("technique\t"))
-            .count();
+        let rows = TABLE.lines().filter(|l| l.starts_with("technique\t")).count();
         assert_eq!(rows, 835);
         assert_eq!(table().techniques.len(), rows);
         assert_eq!(table().tactics.len(), 14);

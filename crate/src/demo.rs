@@ -75,13 +75,7 @@ pub fn demo_events() -> Vec<EventSpec> {
         match id {
             EDGE_SYSINTERNALS_CONNECT => {
                 story.pause_ms(900, 2500);
-                story.network(
-                    &EDGE,
-                    "152.199.4.33",
-                    "download.sysinternals.com",
-                    443,
-                    "https",
-                );
+                story.network(&EDGE, "152.199.4.33", "download.sysinternals.com", 443, "https");
             }
             EDGE_PROCDUMP_DOWNLOAD => {
                 story.pause_ms(1500, 3000);
@@ -89,12 +83,7 @@ pub fn demo_events() -> Vec<EventSpec> {
             }
             CMD_START => {
                 story.pause_ms(2000, 6000);
-                story.process_create(
-                    &CMD,
-                    &EXPLORER,
-                    "\"C:\\Windows\\system32\\cmd.exe\" ",
-                    "High",
-                );
+                story.process_create(&CMD, &EXPLORER, "\"C:\\Windows\\system32\\cmd.exe\" ", "High");
             }
             PROCDUMP_START => {
                 story.pause_ms(3000, 9000);
@@ -115,37 +104,19 @@ pub fn demo_events() -> Vec<EventSpec> {
             }
             WERFAULT_EXPLORER_START => {
                 story.pause_ms(1000, 4000);
-                story.process_create(
-                    &WERFAULT_EXPLORER,
-                    &EXPLORER,
-                    r"C:\Windows\system32\WerFault.exe -u -p 4412 -s 3352",
-                    "Medium",
-                );
+                story.process_create(&WERFAULT_EXPLORER, &EXPLORER, r"C:\Windows\system32\WerFault.exe -u -p 4412 -s 3352", "Medium");
             }
             WERFAULT_EXPLORER_ACCESS => {
                 story.pause_ms(100, 400);
-                story.process_access(
-                    &WERFAULT_EXPLORER,
-                    &EXPLORER,
-                    "0x1fffff",
-                    WERFAULT_CALL_TRACE,
-                );
+                story.process_access(&WERFAULT_EXPLORER, &EXPLORER, "0x1fffff", WERFAULT_CALL_TRACE);
             }
             WERFAULT_EXPLORER_REPORT => {
                 story.pause_ms(500, 1500);
-                story.file_create(
-                    &WERFAULT_EXPLORER,
-                    r"C:\Users\jdoe\AppData\Local\CrashDumps\explorer.exe.4412.dmp",
-                );
+                story.file_create(&WERFAULT_EXPLORER, r"C:\Users\jdoe\AppData\Local\CrashDumps\explorer.exe.4412.dmp");
             }
             TASKMGR_START => {
                 story.pause_ms(2000, 6000);
-                story.process_create(
-                    &TASKMGR,
-                    &EXPLORER,
-                    "\"C:\\Windows\\system32\\taskmgr.exe\" /4",
-                    "High",
-                );
+                story.process_create(&TASKMGR, &EXPLORER, "\"C:\\Windows\\system32\\taskmgr.exe\" /4", "High");
             }
             TASKMGR_LSASS_ACCESS => {
                 story.pause_ms(4000, 12000);
@@ -165,12 +136,7 @@ pub fn demo_events() -> Vec<EventSpec> {
             }
             WERFAULT_LSASS_START => {
                 story.pause_ms(2000, 6000);
-                story.process_create(
-                    &WERFAULT_LSASS,
-                    &LSASS,
-                    r"C:\Windows\system32\WerFault.exe -u -p 640 -s 1208",
-                    "System",
-                );
+                story.process_create(&WERFAULT_LSASS, &LSASS, r"C:\Windows\system32\WerFault.exe -u -p 640 -s 1208", "System");
             }
             WERFAULT_LSASS_ACCESS => {
                 story.pause_ms(100, 400);
@@ -178,10 +144,7 @@ pub fn demo_events() -> Vec<EventSpec> {
             }
             WERFAULT_LSASS_REPORT => {
                 story.pause_ms(1000, 3000);
-                story.file_create(
-                    &WERFAULT_LSASS,
-                    r"C:\ProgramData\Microsoft\Windows\WER\Temp\WER7C1E.tmp.WERInternalMetadata.xml",
-                );
+                story.file_create(&WERFAULT_LSASS, r"C:\ProgramData\Microsoft\Windows\WER\Temp\WER7C1E.tmp.WERInternalMetadata.xml");
             }
             _ => story.benign(),
         }
@@ -204,12 +167,7 @@ struct Proc {
 impl Proc {
     /// A Sysmon-style process GUID, stable per process.
     fn guid(&self) -> String {
-        format!(
-            "{{7b3e1c52-{:04x}-69a5-{:04x}-00000000{:04x}}}",
-            0x2a10 + self.seq * 0x1d,
-            0x0c00 + (self.seq & 0xff),
-            self.pid & 0xffff
-        )
+        format!("{{7b3e1c52-{:04x}-69a5-{:04x}-00000000{:04x}}}", 0x2a10 + self.seq * 0x1d, 0x0c00 + (self.seq & 0xff), self.pid & 0xffff)
     }
 }
 
@@ -361,65 +319,26 @@ const CONNECTIONS: &[(&Proc, &str, &str, u16)] = &[
     (&OUTLOOK, "52.96.188.18", "outlook.office365.com", 443),
     (&OUTLOOK, "52.96.223.2", "outlook.office365.com", 443),
     (&TEAMS, "52.113.194.132", "teams.microsoft.com", 443),
-    (
-        &TEAMS,
-        "52.112.95.14",
-        "api.flightproxy.teams.microsoft.com",
-        443,
-    ),
-    (
-        &ONEDRIVE,
-        "13.107.136.10",
-        "corpexample-my.sharepoint.com",
-        443,
-    ),
+    (&TEAMS, "52.112.95.14", "api.flightproxy.teams.microsoft.com", 443),
+    (&ONEDRIVE, "13.107.136.10", "corpexample-my.sharepoint.com", 443),
     (&MSMPENG, "20.50.201.195", "wdcp.microsoft.com", 443),
-    (
-        &SVCHOST_NETSVCS,
-        "13.107.4.50",
-        "settings-win.data.microsoft.com",
-        443,
-    ),
+    (&SVCHOST_NETSVCS, "13.107.4.50", "settings-win.data.microsoft.com", 443),
     (&SVCHOST_DNS, "10.20.0.10", "dc01.corp.example", 53),
     (&SVCHOST_LOCAL, "10.20.0.10", "dc01.corp.example", 123),
 ];
 
 /// A benign file creation: process and file name (`{n}` is replaced by a counter).
 const FILES: &[(&Proc, &str)] = &[
-    (
-        &EDGE,
-        r"C:\Users\jdoe\AppData\Local\Microsoft\Edge\User Data\Default\Cache\Cache_Data\f_00{n}",
-    ),
-    (
-        &EDGE,
-        r"C:\Users\jdoe\AppData\Local\Microsoft\Edge\User Data\Default\Sessions\Tabs_13{n}",
-    ),
-    (
-        &OUTLOOK,
-        r"C:\Users\jdoe\AppData\Local\Microsoft\Windows\INetCache\Content.Outlook\7QX2L4RB\Invoice-{n}.pdf",
-    ),
+    (&EDGE, r"C:\Users\jdoe\AppData\Local\Microsoft\Edge\User Data\Default\Cache\Cache_Data\f_00{n}"),
+    (&EDGE, r"C:\Users\jdoe\AppData\Local\Microsoft\Edge\User Data\Default\Sessions\Tabs_13{n}"),
+    (&OUTLOOK, r"C:\Users\jdoe\AppData\Local\Microsoft\Windows\INetCache\Content.Outlook\7QX2L4RB\Invoice-{n}.pdf"),
     (&EXCEL, r"C:\Users\jdoe\AppData\Local\Temp\~DF{n}.TMP"),
     (&EXCEL, r"C:\Users\jdoe\Documents\~$Q1 forecast.xlsx"),
-    (
-        &TEAMS,
-        r"C:\Users\jdoe\AppData\Roaming\Microsoft\Teams\IndexedDB\https_teams.microsoft.com_0.indexeddb.leveldb\{n}.log",
-    ),
-    (
-        &ONEDRIVE,
-        r"C:\Users\jdoe\AppData\Local\Microsoft\OneDrive\logs\Business1\SyncEngine-2026-03-02.{n}.odl",
-    ),
-    (
-        &SVCHOST_NETSVCS,
-        r"C:\Windows\Prefetch\BACKGROUNDTASKHOST.EXE-{n}.pf",
-    ),
-    (
-        &MSMPENG,
-        r"C:\ProgramData\Microsoft\Windows Defender\Scans\History\Service\DetectionHistory\{n}.bin",
-    ),
-    (
-        &EXPLORER,
-        r"C:\Users\jdoe\AppData\Roaming\Microsoft\Windows\Recent\Q1 forecast.lnk",
-    ),
+    (&TEAMS, r"C:\Users\jdoe\AppData\Roaming\Microsoft\Teams\IndexedDB\https_teams.microsoft.com_0.indexeddb.leveldb\{n}.log"),
+    (&ONEDRIVE, r"C:\Users\jdoe\AppData\Local\Microsoft\OneDrive\logs\Business1\SyncEngine-2026-03-02.{n}.odl"),
+    (&SVCHOST_NETSVCS, r"C:\Windows\Prefetch\BACKGROUNDTASKHOST.EXE-{n}.pf"),
+    (&MSMPENG, r"C:\ProgramData\Microsoft\Windows Defender\Scans\History\Service\DetectionHistory\{n}.bin"),
+    (&EXPLORER, r"C:\Users\jdoe\AppData\Roaming\Microsoft\Windows\Recent\Q1 forecast.lnk"),
 ];
 
 /// A benign process access: source, target, granted access, call trace.
@@ -500,13 +419,7 @@ impl Story {
         let logged = self.clock + self.between(MILLI / 2, 3 * MILLI);
         let (h, m, s, ticks) = clock_parts(logged);
         let time = format!("2026-03-02T{h:02}:{m:02}:{s:02}.{ticks:07}Z");
-        self.events.push(EventSpec::sysmon(
-            self.next_id,
-            &time,
-            event_id,
-            DEMO_COMPUTER,
-            data,
-        ));
+        self.events.push(EventSpec::sysmon(self.next_id, &time, event_id, DEMO_COMPUTER, data));
     }
 
     /// Sysmon event 1, process creation.
@@ -560,11 +473,7 @@ impl Story {
     fn network(&mut self, proc: &Proc, ip: &str, host: &str, port: u16, port_name: &str) {
         let utc = self.utc_time();
         let source_port = self.between(49_700, 64_900).to_string();
-        let protocol = if port == 53 || port == 123 {
-            "udp"
-        } else {
-            "tcp"
-        };
+        let protocol = if port == 53 || port == 123 { "udp" } else { "tcp" };
         let (pid, guid, port) = (proc.pid.to_string(), proc.guid(), port.to_string());
         self.push(
             3,
@@ -665,12 +574,7 @@ impl Story {
                 let spawn = self.pick(SPAWNS);
                 self.next_pid += 4 * self.between(1, 60) as u32;
                 self.next_seq += 1;
-                let child = Proc {
-                    pid: self.next_pid,
-                    image: spawn.image,
-                    seq: self.next_seq,
-                    user: spawn.user,
-                };
+                let child = Proc { pid: self.next_pid, image: spawn.image, seq: self.next_seq, user: spawn.user };
                 self.process_create(&child, spawn.parent, spawn.command_line, spawn.integrity);
             }
         }
@@ -680,12 +584,7 @@ impl Story {
 /// Hours, minutes, seconds and leftover 100 ns ticks of a time of day.
 fn clock_parts(clock: u64) -> (u64, u64, u64, u64) {
     let seconds = clock / SECOND;
-    (
-        seconds / 3600,
-        seconds / 60 % 60,
-        seconds % 60,
-        clock % SECOND,
-    )
+    (seconds / 3600, seconds / 60 % 60, seconds % 60, clock % SECOND)
 }
 
 /// The command line a long-running process was started with.
@@ -697,13 +596,9 @@ fn command_line_of(proc: &Proc) -> &'static str {
         628 => r"C:\Windows\system32\services.exe",
         812 => r"C:\Windows\system32\svchost.exe -k DcomLaunch -p",
         1288 => r"C:\Windows\system32\svchost.exe -k netsvcs -p",
-        3120 => {
-            r#""C:\ProgramData\Microsoft\Windows Defender\Platform\4.18.24090.11-0\MsMpEng.exe""#
-        }
+        3120 => r#""C:\ProgramData\Microsoft\Windows Defender\Platform\4.18.24090.11-0\MsMpEng.exe""#,
         4412 => r"C:\Windows\Explorer.EXE",
-        6120 => {
-            r#""C:\Program Files (x86)\Microsoft\Edge\Application\msedge.exe" --profile-directory=Default"#
-        }
+        6120 => r#""C:\Program Files (x86)\Microsoft\Edge\Application\msedge.exe" --profile-directory=Default"#,
         7312 => "\"C:\\Windows\\system32\\cmd.exe\" ",
         _ => proc.image,
     }
@@ -715,25 +610,10 @@ fn image_version_info(file: &str) -> (&'static str, &'static str, &'static str, 
     const MS: &str = "Microsoft Corporation";
     const BUILD: &str = "10.0.19041.1 (WinBuild.160101.0800)";
     match file.to_ascii_lowercase().as_str() {
-        "procdump64.exe" => (
-            "11.0",
-            "Sysinternals process dump utility",
-            "ProcDump",
-            "Sysinternals - www.sysinternals.com",
-        ),
+        "procdump64.exe" => ("11.0", "Sysinternals process dump utility", "ProcDump", "Sysinternals - www.sysinternals.com"),
         "msedge.exe" => ("122.0.2365.66", "Microsoft Edge", "Microsoft Edge", MS),
-        "excel.exe" => (
-            "16.0.17328.20162",
-            "Microsoft Excel",
-            "Microsoft Office",
-            MS,
-        ),
-        "mpcmdrun.exe" => (
-            "4.18.24090.11 (WinBuild.160101.0800)",
-            "Microsoft Malware Protection Command Line Utility",
-            WINDOWS,
-            MS,
-        ),
+        "excel.exe" => ("16.0.17328.20162", "Microsoft Excel", "Microsoft Office", MS),
+        "mpcmdrun.exe" => ("4.18.24090.11 (WinBuild.160101.0800)", "Microsoft Malware Protection Command Line Utility", WINDOWS, MS),
         "cmd.exe" => (BUILD, "Windows Command Processor", WINDOWS, MS),
         "taskmgr.exe" => (BUILD, "Task Manager", WINDOWS, MS),
         "werfault.exe" => (BUILD, "Windows Problem Reporting", WINDOWS, MS),
@@ -773,18 +653,12 @@ fn original_file_name(file: &str) -> &'static str {
 
 /// Made-up but stable `Hashes` for an image (these are not the real files' hashes).
 fn fake_hashes(image: &str) -> String {
-    let mut state = image.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let mut state = image.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
     let mut hex = |n: usize| {
         (0..n)
             .map(|_| {
-                state = state
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                char::from_digit((state >> 60) as u32, 16)
-                    .unwrap()
-                    .to_ascii_uppercase()
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                char::from_digit((state >> 60) as u32, 16).unwrap().to_ascii_uppercase()
             })
             .collect::<String>()
     };

@@ -37,8 +37,17 @@ pub fn to_jsonl(report: &RunReport) -> String {
 }
 
 pub const CSV_COLUMNS: &[&str] = &[
-    "analytic_id", "analytic_title", "file", "event_record_id", "event_id", "time_created",
-    "computer", "source_process", "attack", "false_positive_hint", "matched",
+    "analytic_id",
+    "analytic_title",
+    "file",
+    "event_record_id",
+    "event_id",
+    "time_created",
+    "computer",
+    "source_process",
+    "attack",
+    "false_positive_hint",
+    "matched",
 ];
 
 /// The findings as CSV. Cells that a spreadsheet would run as a formula
@@ -104,7 +113,8 @@ pub fn to_table(report: &RunReport) -> String {
     );
     if !report.findings.is_empty() {
         let _ = writeln!(out, "\nFINDINGS");
-        let _ = writeln!(out, "{:<16} {:<28} {:>10} {:>5}  {:<14} {:<40} FILE", "ANALYTIC", "TIME", "RECORD", "EVENT", "COMPUTER", "PROCESS");
+        let _ =
+            writeln!(out, "{:<16} {:<28} {:>10} {:>5}  {:<14} {:<40} FILE", "ANALYTIC", "TIME", "RECORD", "EVENT", "COMPUTER", "PROCESS");
         for f in &report.findings {
             let _ = writeln!(
                 out,
@@ -133,7 +143,7 @@ pub fn to_table(report: &RunReport) -> String {
         }
         for i in f.issues.iter().take(20) {
             let at = i.chunk.map(|c| format!("chunk {c}, ")).unwrap_or_default();
-            let _ = writeln!(out, "           {}{}offset {:#x}: {}", at, "", i.offset, i.reason);
+            let _ = writeln!(out, "           {}offset {:#x}: {}", at, i.offset, i.reason);
         }
         if f.issues.len() > 20 {
             let _ = writeln!(out, "           ... {} more issue(s), see --format json", f.issues.len() - 20);

@@ -18,10 +18,11 @@
 
 pub mod analytics;
 pub mod attack;
+pub mod demo;
 pub mod event;
 pub mod export;
-pub mod prefilter;
 pub mod logsource;
+pub mod prefilter;
 pub mod quick;
 pub mod reader;
 pub mod report;
@@ -31,4 +32,3 @@ pub mod rule_source;
 pub mod rules;
 pub mod scan;
 pub mod writer;
-pub mod demo;

@@ -123,23 +123,16 @@ impl LogsourceMap {
             _ => return Err(LogsourceProblem::NotWindows(describe(ls))),
         }
         let channels_of = |s: &str| -> Result<Vec<String>, LogsourceProblem> {
-            self.services
-                .get(s)
-                .cloned()
-                .ok_or_else(|| LogsourceProblem::Unmapped(format!("service {s:?}")))
+            self.services.get(s).cloned().ok_or_else(|| LogsourceProblem::Unmapped(format!("service {s:?}")))
         };
         match (category, service) {
             (None, None) => Ok(Scope::AnyWindowsEvent),
-            (None, Some(service)) => Ok(Scope::Sources(vec![EventSource {
-                channels: channels_of(&service)?,
-                event_ids: None,
-                conditions: Vec::new(),
-            }])),
+            (None, Some(service)) => {
+                Ok(Scope::Sources(vec![EventSource { channels: channels_of(&service)?, event_ids: None, conditions: Vec::new() }]))
+            }
             (Some(category), service) => {
-                let alternatives = self
-                    .categories
-                    .get(&category)
-                    .ok_or_else(|| LogsourceProblem::Unmapped(format!("category {category:?}")))?;
+                let alternatives =
+                    self.categories.get(&category).ok_or_else(|| LogsourceProblem::Unmapped(format!("category {category:?}")))?;
                 let sources: Vec<EventSource> = alternatives
                     .iter()
                     .filter(|a| service.as_ref().is_none_or(|s| *s == a.service))
@@ -168,11 +161,8 @@ impl LogsourceMap {
     /// (Defender's `Threat Name` is `ThreatName` in rules). Fields the
     /// record has under that name already are left alone.
     pub fn add_rule_names(&self, fields: &mut Map<String, Value>) {
-        let spaced: Vec<(String, Value)> = fields
-            .iter()
-            .filter(|(k, _)| k.contains(' '))
-            .map(|(k, v)| (k.replace(' ', ""), v.clone()))
-            .collect();
+        let spaced: Vec<(String, Value)> =
+            fields.iter().filter(|(k, _)| k.contains(' ')).map(|(k, v)| (k.replace(' ', ""), v.clone())).collect();
         for (k, v) in spaced {
             fields.entry(k).or_insert(v);
         }
@@ -202,9 +192,9 @@ impl Scope {
             Scope::AnyWindowsEvent => true,
             Scope::Sources(sources) => sources.iter().any(|s| {
                 channel.is_some_and(|c| s.admits(c, event_id))
-                    && s.conditions.iter().all(|(field, want)| {
-                        fields.get(field).and_then(Value::as_str).is_some_and(|v| v.eq_ignore_ascii_case(want))
-                    })
+                    && s.conditions
+                        .iter()
+                        .all(|(field, want)| fields.get(field).and_then(Value::as_str).is_some_and(|v| v.eq_ignore_ascii_case(want)))
             }),
         }
     }

@@ -2,22 +2,26 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use evtx_triage::export;
-use evtx_triage::report::{Finding, RunReport};
-use evtx_triage::rule_load::{check_options, LoadOptions, SkipKind};
-use evtx_triage::rule_source::{self, RuleTexts};
-use evtx_triage::reread;
 use evtx_triage::reader::{ChunkSplitter, FileHeaderInfo, RawChunk};
 use evtx_triage::report::FileStatus;
+use evtx_triage::report::{Finding, RunReport};
+use evtx_triage::reread;
+use evtx_triage::rule_load::{check_options, LoadOptions, SkipKind};
+use evtx_triage::rule_source::{self, RuleTexts};
 use evtx_triage::rules::RuleSet;
 use evtx_triage::scan::{analyze_chunk, ChunkAnalysis, FileScan, RunBuilder};
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::{mpsc, Mutex};
 
 #[derive(Parser)]
-#[command(name = "evtx-triage", version, about = "Find credential dumping (MITRE CAR analytics, as Sigma rules) in Windows .evtx logs, offline")]
+#[command(
+    name = "evtx-triage",
+    version,
+    about = "Find credential dumping (MITRE CAR analytics, as Sigma rules) in Windows .evtx logs, offline"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -84,7 +88,12 @@ fn main() -> ExitCode {
     };
     if !rule_paths.is_empty() {
         eprintln!("evtx-triage: {}", rules.load_report().summary());
-        for s in rules.load_report().skipped.iter().filter(|s| !matches!(s.kind, SkipKind::NotWindows | SkipKind::FilteredLevel | SkipKind::FilteredStatus)) {
+        for s in rules
+            .load_report()
+            .skipped
+            .iter()
+            .filter(|s| !matches!(s.kind, SkipKind::NotWindows | SkipKind::FilteredLevel | SkipKind::FilteredStatus))
+        {
             eprintln!("evtx-triage: skipped {}: {}", s.source, s.reason);
         }
     }

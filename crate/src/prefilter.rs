@@ -8,8 +8,8 @@
 //! with no usable literal is ruled out by its logsource alone (see
 //! `RuleSet::record_may_match`), so results always equal a full parse.
 
-use rsigma_parser::{ConditionExpr, Detection, DetectionItem, Modifier, Quantifier, SelectorPattern, SigmaRule, SigmaValue};
 use rsigma_parser::value::{SpecialChar, StringPart};
+use rsigma_parser::{ConditionExpr, Detection, DetectionItem, Modifier, Quantifier, SelectorPattern, SigmaRule, SigmaValue};
 
 /// Fields every event of a source carries: a literal on them selects nothing.
 const SYSTEM_FIELDS: &[&str] = &["Channel", "Provider_Name", "Computer", "EventID", "Level", "Task", "Keywords"];
@@ -88,11 +88,8 @@ impl Prefilter {
         }
         let searcher = (!literals.is_empty()).then(|| Searcher::new(&literals));
         let use_gate = literals.len() <= GATE_MAX_LITERALS && rule_clauses.iter().all(Option::is_some);
-        let gate = if use_gate {
-            literals.iter().enumerate().map(|(i, lit)| GateLiteral::new(i, lit, &literals)).collect()
-        } else {
-            Vec::new()
-        };
+        let gate =
+            if use_gate { literals.iter().enumerate().map(|(i, lit)| GateLiteral::new(i, lit, &literals)).collect() } else { Vec::new() };
         Prefilter { on: true, searcher, gate, literals, rules: rule_clauses, event_ids }
     }
 
@@ -599,13 +596,8 @@ fn detection_literals(detection: &Detection) -> Option<RequiredLiterals> {
     match detection {
         Detection::AllOf(items) => {
             // Prefer a literal on an event-specific field over System fields.
-            let pick = |system: bool| {
-                items
-                    .iter()
-                    .filter(|i| is_system_field(i) == system)
-                    .filter_map(item_literals)
-                    .max_by_key(selectivity)
-            };
+            let pick =
+                |system: bool| items.iter().filter(|i| is_system_field(i) == system).filter_map(item_literals).max_by_key(selectivity);
             pick(false).or_else(|| pick(true))
         }
         Detection::AnyOf(subs) => {
@@ -627,19 +619,14 @@ fn is_system_field(item: &DetectionItem) -> bool {
 
 fn item_literals(item: &DetectionItem) -> Option<RequiredLiterals> {
     let mods = &item.field.modifiers;
-    let plain_text = mods.iter().all(|m| {
-        matches!(m, Modifier::Contains | Modifier::StartsWith | Modifier::EndsWith | Modifier::Cased | Modifier::All)
-    });
+    let plain_text =
+        mods.iter().all(|m| matches!(m, Modifier::Contains | Modifier::StartsWith | Modifier::EndsWith | Modifier::Cased | Modifier::All));
     if !plain_text {
         return None;
     }
     if mods.contains(&Modifier::All) {
         // Every value must be present: any single one is required.
-        return item
-            .values
-            .iter()
-            .filter_map(|v| values_literals(std::slice::from_ref(v), mods))
-            .max_by_key(selectivity);
+        return item.values.iter().filter_map(|v| values_literals(std::slice::from_ref(v), mods)).max_by_key(selectivity);
     }
     values_literals(&item.values, mods)
 }
@@ -724,7 +711,8 @@ mod tests {
 
     #[test]
     fn wildcards_k_and_numbers_are_not_literals() {
-        let r = rule("title: t\nlogsource: {product: windows}\ndetection:\n  sel:\n    Image|endswith: '\\taskkill.exe'\n  condition: sel\n");
+        let r =
+            rule("title: t\nlogsource: {product: windows}\ndetection:\n  sel:\n    Image|endswith: '\\taskkill.exe'\n  condition: sel\n");
         assert_eq!(required_literals(&r), Some(vec!["ill.exe".to_string()]));
         let r = rule("title: t\nlogsource: {product: windows}\ndetection:\n  sel:\n    EventID: 4624\n  condition: sel\n");
         assert_eq!(required_literals(&r), None);

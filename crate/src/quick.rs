@@ -108,9 +108,8 @@ fn template_values(chunk: &[u8], start: usize, end: usize, templates: &mut HashM
     }
     let def_offset = u32_at(chunk, start + 10)?;
     let mut p = start + 14;
-    if !templates.contains_key(&def_offset) {
-        let s = template_slots(chunk, def_offset as usize)?;
-        templates.insert(def_offset, s);
+    if let std::collections::hash_map::Entry::Vacant(e) = templates.entry(def_offset) {
+        e.insert(template_slots(chunk, def_offset as usize)?);
     }
     let slots = &templates[&def_offset];
     if def_offset as usize == p {
@@ -181,7 +180,7 @@ fn size_fits_type(kind: u8, data: &[u8]) -> bool {
         0x0f | 0x12 => n == 16,
         0x10 => n == 4 || n == 8,
         0x13 => n >= 8 && n == 8 + 4 * data[1] as usize,
-        0x01 => n % 2 == 0,
+        0x01 => n.is_multiple_of(2),
         _ => true,
     }
 }
@@ -217,7 +216,8 @@ fn text(kind: u8, data: &[u8]) -> Option<Option<String>> {
 /// finds the substitutions that fill the System fields.
 fn template_slots(chunk: &[u8], def: usize) -> Option<Slots> {
     let size = u32_at(chunk, def + 20)? as usize;
-    let mut w = Walker { chunk, pos: def + 24, end: (def + 24).checked_add(size)?.min(chunk.len()), stack: Vec::new(), slots: Slots::default() };
+    let mut w =
+        Walker { chunk, pos: def + 24, end: (def + 24).checked_add(size)?.min(chunk.len()), stack: Vec::new(), slots: Slots::default() };
     w.fragment()?;
     Some(w.slots)
 }

@@ -191,9 +191,7 @@ fn parse_file_header(bytes: &[u8]) -> FileHeaderInfo {
     let stored = u32_at(124);
     let computed = zlib_rs::crc32::crc32(0, &bytes[..120]);
     if stored != computed {
-        info.warnings.push(format!(
-            "file header CRC32 is stale (stored {stored:#010x}, computed {computed:#010x}); reading on"
-        ));
+        info.warnings.push(format!("file header CRC32 is stale (stored {stored:#010x}, computed {computed:#010x}); reading on"));
     }
     if info.major_version != 3 {
         info.warnings.push(format!("unexpected EVTX version {}.{}; reading on", info.major_version, info.minor_version));

@@ -158,9 +158,7 @@ impl StatsBuilder {
     }
 
     pub fn has_event(&self, channel: Option<&str>, event_id: u64) -> bool {
-        self.event_counts.iter().any(|(ch, ids)| {
-            channel.is_none_or(|c| c.eq_ignore_ascii_case(ch)) && ids.contains_key(&event_id)
-        })
+        self.event_counts.iter().any(|(ch, ids)| channel.is_none_or(|c| c.eq_ignore_ascii_case(ch)) && ids.contains_key(&event_id))
     }
 
     pub fn build(&self) -> Stats {

@@ -56,8 +56,6 @@ pub fn event_in_file(path: &std::path::Path, chunk: u64, offset: u64) -> Result<
     let mut file = std::fs::File::open(path).map_err(|e| RereadError(format!("{}: cannot open: {e}", path.display())))?;
     file.seek(SeekFrom::Start(chunk_start(chunk))).map_err(|e| RereadError(format!("{}: {e}", path.display())))?;
     let mut bytes = Vec::with_capacity(CHUNK_SIZE);
-    file.take(CHUNK_SIZE as u64)
-        .read_to_end(&mut bytes)
-        .map_err(|e| RereadError(format!("{}: {e}", path.display())))?;
+    file.take(CHUNK_SIZE as u64).read_to_end(&mut bytes).map_err(|e| RereadError(format!("{}: {e}", path.display())))?;
     event_in_chunk(&bytes, chunk, offset)
 }

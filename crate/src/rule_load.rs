@@ -68,11 +68,22 @@ impl LoadReport {
     /// Skipped rules per kind, in a fixed order, for summaries.
     pub fn counts(&self) -> Vec<(SkipKind, usize)> {
         use SkipKind::*;
-        [NotWindows, UnmappedLogsource, Unsupported, Invalid, DuplicateId, FilteredLevel, FilteredStatus, Unreadable, NotDetection, Disabled]
-            .into_iter()
-            .map(|k| (k, self.skipped.iter().filter(|s| s.kind == k).count()))
-            .filter(|(_, n)| *n > 0)
-            .collect()
+        [
+            NotWindows,
+            UnmappedLogsource,
+            Unsupported,
+            Invalid,
+            DuplicateId,
+            FilteredLevel,
+            FilteredStatus,
+            Unreadable,
+            NotDetection,
+            Disabled,
+        ]
+        .into_iter()
+        .map(|k| (k, self.skipped.iter().filter(|s| s.kind == k).count()))
+        .filter(|(_, n)| *n > 0)
+        .collect()
     }
 
     /// One line: "3010 rules: 2,871 loaded, 139 skipped (101 not for Windows event logs, ...)".
@@ -136,14 +147,17 @@ fn status_name(s: Status) -> String {
 
 /// Whether the options filter a rule out, and why.
 fn filtered(a: &Analytic, options: &LoadOptions) -> Option<(SkipKind, String)> {
-    if options.disabled.iter().any(|id| *id == a.info.id) {
+    if options.disabled.contains(&a.info.id) {
         return Some((SkipKind::Disabled, "switched off by the user".into()));
     }
     if let Some(min) = options.min_level.as_deref().and_then(level_rank) {
         let rank = a.rule.level.map(level_name).and_then(level_rank);
         if rank.is_none_or(|r| r < min) {
             let level = a.rule.level.map(level_name).unwrap_or("none");
-            return Some((SkipKind::FilteredLevel, format!("level {level} is below the minimum {}", options.min_level.as_deref().unwrap_or(""))));
+            return Some((
+                SkipKind::FilteredLevel,
+                format!("level {level} is below the minimum {}", options.min_level.as_deref().unwrap_or("")),
+            ));
         }
     }
     if !options.statuses.is_empty() {

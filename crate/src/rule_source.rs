@@ -54,11 +54,7 @@ pub fn is_zip_name(name: &str) -> bool {
 pub fn text_of(source: &str, bytes: Vec<u8>) -> Result<RuleText, Unreadable> {
     let refuse = |reason: String| Unreadable { source: source.to_string(), reason };
     if bytes.len() > MAX_RULE_BYTES {
-        return Err(refuse(format!(
-            "the file is {} bytes; rule files over {} bytes are not loaded",
-            bytes.len(),
-            MAX_RULE_BYTES
-        )));
+        return Err(refuse(format!("the file is {} bytes; rule files over {} bytes are not loaded", bytes.len(), MAX_RULE_BYTES)));
     }
     match String::from_utf8(bytes) {
         Ok(text) => Ok(RuleText { source: source.to_string(), text: text.trim_start_matches('\u{feff}').to_string() }),
@@ -181,15 +177,16 @@ pub fn from_path(path: &std::path::Path) -> RuleTexts {
 #[cfg(not(target_arch = "wasm32"))]
 fn read_limited(path: &std::path::Path) -> Result<Vec<u8>, String> {
     let size = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?.len();
-    let is_zip = path.to_str().is_some_and(is_zip_name);
+    // A zip is known by its name or by its first bytes (a download may have no name).
+    let mut magic = [0u8; 4];
+    let starts_like_zip = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && magic == *b"PK\x03\x04";
+    let is_zip = starts_like_zip || path.to_str().is_some_and(is_zip_name);
     if !is_zip && size > MAX_RULE_BYTES as u64 {
         return Err(format!("the file is {size} bytes; rule files over {MAX_RULE_BYTES} bytes are not loaded"));
     }
     let limit = if is_zip { MAX_ARCHIVE_TEXT_BYTES } else { MAX_RULE_BYTES as u64 + 1 };
     let mut data = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(limit).read_to_end(&mut data))
-        .map_err(|e| format!("cannot read: {e}"))?;
+    std::fs::File::open(path).and_then(|f| f.take(limit).read_to_end(&mut data)).map_err(|e| format!("cannot read: {e}"))?;
     Ok(data)
 }
 

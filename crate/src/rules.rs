@@ -228,7 +228,8 @@ impl RuleSet {
     /// is first named in the rule's condition, then by name. The engine gives
     /// them in the order of a hash map (`1 of sel_*`), which changes per load.
     fn order_matched(&self, hit: &mut RuleHit) {
-        let conditions: String = self.analytics[hit.analytic].rule.detection.conditions.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" ");
+        let conditions: String =
+            self.analytics[hit.analytic].rule.detection.conditions.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" ");
         let place = |selection: &Option<String>| {
             let name = selection.as_deref().unwrap_or("");
             (conditions.find(name).unwrap_or(usize::MAX), name.to_string())
@@ -326,8 +327,7 @@ impl ScopeIndex {
         match event_id {
             None => rules.all.iter().any(|&r| test(r)),
             Some(id) => {
-                rules.any_event_id.iter().any(|&r| test(r))
-                    || rules.by_event_id.get(&id).is_some_and(|v| v.iter().any(|&r| test(r)))
+                rules.any_event_id.iter().any(|&r| test(r)) || rules.by_event_id.get(&id).is_some_and(|v| v.iter().any(|&r| test(r)))
             }
         }
     }

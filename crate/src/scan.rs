@@ -72,9 +72,11 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
         return out; // Unused, zeroed space after the last chunk: nothing to read.
     }
     if raw.data.len() < 512 {
-        out.issues.push(issue("truncated", raw.file_offset, format!(
-            "the file ends {} bytes into this chunk, inside its 512-byte header; nothing to read", raw.data.len()
-        )));
+        out.issues.push(issue(
+            "truncated",
+            raw.file_offset,
+            format!("the file ends {} bytes into this chunk, inside its 512-byte header; nothing to read", raw.data.len()),
+        ));
         return out;
     }
     let header = match evtx::EvtxChunkHeader::from_bytes(&raw.data) {
@@ -86,9 +88,11 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
     };
     let stale = if raw.is_truncated() { None } else { stale_checksum(&raw.data, &header) };
     if raw.is_truncated() {
-        out.issues.push(issue("truncated", raw.file_offset, format!(
-            "the file ends {} bytes into this chunk; the whole records before the cut are read", raw.data.len()
-        )));
+        out.issues.push(issue(
+            "truncated",
+            raw.file_offset,
+            format!("the file ends {} bytes into this chunk; the whole records before the cut are read", raw.data.len()),
+        ));
     } else if let Some(stale) = stale {
         out.issues.push(issue("checksum", raw.file_offset, stale.into()));
     }
@@ -98,9 +102,8 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
     // definition reaches every record using the template.
     let hits = rules.prefilter().scan(&raw.data);
     let templates = template_definitions(&raw.data);
-    let template_literals = crate::prefilter::present_literals(
-        hits.iter().filter(|hit| templates.iter().any(|&(from, to)| hit.pos >= from && hit.pos < to)),
-    );
+    let template_literals =
+        crate::prefilter::present_literals(hits.iter().filter(|hit| templates.iter().any(|&(from, to)| hit.pos >= from && hit.pos < to)));
     // System fields for statistics (and for choosing rules by logsource),
     // read without rendering (see `quick`). Only on intact chunks that carry
     // CRCs: damage is for the full parser to find and report.
@@ -160,8 +163,7 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
             return out;
         }
     };
-    let quick_at: std::collections::HashMap<usize, &crate::quick::QuickRecord> =
-        quick.iter().flatten().map(|q| (q.offset, q)).collect();
+    let quick_at: std::collections::HashMap<usize, &crate::quick::QuickRecord> = quick.iter().flatten().map(|q| (q.offset, q)).collect();
     // Where the next record should start, to place errors that name no offset.
     let mut expected_at = 512u64;
     for record in parsed.iter() {
@@ -181,9 +183,11 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
         expected_at = end as u64 + 4;
         if end + 4 > raw.data.len() {
             // Past the end of a truncated file: the zeros we padded with, not a record.
-            out.issues.push(issue("truncated", raw.file_offset + start as u64, format!(
-                "record {} is cut by the end of the file; not read", record.event_record_id
-            )));
+            out.issues.push(issue(
+                "truncated",
+                raw.file_offset + start as u64,
+                format!("record {} is cut by the end of the file; not read", record.event_record_id),
+            ));
             continue;
         }
         let record_id = record.event_record_id;
@@ -408,15 +412,7 @@ pub struct FileScan {
 
 impl FileScan {
     pub fn new(file: &str, size: u64) -> Self {
-        FileScan {
-            file: file.into(),
-            size,
-            tally: ChunkTally::default(),
-            error: None,
-            header_chunks: None,
-            cancelled: false,
-            drained: 0,
-        }
+        FileScan { file: file.into(), size, tally: ChunkTally::default(), error: None, header_chunks: None, cancelled: false, drained: 0 }
     }
 
     pub fn file(&self) -> &str {
@@ -482,10 +478,8 @@ impl FileScan {
         // A file cut inside a chunk already says so; one cut at a chunk boundary
         // shows only against the header's count.
         let cut_at_boundary = !self.cancelled
-            && self.size.saturating_sub(crate::reader::FILE_HEADER_SIZE as u64) % crate::reader::CHUNK_SIZE as u64 == 0;
-        if let Some(claimed) =
-            self.header_chunks.filter(|&n| self.error.is_none() && cut_at_boundary && u64::from(n) > self.tally.seen)
-        {
+            && self.size.saturating_sub(crate::reader::FILE_HEADER_SIZE as u64).is_multiple_of(crate::reader::CHUNK_SIZE as u64);
+        if let Some(claimed) = self.header_chunks.filter(|&n| self.error.is_none() && cut_at_boundary && u64::from(n) > self.tally.seen) {
             self.tally.issues.push(Issue {
                 kind: "truncated".into(),
                 chunk: None,
@@ -505,9 +499,7 @@ impl FileScan {
         } else {
             FileStatus::Ok
         };
-        let error = self.error.or_else(|| {
-            (status == FileStatus::Unreadable).then(|| "no chunk of this file could be read".to_string())
-        });
+        let error = self.error.or_else(|| (status == FileStatus::Unreadable).then(|| "no chunk of this file could be read".to_string()));
         let report = FileReport {
             file: self.file,
             size: self.size,
@@ -574,11 +566,7 @@ impl RunBuilder {
 
     pub fn finish(self, rules: &RuleSet) -> RunReport {
         let fired: std::collections::HashSet<&str> = self.findings.iter().map(|f| f.analytic_id.as_str()).collect();
-        let coverage = rules
-            .analytics()
-            .enumerate()
-            .map(|(i, info)| coverage_of(info.id.clone(), rules.scope(i), &self.totals))
-            .collect();
+        let coverage = rules.analytics().enumerate().map(|(i, info)| coverage_of(info.id.clone(), rules.scope(i), &self.totals)).collect();
         RunReport {
             schema_version: SCHEMA_VERSION,
             tool: concat!("evtx-triage ", env!("CARGO_PKG_VERSION")).into(),

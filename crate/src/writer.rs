@@ -93,13 +93,7 @@ pub struct EventSpec {
 impl EventSpec {
     /// A Sysmon event (provider `Microsoft-Windows-Sysmon`, channel
     /// `Microsoft-Windows-Sysmon/Operational`).
-    pub fn sysmon(
-        record_id: u64,
-        time: &str,
-        event_id: u16,
-        computer: &str,
-        data: &[(&str, &str)],
-    ) -> Self {
+    pub fn sysmon(record_id: u64, time: &str, event_id: u16, computer: &str, data: &[(&str, &str)]) -> Self {
         EventSpec {
             record_id,
             time: time.to_owned(),
@@ -107,10 +101,7 @@ impl EventSpec {
             event_id,
             channel: SYSMON_CHANNEL.to_owned(),
             computer: computer.to_owned(),
-            data: data
-                .iter()
-                .map(|&(name, value)| (name.to_owned(), value.to_owned()))
-                .collect(),
+            data: data.iter().map(|&(name, value)| (name.to_owned(), value.to_owned())).collect(),
         }
     }
 }
@@ -126,11 +117,7 @@ pub struct WriteError {
 
 impl fmt::Display for WriteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "event record {}: time {:?} is not an ISO-8601 UTC time from 1601 to 9999",
-            self.record_id, self.time
-        )
+        write!(f, "event record {}: time {:?} is not an ISO-8601 UTC time from 1601 to 9999", self.record_id, self.time)
     }
 }
 
@@ -157,10 +144,7 @@ pub fn try_write_evtx(events: &[EventSpec]) -> Result<Vec<u8>, WriteError> {
     let mut scratch = Vec::with_capacity(4096);
 
     for event in events {
-        let filetime = parse_filetime(&event.time).ok_or_else(|| WriteError {
-            record_id: event.record_id,
-            time: event.time.clone(),
-        })?;
+        let filetime = parse_filetime(&event.time).ok_or_else(|| WriteError { record_id: event.record_id, time: event.time.clone() })?;
         next_record_id = next_record_id.max(event.record_id.saturating_add(1));
 
         // Readers stop a chunk at the first record bearing the chunk's last record ID.
@@ -223,9 +207,7 @@ pub fn parse_filetime(text: &str) -> Option<u64> {
     let b = text.as_bytes();
     let num = |range: std::ops::Range<usize>| -> Option<i64> {
         let digits = b.get(range)?;
-        digits.iter().try_fold(0i64, |acc, &d| {
-            d.is_ascii_digit().then(|| acc * 10 + i64::from(d - b'0'))
-        })
+        digits.iter().try_fold(0i64, |acc, &d| d.is_ascii_digit().then(|| acc * 10 + i64::from(d - b'0')))
     };
     let sep = |at: usize, allowed: &[u8]| b.get(at).is_some_and(|c| allowed.contains(c));
     if !(sep(4, b"-") && sep(7, b"-") && sep(10, b"Tt ") && sep(13, b":") && sep(16, b":")) {
@@ -332,11 +314,7 @@ impl<'e> Fields<'e> {
             provider: until_nul(&event.provider),
             channel: until_nul(&event.channel),
             computer: until_nul(&event.computer),
-            data: event
-                .data
-                .iter()
-                .map(|(name, value)| (until_nul(name), until_nul(value)))
-                .collect(),
+            data: event.data.iter().map(|(name, value)| (until_nul(name), until_nul(value))).collect(),
         }
     }
 
@@ -367,9 +345,7 @@ impl<'e> Fields<'e> {
                 *s = truncate_utf16(s, keep);
             }
             None => {
-                self.data
-                    .pop()
-                    .expect("a record without strings fits in a chunk");
+                self.data.pop().expect("a record without strings fits in a chunk");
             }
         }
     }
@@ -456,9 +432,7 @@ impl Tag {
 /// The hash of a name in the chunk string table: `hash = hash * 65599 + unit` over its UTF-16
 /// code units, low 16 bits. Its bucket is `hash % 64`.
 fn name_hash(name: &str) -> u16 {
-    let hash = name.encode_utf16().fold(0u32, |h, unit| {
-        h.wrapping_mul(65599).wrapping_add(u32::from(unit))
-    });
+    let hash = name.encode_utf16().fold(0u32, |h, unit| h.wrapping_mul(65599).wrapping_add(u32::from(unit)));
     (hash & 0xffff) as u16
 }
 
@@ -493,10 +467,7 @@ impl ChunkBuilder {
             first_id: 0,
             last_id: 0,
             ids: Default::default(),
-            strings: StringTable {
-                offsets: [0; NAME_COUNT],
-                buckets: [0; STRING_BUCKETS],
-            },
+            strings: StringTable { offsets: [0; NAME_COUNT], buckets: [0; STRING_BUCKETS] },
         }
     }
 
@@ -510,19 +481,9 @@ impl ChunkBuilder {
 
     /// Append the record, or return by how many bytes it overflows the chunk (leaving the chunk
     /// unchanged).
-    fn try_add(
-        &mut self,
-        record_id: u64,
-        filetime: u64,
-        fields: &Fields<'_>,
-        scratch: &mut Vec<u8>,
-    ) -> Result<(), usize> {
+    fn try_add(&mut self, record_id: u64, filetime: u64, fields: &Fields<'_>, scratch: &mut Vec<u8>) -> Result<(), usize> {
         let start = self.free;
-        let mut enc = RecordEncoder {
-            out: scratch,
-            base: start,
-            strings: self.strings,
-        };
+        let mut enc = RecordEncoder { out: scratch, base: start, strings: self.strings };
         enc.out.clear();
         enc.record(record_id, filetime, fields);
         let size = enc.out.len();
@@ -625,8 +586,7 @@ impl RecordEncoder<'_> {
         debug_assert_eq!(self.out.len(), RECORD_HEADER_SIZE);
 
         // Fragment header: token, major version 1, minor version 1, flags 0.
-        self.out
-            .extend_from_slice(&[token::FRAGMENT_HEADER, 1, 1, 0]);
+        self.out.extend_from_slice(&[token::FRAGMENT_HEADER, 1, 1, 0]);
         self.event(record_id, filetime, f);
         self.out.push(token::EOF);
 
@@ -642,31 +602,18 @@ impl RecordEncoder<'_> {
 
         let system = self.open(Tag::System, &[]);
         if sysmon {
-            self.empty(
-                Tag::Provider,
-                &[
-                    (Tag::Name, Value::Str(f.provider)),
-                    (Tag::Guid, Value::Str(SYSMON_GUID)),
-                ],
-            );
+            self.empty(Tag::Provider, &[(Tag::Name, Value::Str(f.provider)), (Tag::Guid, Value::Str(SYSMON_GUID))]);
         } else {
             self.empty(Tag::Provider, &[(Tag::Name, Value::Str(f.provider))]);
         }
         self.leaf(Tag::EventId, Value::U16(event_id));
-        let (version, task) = if sysmon {
-            (sysmon_version(event_id), event_id)
-        } else {
-            (0, 0)
-        };
+        let (version, task) = if sysmon { (sysmon_version(event_id), event_id) } else { (0, 0) };
         self.leaf(Tag::Version, Value::U8(version));
         self.leaf(Tag::Level, Value::U8(4)); // Information
         self.leaf(Tag::Task, Value::U16(task));
         self.leaf(Tag::Opcode, Value::U8(0)); // Info
         self.leaf(Tag::Keywords, Value::HexU64(0x8000_0000_0000_0000));
-        self.empty(
-            Tag::TimeCreated,
-            &[(Tag::SystemTime, Value::FileTime(filetime))],
-        );
+        self.empty(Tag::TimeCreated, &[(Tag::SystemTime, Value::FileTime(filetime))]);
         self.leaf(Tag::EventRecordId, Value::U64(record_id));
         self.empty(Tag::Correlation, &[]);
         self.leaf(Tag::Channel, Value::Str(f.channel));
@@ -729,11 +676,7 @@ impl RecordEncoder<'_> {
     /// The data size counts the bytes after it up to and including the element's end token,
     /// which [`Self::patch_size`] fills in; 0x41 says the element has attributes.
     fn start_element(&mut self, name: Tag, attributes: &[(Tag, Value<'_>)]) -> usize {
-        let flags = if attributes.is_empty() {
-            0
-        } else {
-            token::MORE
-        };
+        let flags = if attributes.is_empty() { 0 } else { token::MORE };
         self.out.push(token::OPEN_START_ELEMENT | flags);
         let size_at = self.out.len();
         self.out.extend_from_slice(&0u32.to_le_bytes());
@@ -743,11 +686,7 @@ impl RecordEncoder<'_> {
             self.out.extend_from_slice(&0u32.to_le_bytes());
             for (i, &(attr, value)) in attributes.iter().enumerate() {
                 // 0x46: another attribute follows.
-                let more = if i + 1 < attributes.len() {
-                    token::MORE
-                } else {
-                    0
-                };
+                let more = if i + 1 < attributes.len() { token::MORE } else { 0 };
                 self.out.push(token::ATTRIBUTE | more);
                 self.name_ref(attr);
                 self.value(value);
@@ -782,11 +721,9 @@ impl RecordEncoder<'_> {
         let text = name.as_str();
         let hash = name_hash(text);
         let bucket = usize::from(hash) % STRING_BUCKETS;
-        self.out
-            .extend_from_slice(&self.strings.buckets[bucket].to_le_bytes());
+        self.out.extend_from_slice(&self.strings.buckets[bucket].to_le_bytes());
         self.out.extend_from_slice(&hash.to_le_bytes());
-        self.out
-            .extend_from_slice(&(text.encode_utf16().count() as u16).to_le_bytes());
+        self.out.extend_from_slice(&(text.encode_utf16().count() as u16).to_le_bytes());
         self.push_utf16(text);
         self.out.extend_from_slice(&0u16.to_le_bytes());
 
@@ -870,19 +807,10 @@ mod tests {
     #[test]
     fn parses_times() {
         // 1970-01-01 is 11644473600 s after 1601-01-01.
-        assert_eq!(
-            parse_filetime("1970-01-01T00:00:00Z"),
-            Some(116_444_736_000_000_000)
-        );
+        assert_eq!(parse_filetime("1970-01-01T00:00:00Z"), Some(116_444_736_000_000_000));
         assert_eq!(parse_filetime("1601-01-01T00:00:00Z"), Some(0));
-        assert_eq!(
-            parse_filetime("2019-03-17T19:09:41.3288680Z"),
-            parse_filetime("2019-03-17 19:09:41.328868")
-        );
-        assert_eq!(
-            parse_filetime("2019-03-17T21:09:41.1234567+02:00"),
-            parse_filetime("2019-03-17T19:09:41.123456789Z")
-        );
+        assert_eq!(parse_filetime("2019-03-17T19:09:41.3288680Z"), parse_filetime("2019-03-17 19:09:41.328868"));
+        assert_eq!(parse_filetime("2019-03-17T21:09:41.1234567+02:00"), parse_filetime("2019-03-17T19:09:41.123456789Z"));
         for bad in [
             "",
             "2019-02-29T00:00:00Z",

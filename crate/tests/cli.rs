@@ -131,7 +131,11 @@ fn csv_output() {
     assert_eq!(lines.len(), 3);
     let path = s(&file);
     assert!(lines[1].starts_with(&format!("CAR-2020-05-001,MiniDump of LSASS,{path},11,10,{},WKS-01,", time(11))), "{}", lines[1]);
-    assert!(lines[2].starts_with(&format!("CAR-2019-08-001,Credential Dumping via Windows Task Manager,{path},12,11,{},WKS-02,", time(12))), "{}", lines[2]);
+    assert!(
+        lines[2].starts_with(&format!("CAR-2019-08-001,Credential Dumping via Windows Task Manager,{path},12,11,{},WKS-02,", time(12))),
+        "{}",
+        lines[2]
+    );
     assert_eq!(text, export::findings_csv(&in_process(&[file], &RuleSet::builtin()).findings));
 }
 
@@ -147,7 +151,10 @@ fn table_output_is_the_default() {
     let row = text.lines().find(|l| l.starts_with(MINIDUMP)).unwrap();
     assert!(row.contains(&time(11)) && row.contains(" 11 ") && row.contains("WKS-01") && row.ends_with(&s(&file)), "{row}");
     assert!(text.contains(&format!("ok               23 records    1 chunks   2 findings  {}", s(&file))), "{text}");
-    assert!(text.contains("\nCOVERAGE\nCAR-2020-05-001  6 events of Microsoft-Windows-Sysmon/Operational EventID 10 were checked\n"), "{text}");
+    assert!(
+        text.contains("\nCOVERAGE\nCAR-2020-05-001  6 events of Microsoft-Windows-Sysmon/Operational EventID 10 were checked\n"),
+        "{text}"
+    );
     let explicit = cli(&[&"scan", &"--format", &"table", &"--threads", &"1", &file]);
     assert_eq!(stdout(&explicit), text);
     assert_eq!(text, export::to_table(&in_process(&[file], &RuleSet::builtin())));
@@ -198,12 +205,8 @@ fn a_log_larger_than_a_read_and_a_batch() {
     let out = cli(&[&"scan", &"--format", &"json", &"--threads", &"2", &file]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let found: Vec<(u64, u64)> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| (f["chunk"].as_u64().unwrap(), f["event_record_id"].as_u64().unwrap()))
-        .collect();
+    let found: Vec<(u64, u64)> =
+        v["findings"].as_array().unwrap().iter().map(|f| (f["chunk"].as_u64().unwrap(), f["event_record_id"].as_u64().unwrap())).collect();
     assert_eq!(found, hit_chunks.iter().map(|&c| (c as u64, 50_000 + c as u64)).collect::<Vec<_>>());
     assert_eq!(v["files"][0]["chunks"], 300);
     assert_eq!(v["files"][0]["records"], 300 * 40 + 6);
@@ -233,7 +236,11 @@ fn an_unreadable_input_exits_1_and_the_others_are_still_reported() {
     // The table says it too, under the file.
     let out = cli(&[&"scan", &bad, &good]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stdout(&out).contains(&format!("unreadable        0 records    0 chunks   0 findings  {}\n           not an EVTX file", s(&bad))), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains(&format!("unreadable        0 records    0 chunks   0 findings  {}\n           not an EVTX file", s(&bad))),
+        "{}",
+        stdout(&out)
+    );
     // An empty file, too.
     let empty = dir.write("empty.evtx", b"");
     let out = cli(&[&"scan", &"--format", &"csv", &empty]);
@@ -343,10 +350,7 @@ fn folders_are_searched_recursively_for_evtx_files() {
         .iter()
         .map(|f| (f["analytic_id"].as_str().unwrap().into(), f["event_record_id"].as_u64().unwrap(), f["file"].as_str().unwrap().into()))
         .collect();
-    assert_eq!(
-        found,
-        [(MINIDUMP.to_string(), 11, s(&a)), (TASKMGR.to_string(), 12, s(&a)), (MINIDUMP.to_string(), 6, s(&b))]
-    );
+    assert_eq!(found, [(MINIDUMP.to_string(), 11, s(&a)), (TASKMGR.to_string(), 12, s(&a)), (MINIDUMP.to_string(), 6, s(&b))]);
     assert_eq!(v["totals"]["records"], 23 + 6);
     // A folder with no .evtx in it: nothing to do, nothing wrong.
     let empty = TempDir::new("no-logs");
@@ -380,10 +384,13 @@ fn custom_rules_add_their_findings() {
     assert_eq!(v["prefilter_literals"], serde_json::json!(rules.prefilter().literals()));
     assert!(rules.prefilter().literals().iter().any(|l| l.contains("whoami")), "{:?}", rules.prefilter().literals());
     // As the library makes it.
-    assert_eq!(stdout(&out), export::to_json(&in_process(&[file.clone()], &rules)) + "\n");
+    assert_eq!(stdout(&out), export::to_json(&in_process(std::slice::from_ref(&file), &rules)) + "\n");
 
     // A folder of rules is searched for .yml / .yaml; a rule without an id takes its file's name.
-    dir.write("more/nested/net.yaml", b"title: Net use\nlogsource: {product: windows}\ndetection:\n  sel:\n    CommandLine|contains: 'whoami /all'\n  condition: sel\n");
+    dir.write(
+        "more/nested/net.yaml",
+        b"title: Net use\nlogsource: {product: windows}\ndetection:\n  sel:\n    CommandLine|contains: 'whoami /all'\n  condition: sel\n",
+    );
     dir.write("more/ignored.txt", b"not: [a rule");
     let out = cli(&[&"scan", &"--format", &"csv", &"--rules", &rule, &"--rules", &dir.path().join("more"), &file]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

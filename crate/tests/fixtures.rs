@@ -6,10 +6,10 @@
 mod support;
 
 use evtx_triage::analytics::{builtin_analytics, custom_analytics};
+use evtx_triage::reader::{ChunkSplitter, RawChunk};
 use evtx_triage::report::{Coverage, EventCount, Finding};
 use evtx_triage::rules::RuleSet;
 use evtx_triage::scan::{analyze_chunk, scan_bytes};
-use evtx_triage::reader::{ChunkSplitter, RawChunk};
 use evtx_triage::writer::{write_evtx, EventSpec};
 use serde_json::{json, Value};
 use support::*;
@@ -23,7 +23,13 @@ fn cases() -> Vec<EventSpec> {
     vec![
         // --- must fire ---
         // Upper-case lsass path and DBGHELP.DLL.
-        access(101, "WKS-01", DUMPER, r"c:\WINDOWS\System32\LSASS.EXE", r"C:\Windows\SYSTEM32\ntdll.dll+9d1e4|C:\Windows\System32\DBGHELP.DLL+e6f0|C:\Users\bob\Desktop\dumper.exe+1a2b"),
+        access(
+            101,
+            "WKS-01",
+            DUMPER,
+            r"c:\WINDOWS\System32\LSASS.EXE",
+            r"C:\Windows\SYSTEM32\ntdll.dll+9d1e4|C:\Windows\System32\DBGHELP.DLL+e6f0|C:\Users\bob\Desktop\dumper.exe+1a2b",
+        ),
         // dbgcore.dll, source werfault.exe (a known false positive).
         access(102, "WKS-01", WERFAULT, LSASS, DBGCORE_TRACE),
         // dbghelp.dll, source tasklist.exe (a known false positive).
@@ -50,28 +56,44 @@ fn cases() -> Vec<EventSpec> {
         file_create(208, "WKS-01", r"C:\Windows\system32\taskmgr.exe", r"C:\Temp\mylsass.dmp"),
         file_create(209, "WKS-01", r"C:\Windows\system32\taskmgr.exe", r"C:\Temp\lsass.dmp.txt"),
         // EventID 10 with matching fields in a non-Sysmon channel.
-        other_channel(210, "Security", "Microsoft-Windows-Security-Auditing", 10, &[
-            ("SourceImage", DUMPER), ("TargetImage", LSASS), ("CallTrace", DBGHELP_TRACE),
-        ]),
+        other_channel(
+            210,
+            "Security",
+            "Microsoft-Windows-Security-Auditing",
+            10,
+            &[("SourceImage", DUMPER), ("TargetImage", LSASS), ("CallTrace", DBGHELP_TRACE)],
+        ),
         // EventID 11 with matching fields in a non-Sysmon channel.
-        other_channel(211, "Application", "Some-Provider", 11, &[
-            ("Image", r"C:\Windows\system32\taskmgr.exe"), ("TargetFilename", r"C:\Temp\lsass.dmp"),
-        ]),
+        other_channel(
+            211,
+            "Application",
+            "Some-Provider",
+            11,
+            &[("Image", r"C:\Windows\system32\taskmgr.exe"), ("TargetFilename", r"C:\Temp\lsass.dmp")],
+        ),
         // Sysmon EventID 1 with the fields of both rules.
-        EventSpec::sysmon(212, &time(212), 1, "WKS-01", &[
-            ("Image", r"C:\Windows\system32\taskmgr.exe"),
-            ("SourceImage", DUMPER),
-            ("TargetImage", LSASS),
-            ("CallTrace", DBGHELP_TRACE),
-            ("TargetFilename", r"C:\Temp\lsass.dmp"),
-        ]),
+        EventSpec::sysmon(
+            212,
+            &time(212),
+            1,
+            "WKS-01",
+            &[
+                ("Image", r"C:\Windows\system32\taskmgr.exe"),
+                ("SourceImage", DUMPER),
+                ("TargetImage", LSASS),
+                ("CallTrace", DBGHELP_TRACE),
+                ("TargetFilename", r"C:\Temp\lsass.dmp"),
+            ],
+        ),
         // Sysmon EventID 11 for lsass.exe access fields, EventID 10 for dump fields.
-        EventSpec::sysmon(213, &time(213), 11, "WKS-01", &[
-            ("SourceImage", DUMPER), ("TargetImage", LSASS), ("CallTrace", DBGHELP_TRACE),
-        ]),
-        EventSpec::sysmon(214, &time(214), 10, "WKS-01", &[
-            ("Image", r"C:\Windows\system32\taskmgr.exe"), ("TargetFilename", r"C:\Temp\lsass.dmp"),
-        ]),
+        EventSpec::sysmon(213, &time(213), 11, "WKS-01", &[("SourceImage", DUMPER), ("TargetImage", LSASS), ("CallTrace", DBGHELP_TRACE)]),
+        EventSpec::sysmon(
+            214,
+            &time(214),
+            10,
+            "WKS-01",
+            &[("Image", r"C:\Windows\system32\taskmgr.exe"), ("TargetFilename", r"C:\Temp\lsass.dmp")],
+        ),
     ]
 }
 
@@ -177,10 +199,7 @@ fn a_task_manager_finding_says_what_matched_and_how_it_maps() {
             ("TargetFilename".into(), file.clone(), Some("dump_file_name".into())),
         ]
     );
-    assert_eq!(
-        keys(&f.snippet),
-        ["TargetFilename", "Image"]
-    );
+    assert_eq!(keys(&f.snippet), ["TargetFilename", "Image"]);
     assert_eq!(f.snippet["TargetFilename"], file);
     let g = finding(&findings, TASKMGR, 105);
     assert_eq!(g.computer.as_deref(), Some("WKS-02"));
@@ -190,8 +209,7 @@ fn a_task_manager_finding_says_what_matched_and_how_it_maps() {
 #[test]
 fn false_positive_hints_name_werfault_and_tasklist_only() {
     let (_, findings) = scan("cases.evtx", &write_evtx(&cases()));
-    let hints: Vec<(u64, Option<String>)> =
-        findings.iter().map(|f| (f.event_record_id, f.false_positive_hint.clone())).collect();
+    let hints: Vec<(u64, Option<String>)> = findings.iter().map(|f| (f.event_record_id, f.false_positive_hint.clone())).collect();
     assert_eq!(
         hints,
         vec![
@@ -255,7 +273,11 @@ fn coverage_says_which_analytic_could_not_fire() {
         ]
     );
     // A rule for every Windows event could fire on any log.
-    let extra = custom_analytics("rules/keyword.yml", "title: Any whoami\nlogsource: {product: windows}\ndetection:\n  sel:\n    CommandLine|contains: whoami\n  condition: sel\n").unwrap();
+    let extra = custom_analytics(
+        "rules/keyword.yml",
+        "title: Any whoami\nlogsource: {product: windows}\ndetection:\n  sel:\n    CommandLine|contains: whoami\n  condition: sel\n",
+    )
+    .unwrap();
     let rules = RuleSet::with_extra(extra).unwrap();
     let report = run("cases.evtx", &write_evtx(&cases()), &rules);
     let coverage: Vec<(String, Option<bool>, String)> =

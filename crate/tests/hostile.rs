@@ -67,7 +67,10 @@ fn the_three_chunk_log_is_clean() {
     assert_eq!(report.status, FileStatus::Ok);
     assert_eq!(report.issues, vec![]);
     assert_eq!((report.chunks, report.records), (3, 128));
-    assert_eq!(triples(&findings), [(MINIDUMP, 21, 0), (TASKMGR, 121, 1), (MINIDUMP, 205, 2)].iter().map(|(a, r, c)| (a.to_string(), *r, *c)).collect());
+    assert_eq!(
+        triples(&findings),
+        [(MINIDUMP, 21, 0), (TASKMGR, 121, 1), (MINIDUMP, 205, 2)].iter().map(|(a, r, c)| (a.to_string(), *r, *c)).collect()
+    );
     let ids: Vec<u64> = records_of_chunk(&bytes[chunk_range(2)]).iter().map(|r| r.2).collect();
     assert_eq!(ids, (200..246).collect::<Vec<u64>>());
 }
@@ -110,20 +113,14 @@ fn random_bytes() {
 #[test]
 fn a_text_file() {
     let text = "EventID,Computer\n10,WKS-01\n".repeat(500);
-    assert_unreadable(
-        text.as_bytes(),
-        "not an EVTX file: it starts with 45 76 65 6e 74 49 44 2c (text), not the \"ElfFile\" signature",
-    );
+    assert_unreadable(text.as_bytes(), "not an EVTX file: it starts with 45 76 65 6e 74 49 44 2c (text), not the \"ElfFile\" signature");
 }
 
 #[test]
 fn a_png_image() {
     let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
     png.resize(70_000, 0x42);
-    assert_unreadable(
-        &png,
-        "not an EVTX file: it starts with 89 50 4e 47 0d 0a 1a 0a (a PNG image), not the \"ElfFile\" signature",
-    );
+    assert_unreadable(&png, "not an EVTX file: it starts with 89 50 4e 47 0d 0a 1a 0a (a PNG image), not the \"ElfFile\" signature");
 }
 
 #[test]
@@ -456,7 +453,12 @@ fn file_header_warnings() {
     assert_eq!(report.status, FileStatus::Ok);
     assert_eq!(
         report.issues,
-        vec![issue("header", None, 0, &format!("file header CRC32 is stale (stored {stored:#010x}, computed {computed:#010x}); reading on"))]
+        vec![issue(
+            "header",
+            None,
+            0,
+            &format!("file header CRC32 is stale (stored {stored:#010x}, computed {computed:#010x}); reading on")
+        )]
     );
     assert_eq!(report.records, 128);
     assert_eq!(pairs(&findings), all_three());

@@ -407,15 +407,23 @@ fn generated_log() -> (Vec<u8>, Vec<BTreeSet<(String, u64)>>) {
     };
     let chunks = vec![
         chunk(1, 38, vec![(3, Box::new(move |r| access(r, "WKS-01", dumper, LSASS, DBGHELP_TRACE)))]),
-        chunk(100, 36, vec![
-            (0, Box::new(move |r| access(r, "WKS-01", werfault, r"c:\windows\system32\LSASS.exe", DBGCORE_TRACE))),
-            (20, Box::new(move |r| file_create(r, "WKS-02", taskmgr, r"C:\Temp\lsass (3).dmp"))),
-        ]),
-        chunk(200, 30, vec![
-            (5, Box::new(move |r| file_create(r, "WKS-02", taskmgr, r"C:\Users\bob\AppData\Local\Temp\lsass.DMP"))),
-            (6, Box::new(move |r| access(r, "WKS-02", dumper, LSASS, DBGCORE_TRACE))),
-            (29, Box::new(move |r| access(r, "WKS-02", dumper, r"C:\Windows\system32\svchost.exe", DBGHELP_TRACE))),
-        ]),
+        chunk(
+            100,
+            36,
+            vec![
+                (0, Box::new(move |r| access(r, "WKS-01", werfault, r"c:\windows\system32\LSASS.exe", DBGCORE_TRACE))),
+                (20, Box::new(move |r| file_create(r, "WKS-02", taskmgr, r"C:\Temp\lsass (3).dmp"))),
+            ],
+        ),
+        chunk(
+            200,
+            30,
+            vec![
+                (5, Box::new(move |r| file_create(r, "WKS-02", taskmgr, r"C:\Users\bob\AppData\Local\Temp\lsass.DMP"))),
+                (6, Box::new(move |r| access(r, "WKS-02", dumper, LSASS, DBGCORE_TRACE))),
+                (29, Box::new(move |r| access(r, "WKS-02", dumper, r"C:\Windows\system32\svchost.exe", DBGHELP_TRACE))),
+            ],
+        ),
         chunk(300, 40, vec![(10, Box::new(|r| file_create(r, "WKS-03", r"C:\Tools\procdump.exe", r"C:\Temp\lsass.dmp")))]),
         chunk(400, 35, vec![(34, Box::new(move |r| access(r, "WKS-04", dumper, LSASS, DBGHELP_TRACE)))]),
         chunk(500, 6, vec![(2, Box::new(move |r| file_create(r, "WKS-05", taskmgr, r"C:\Temp\lsass.dmp")))]),
@@ -440,9 +448,8 @@ fn mutations_of_a_generated_log() {
     let (report, findings, _) = scan_bytes("gen.evtx", &log, &rules).finish();
     assert_eq!(report.status, FileStatus::Ok);
     assert_eq!(report.issues, vec![]);
-    let per_chunk: Vec<BTreeSet<(String, u64)>> = (0..6)
-        .map(|c| findings.iter().filter(|f| f.chunk == c).map(|f| (f.analytic_id.clone(), f.event_record_id)).collect())
-        .collect();
+    let per_chunk: Vec<BTreeSet<(String, u64)>> =
+        (0..6).map(|c| findings.iter().filter(|f| f.chunk == c).map(|f| (f.analytic_id.clone(), f.event_record_id)).collect()).collect();
     assert_eq!(per_chunk, expected);
 
     let mut tally = Tally::default();

@@ -7,9 +7,7 @@
 mod support;
 
 use evtx_triage::rule_load::{LoadOptions, SkipKind, SkippedRule};
-use evtx_triage::rule_source::{
-    from_bytes, from_path, from_zip, RuleText, RuleTexts, MAX_RULE_BYTES,
-};
+use evtx_triage::rule_source::{from_bytes, from_path, from_zip, RuleText, RuleTexts, MAX_RULE_BYTES};
 use evtx_triage::rules::RuleSet;
 use evtx_triage::scan::scan_bytes;
 use evtx_triage::writer::write_evtx;
@@ -43,16 +41,15 @@ level: low
 
 /// "Billion laughs": nine levels of nine aliases, 9^9 (387,420,489) strings once expanded.
 fn alias_bomb() -> String {
-    let mut text = String::from("title: Alias bomb\nid: alias-bomb\nstatus: test\nlogsource:\n  product: windows\n  category: process_creation\n");
+    let mut text =
+        String::from("title: Alias bomb\nid: alias-bomb\nstatus: test\nlogsource:\n  product: windows\n  category: process_creation\n");
     text.push_str("a: &a [\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"]\n");
     let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
     for w in names.windows(2) {
         let refs = vec![format!("*{}", w[0]); 9].join(",");
         text.push_str(&format!("{}: &{} [{refs}]\n", w[1], w[1]));
     }
-    text.push_str(
-        "detection:\n  selection:\n    CommandLine|contains: *i\n  condition: selection\n",
-    );
+    text.push_str("detection:\n  selection:\n    CommandLine|contains: *i\n  condition: selection\n");
     text
 }
 
@@ -99,9 +96,8 @@ fn zip_bomb() -> &'static [u8] {
     ZIP.get_or_init(|| {
         let started = Instant::now();
         let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .compression_level(Some(6));
+        let options =
+            zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated).compression_level(Some(6));
         zip.start_file("big.yml", options).unwrap();
         let piece = vec![b' '; 1 << 20];
         for _ in 0..BOMB_BYTES / piece.len() {
@@ -110,11 +106,7 @@ fn zip_bomb() -> &'static [u8] {
         zip.start_file("rules/after-bomb.yml", options).unwrap();
         zip.write_all(good_rule("after-bomb").as_bytes()).unwrap();
         let bytes = zip.finish().unwrap().into_inner();
-        eprintln!(
-            "zip bomb: {} bytes for {BOMB_BYTES} bytes of text, built in {:.2?}",
-            bytes.len(),
-            started.elapsed()
-        );
+        eprintln!("zip bomb: {} bytes for {BOMB_BYTES} bytes of text, built in {:.2?}", bytes.len(), started.elapsed());
         bytes
     })
 }
@@ -122,13 +114,8 @@ fn zip_bomb() -> &'static [u8] {
 /// A zip whose entries climb out of their folder, plus a good one.
 fn unsafe_zip() -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for (name, id) in [
-        ("../evil.yml", "evil-parent"),
-        ("/abs.yml", "evil-absolute"),
-        ("rules/inside.yml", "inside"),
-    ] {
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, id) in [("../evil.yml", "evil-parent"), ("/abs.yml", "evil-absolute"), ("rules/inside.yml", "inside")] {
         zip.start_file(name, options).unwrap();
         zip.write_all(good_rule(id).as_bytes()).unwrap();
     }
@@ -174,10 +161,7 @@ fn a_yaml_alias_bomb_is_skipped_as_invalid() {
     let skipped = &report.skipped[0];
     eprintln!("alias bomb: {}", skipped.reason);
     assert!(!skipped.reason.is_empty());
-    assert_eq!(
-        (skipped.id.as_deref(), skipped.title.as_deref()),
-        (Some("alias-bomb"), Some("Alias bomb"))
-    );
+    assert_eq!((skipped.id.as_deref(), skipped.title.as_deref()), (Some("alias-bomb"), Some("Alias bomb")));
     assert_eq!(report.loaded, 3);
     assert_eq!(ids(&rules), [MINIDUMP, TASKMGR, "good"]);
 }
@@ -192,13 +176,7 @@ fn a_10_mb_rule_file_is_unreadable_and_its_size_is_named() {
     let pack = from_path(&dir.path().join("rules"));
     assert_eq!(pack.texts.len(), 1);
     assert_eq!(pack.unreadable.len(), 1);
-    assert_eq!(
-        (
-            pack.unreadable[0].source.clone(),
-            pack.unreadable[0].reason.clone()
-        ),
-        (s(&big), size_reason(10 << 20))
-    );
+    assert_eq!((pack.unreadable[0].source.clone(), pack.unreadable[0].reason.clone()), (s(&big), size_reason(10 << 20)));
     let rules = load(&pack);
     let report = rules.load_report();
     assert_eq!(shapes(&report.skipped), [(s(&big), SkipKind::Unreadable)]);
@@ -208,24 +186,12 @@ fn a_10_mb_rule_file_is_unreadable_and_its_size_is_named() {
     let pack = from_bytes("big.yml", bytes);
     assert!(pack.texts.is_empty());
     assert_eq!(pack.unreadable.len(), 1);
-    assert_eq!(
-        (
-            pack.unreadable[0].source.as_str(),
-            pack.unreadable[0].reason.clone()
-        ),
-        ("big.yml", size_reason(10 << 20))
-    );
+    assert_eq!((pack.unreadable[0].source.as_str(), pack.unreadable[0].reason.clone()), ("big.yml", size_reason(10 << 20)));
     let rules = load(&pack);
-    assert_eq!(
-        shapes(&rules.load_report().skipped),
-        [("big.yml".to_string(), SkipKind::Unreadable)]
-    );
+    assert_eq!(shapes(&rules.load_report().skipped), [("big.yml".to_string(), SkipKind::Unreadable)]);
     assert_eq!(rules.load_report().loaded, 2);
     // One byte over the limit is refused, the limit itself is not.
-    assert_eq!(
-        from_bytes("over.yml", vec![b' '; MAX_RULE_BYTES + 1]).unreadable[0].reason,
-        size_reason(MAX_RULE_BYTES + 1)
-    );
+    assert_eq!(from_bytes("over.yml", vec![b' '; MAX_RULE_BYTES + 1]).unreadable[0].reason, size_reason(MAX_RULE_BYTES + 1));
     let mut at_limit = good_rule("at-limit").into_bytes();
     at_limit.resize(MAX_RULE_BYTES, b' ');
     let pack = from_bytes("at-limit.yml", at_limit);
@@ -240,14 +206,8 @@ fn a_10_mb_rule_file_is_unreadable_and_its_size_is_named() {
 fn catastrophic_regexes_run_in_linear_time_or_are_refused() {
     let pack = RuleTexts {
         texts: vec![
-            RuleText {
-                source: "nested.yml".into(),
-                text: regex_rule("nested", "(a+)+$"),
-            },
-            RuleText {
-                source: "huge.yml".into(),
-                text: regex_rule("huge", "(a{1000}){1000}"),
-            },
+            RuleText { source: "nested.yml".into(), text: regex_rule("nested", "(a+)+$") },
+            RuleText { source: "huge.yml".into(), text: regex_rule("huge", "(a{1000}){1000}") },
         ],
         unreadable: Vec::new(),
     };
@@ -256,18 +216,11 @@ fn catastrophic_regexes_run_in_linear_time_or_are_refused() {
     eprintln!("loading the regex rules took {:.2?}", started.elapsed());
     let report = rules.load_report();
     assert_eq!(ids(&rules), [MINIDUMP, TASKMGR, "nested"]);
-    assert_eq!(
-        shapes(&report.skipped),
-        [("huge.yml".to_string(), SkipKind::Unsupported)]
-    );
+    assert_eq!(shapes(&report.skipped), [("huge.yml".to_string(), SkipKind::Unsupported)]);
     let huge = &report.skipped[0];
     eprintln!("huge regex: {}", huge.reason);
     assert_eq!(huge.id.as_deref(), Some("huge"));
-    assert!(
-        huge.reason.starts_with("the engine cannot run it: "),
-        "{}",
-        huge.reason
-    );
+    assert!(huge.reason.starts_with("the engine cannot run it: "), "{}", huge.reason);
     assert!(huge.reason.contains("size limit"), "{}", huge.reason);
 
     // 'a' x 20,000 then 'b': `(a+)+$` cannot match (the value ends in b); a
@@ -275,18 +228,8 @@ fn catastrophic_regexes_run_in_linear_time_or_are_refused() {
     let no_match = "a".repeat(20_000) + "b";
     let matches = "a".repeat(20_000);
     let mut events = benign_run(1, 4);
-    events.push(process_create(
-        5,
-        "WKS-01",
-        r"C:\Windows\System32\cmd.exe",
-        &no_match,
-    ));
-    events.push(process_create(
-        6,
-        "WKS-01",
-        r"C:\Windows\System32\cmd.exe",
-        &matches,
-    ));
+    events.push(process_create(5, "WKS-01", r"C:\Windows\System32\cmd.exe", &no_match));
+    events.push(process_create(6, "WKS-01", r"C:\Windows\System32\cmd.exe", &matches));
     events.extend(benign_run(7, 4));
     let log = write_evtx(&events);
     let started = Instant::now();
@@ -303,33 +246,16 @@ fn a_zip_bomb_entry_is_unreadable_and_the_rest_loads() {
     let started = Instant::now();
     let pack = from_zip("bomb.zip", bomb);
     eprintln!("reading the zip bomb took {:.2?}", started.elapsed());
-    assert_eq!(
-        pack.texts
-            .iter()
-            .map(|t| t.source.as_str())
-            .collect::<Vec<_>>(),
-        ["bomb.zip/rules/after-bomb.yml"]
-    );
+    assert_eq!(pack.texts.iter().map(|t| t.source.as_str()).collect::<Vec<_>>(), ["bomb.zip/rules/after-bomb.yml"]);
     assert_eq!(pack.unreadable.len(), 1);
     assert_eq!(pack.unreadable[0].source, "bomb.zip/big.yml");
-    assert_eq!(
-        pack.unreadable[0].reason,
-        format!(
-            "the entry expands past {MAX_RULE_BYTES} bytes; rule files that big are not loaded"
-        )
-    );
+    assert_eq!(pack.unreadable[0].reason, format!("the entry expands past {MAX_RULE_BYTES} bytes; rule files that big are not loaded"));
     let rules = load(&pack);
-    assert_eq!(
-        shapes(&rules.load_report().skipped),
-        [("bomb.zip/big.yml".to_string(), SkipKind::Unreadable)]
-    );
+    assert_eq!(shapes(&rules.load_report().skipped), [("bomb.zip/big.yml".to_string(), SkipKind::Unreadable)]);
     assert_eq!(ids(&rules), [MINIDUMP, TASKMGR, "after-bomb"]);
     // From a file, by its bytes, the same.
     let again = from_bytes("bomb.zip", bomb.to_vec());
-    assert_eq!(
-        (again.texts, again.unreadable),
-        (pack.texts, pack.unreadable)
-    );
+    assert_eq!((again.texts, again.unreadable), (pack.texts, pack.unreadable));
 }
 
 #[test]
@@ -341,10 +267,7 @@ fn a_non_utf8_rule_file_is_unreadable() {
     let rules = load(&pack);
     let report = rules.load_report();
     assert_eq!(shapes(&report.skipped), [(s(&bad), SkipKind::Unreadable)]);
-    assert_eq!(
-        report.skipped[0].reason,
-        "not UTF-8 text (invalid byte at offset 0)"
-    );
+    assert_eq!(report.skipped[0].reason, "not UTF-8 text (invalid byte at offset 0)");
     assert!(report.skipped[0].reason.contains("UTF-8"));
     assert_eq!(ids(&rules), [MINIDUMP, TASKMGR, "good"]);
     // Bad bytes after good ones: the offset is theirs.
@@ -353,10 +276,7 @@ fn a_non_utf8_rule_file_is_unreadable() {
     bytes.extend_from_slice(&[0xff, 0xfe, b'\n']);
     let pack = from_bytes("late.yml", bytes);
     assert!(pack.texts.is_empty());
-    assert_eq!(
-        pack.unreadable[0].reason,
-        format!("not UTF-8 text (invalid byte at offset {at})")
-    );
+    assert_eq!(pack.unreadable[0].reason, format!("not UTF-8 text (invalid byte at offset {at})"));
 }
 
 /// Every file and folder under `dir`, relative, sorted.
@@ -388,32 +308,13 @@ fn zip_entries_outside_their_folder_are_unsafe_and_not_written() {
     let pack = from_path(&inner);
     let unsafe_reason = "unsafe path in the archive (absolute or with ..); not read";
     let zip = s(&zip_path);
-    let got: Vec<(String, String)> = pack
-        .unreadable
-        .iter()
-        .map(|u| (u.source.clone(), u.reason.clone()))
-        .collect();
-    assert_eq!(
-        got,
-        [
-            (format!("{zip}/../evil.yml"), unsafe_reason.to_string()),
-            (format!("{zip}//abs.yml"), unsafe_reason.to_string())
-        ]
-    );
-    assert_eq!(
-        pack.texts
-            .iter()
-            .map(|t| t.source.clone())
-            .collect::<Vec<_>>(),
-        [format!("{zip}/rules/inside.yml")]
-    );
+    let got: Vec<(String, String)> = pack.unreadable.iter().map(|u| (u.source.clone(), u.reason.clone())).collect();
+    assert_eq!(got, [(format!("{zip}/../evil.yml"), unsafe_reason.to_string()), (format!("{zip}//abs.yml"), unsafe_reason.to_string())]);
+    assert_eq!(pack.texts.iter().map(|t| t.source.clone()).collect::<Vec<_>>(), [format!("{zip}/rules/inside.yml")]);
     let rules = load(&pack);
     assert_eq!(
         shapes(&rules.load_report().skipped),
-        [
-            (format!("{zip}/../evil.yml"), SkipKind::Unreadable),
-            (format!("{zip}//abs.yml"), SkipKind::Unreadable)
-        ]
+        [(format!("{zip}/../evil.yml"), SkipKind::Unreadable), (format!("{zip}//abs.yml"), SkipKind::Unreadable)]
     );
     assert_eq!(ids(&rules), [MINIDUMP, TASKMGR, "inside"]);
     // Nothing was written: not beside the zip, not above it, not at the root.
@@ -422,52 +323,30 @@ fn zip_entries_outside_their_folder_are_unsafe_and_not_written() {
     assert_eq!(Path::new("/abs.yml").exists(), abs_existed);
     // From bytes, the same.
     let from_memory = from_zip("pack.zip", &unsafe_zip());
-    let sources: Vec<&str> = from_memory
-        .unreadable
-        .iter()
-        .map(|u| u.source.as_str())
-        .collect();
+    let sources: Vec<&str> = from_memory.unreadable.iter().map(|u| u.source.as_str()).collect();
     assert_eq!(sources, ["pack.zip/../evil.yml", "pack.zip//abs.yml"]);
     assert_eq!(from_memory.texts.len(), 1);
 }
 
 fn cli(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
-    Command::new(BIN)
-        .args(args.iter().map(|a| a.as_ref()))
-        .output()
-        .expect("run evtx-triage")
+    Command::new(BIN).args(args.iter().map(|a| a.as_ref())).output().expect("run evtx-triage")
 }
 
 #[test]
 fn the_cli_skips_bad_rules_in_a_folder_and_refuses_a_named_one() {
     let dir = TempDir::new("cli-rules");
     let mut events = benign_run(1, 5);
-    events.push(process_create(
-        6,
-        "WKS-01",
-        r"C:\Windows\System32\whoami.exe",
-        "whoami /all",
-    ));
+    events.push(process_create(6, "WKS-01", r"C:\Windows\System32\whoami.exe", "whoami /all"));
     let log = dir.write("log.evtx", &write_evtx(&events));
     let big = dir.write("rules/big.yml", &ten_mb_rule());
     let bomb = dir.write("rules/bomb.yml", alias_bomb().as_bytes());
     dir.write("rules/good.yml", good_rule("good").as_bytes());
-    let huge = dir.write(
-        "rules/huge.yml",
-        regex_rule("huge", "(a{1000}){1000}").as_bytes(),
-    );
+    let huge = dir.write("rules/huge.yml", regex_rule("huge", "(a{1000}){1000}").as_bytes());
     let unsafe_zip = dir.write("rules/unsafe.zip", &unsafe_zip());
     let utf16 = dir.write("rules/utf16.yml", &utf16_rule());
     let zip_bomb = dir.write("rules/zipbomb.zip", zip_bomb());
     let started = Instant::now();
-    let out = cli(&[
-        &"scan",
-        &"--format",
-        &"json",
-        &"--rules",
-        &dir.path().join("rules"),
-        &log,
-    ]);
+    let out = cli(&[&"scan", &"--format", &"json", &"--rules", &dir.path().join("rules"), &log]);
     eprintln!("the CLI ran in {:.2?}", started.elapsed());
     let stderr = String::from_utf8(out.stderr.clone()).unwrap();
     assert_eq!(out.status.code(), Some(0), "{stderr}");
@@ -478,12 +357,7 @@ fn the_cli_skips_bad_rules_in_a_folder_and_refuses_a_named_one() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| {
-            (
-                s["source"].as_str().unwrap().to_string(),
-                s["kind"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|s| (s["source"].as_str().unwrap().to_string(), s["kind"].as_str().unwrap().to_string()))
         .collect();
     skipped.sort();
     let (uz, zb) = (s(&unsafe_zip), s(&zip_bomb));
@@ -501,28 +375,20 @@ fn the_cli_skips_bad_rules_in_a_folder_and_refuses_a_named_one() {
     for sk in v["rules"]["skipped"].as_array().unwrap() {
         assert!(!sk["reason"].as_str().unwrap().is_empty(), "{sk}");
         assert!(
-            stderr.contains(&format!(
-                "evtx-triage: skipped {}: {}",
-                sk["source"].as_str().unwrap(),
-                sk["reason"].as_str().unwrap()
-            )),
+            stderr.contains(&format!("evtx-triage: skipped {}: {}", sk["source"].as_str().unwrap(), sk["reason"].as_str().unwrap())),
             "{stderr}"
         );
     }
     assert!(
-        stderr.starts_with("evtx-triage: 5 rule(s) loaded, 7 skipped: 1 unsupported by the engine, 1 invalid YAML or Sigma, 5 unreadable\n"),
+        stderr
+            .starts_with("evtx-triage: 5 rule(s) loaded, 7 skipped: 1 unsupported by the engine, 1 invalid YAML or Sigma, 5 unreadable\n"),
         "{stderr}"
     );
     let found: Vec<(&str, u64)> = v["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| {
-            (
-                f["analytic_id"].as_str().unwrap(),
-                f["event_record_id"].as_u64().unwrap(),
-            )
-        })
+        .map(|f| (f["analytic_id"].as_str().unwrap(), f["event_record_id"].as_u64().unwrap()))
         .collect();
     // The three good rules fire on whoami, in load order: good.yml, then
     // unsafe.zip's inside.yml, then zipbomb.zip's after-bomb.yml.
@@ -533,11 +399,7 @@ fn the_cli_skips_bad_rules_in_a_folder_and_refuses_a_named_one() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8(out.stderr).unwrap(),
-        format!(
-            "evtx-triage: {}: not a usable Sigma rule: {}\n",
-            s(&big),
-            size_reason(10 << 20)
-        )
+        format!("evtx-triage: {}: not a usable Sigma rule: {}\n", s(&big), size_reason(10 << 20))
     );
     assert!(out.stdout.is_empty());
 }

@@ -24,11 +24,7 @@ use support::{corpus_dir, evtx_files};
 const BIN: &str = env!("CARGO_BIN_EXE_evtx-triage");
 
 /// The rule folders of the pack, relative to `../shared/sigma`.
-const RULE_FOLDERS: [&str; 3] = [
-    "rules/windows",
-    "rules-threat-hunting",
-    "rules-emerging-threats",
-];
+const RULE_FOLDERS: [&str; 3] = ["rules/windows", "rules-threat-hunting", "rules-emerging-threats"];
 
 /// `../shared/sigma` (next to the repository), when present. Under CI it
 /// must be: a missing folder fails the test; elsewhere it is skipped with a notice.
@@ -38,15 +34,9 @@ fn sigma_dir(what: &str) -> Option<PathBuf> {
         return Some(dir);
     }
     if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "CI=true but the Sigma rules are missing at {}",
-            dir.display()
-        );
+        panic!("CI=true but the Sigma rules are missing at {}", dir.display());
     }
-    eprintln!(
-        "NOTICE: Sigma rules not found at {}; skipping {what}",
-        dir.display()
-    );
+    eprintln!("NOTICE: Sigma rules not found at {}; skipping {what}", dir.display());
     None
 }
 
@@ -65,12 +55,7 @@ fn load_pack(sigma: &Path) -> RuleSet {
     let pack = pack_texts(sigma);
     let rules = RuleSet::load(&pack, &LoadOptions::default());
     let report = rules.load_report();
-    eprintln!(
-        "{} rule texts loaded in {:.2?}: {}",
-        pack.texts.len() + pack.unreadable.len(),
-        started.elapsed(),
-        report.summary()
-    );
+    eprintln!("{} rule texts loaded in {:.2?}: {}", pack.texts.len() + pack.unreadable.len(), started.elapsed(), report.summary());
     rules
 }
 
@@ -127,25 +112,16 @@ fn regression_cases(sigma: &Path) -> Vec<Case> {
     infos
         .into_iter()
         .map(|info_path| {
-            let info: Info = serde_yaml::from_slice(&std::fs::read(&info_path).unwrap())
-                .unwrap_or_else(|e| panic!("{}: {e}", info_path.display()));
+            let info: Info =
+                serde_yaml::from_slice(&std::fs::read(&info_path).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", info_path.display()));
             let folder = info_path.parent().unwrap();
             let logs = evtx_files(folder);
-            assert_eq!(
-                logs.len(),
-                1,
-                "{}: one .evtx expected next to it, found {logs:?}",
-                info_path.display()
-            );
+            assert_eq!(logs.len(), 1, "{}: one .evtx expected next to it, found {logs:?}", info_path.display());
             let meta = &info.rule_metadata[0];
             Case {
                 rule_id: meta.id.clone(),
                 title: meta.title.clone(),
-                wanted: info
-                    .regression_tests_info
-                    .first()
-                    .and_then(|t| t.match_count)
-                    .unwrap_or(1),
+                wanted: info.regression_tests_info.first().and_then(|t| t.match_count).unwrap_or(1),
                 evtx: logs.into_iter().next().unwrap(),
             }
         })
@@ -157,12 +133,7 @@ fn why_missing(rules: &RuleSet, id: &str) -> String {
     if rules.analytics().any(|a| a.id == id) {
         return "loaded".into();
     }
-    match rules
-        .load_report()
-        .skipped
-        .iter()
-        .find(|s| s.id.as_deref() == Some(id))
-    {
+    match rules.load_report().skipped.iter().find(|s| s.id.as_deref() == Some(id)) {
         Some(s) => format!("skipped ({:?}: {})", s.kind, s.reason),
         None => "not in the pack".into(),
     }
@@ -184,13 +155,7 @@ fn check_cases(rules: &RuleSet, cases: &[Case], count: impl Fn(&Case) -> usize) 
             ));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} regression case(s) fail:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {} regression case(s) fail:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }
 
 #[test]
@@ -204,10 +169,7 @@ fn every_regression_case_passes_sigmahq_criterion() {
     check_cases(rules, &cases, |case| {
         let bytes = std::fs::read(&case.evtx).unwrap();
         let scan = scan_bytes(&case.evtx.display().to_string(), &bytes, rules);
-        scan.findings()
-            .iter()
-            .filter(|f| f.analytic_id == case.rule_id)
-            .count()
+        scan.findings().iter().filter(|f| f.analytic_id == case.rule_id).count()
     });
 }
 
@@ -233,15 +195,11 @@ fn the_cli_runs_every_regression_case() {
     let mut files = BTreeSet::new();
     let mut loaded = None;
     for line in String::from_utf8(out.stdout).unwrap().lines() {
-        let v: serde_json::Value =
-            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
         match v["type"].as_str() {
             Some("rules") => loaded = v["loaded"].as_u64(),
             Some("finding") => {
-                let key = (
-                    v["file"].as_str().unwrap().to_string(),
-                    v["analytic_id"].as_str().unwrap().to_string(),
-                );
+                let key = (v["file"].as_str().unwrap().to_string(), v["analytic_id"].as_str().unwrap().to_string());
                 *per_file.entry(key).or_default() += 1;
             }
             Some("file") => {
@@ -252,19 +210,10 @@ fn the_cli_runs_every_regression_case() {
     }
     // The same rules as in process.
     let rules = pack(&sigma);
-    assert_eq!(
-        loaded,
-        Some(rules.load_report().loaded as u64),
-        "rules loaded by the CLI"
-    );
+    assert_eq!(loaded, Some(rules.load_report().loaded as u64), "rules loaded by the CLI");
     let case_files: BTreeSet<String> = cases.iter().map(|c| c.evtx.display().to_string()).collect();
     assert_eq!(files, case_files, "the CLI scans exactly the cases' logs");
-    check_cases(rules, &cases, |case| {
-        per_file
-            .get(&(case.evtx.display().to_string(), case.rule_id.clone()))
-            .copied()
-            .unwrap_or(0)
-    });
+    check_cases(rules, &cases, |case| per_file.get(&(case.evtx.display().to_string(), case.rule_id.clone())).copied().unwrap_or(0));
 }
 
 /// A rule's logsource, lower case.
@@ -284,21 +233,10 @@ fn logsource_of(sigma_text: &str, id: &str) -> Logsource {
     let doc = match docs.iter().find(|d| d["id"].as_str() == Some(id)) {
         Some(d) => d,
         None if docs.len() == 1 => &docs[0],
-        None => panic!(
-            "no document with id {id} among {} in:\n{sigma_text}",
-            docs.len()
-        ),
+        None => panic!("no document with id {id} among {} in:\n{sigma_text}", docs.len()),
     };
-    let field = |k: &str| {
-        doc["logsource"][k]
-            .as_str()
-            .map(|s| s.trim().to_lowercase())
-    };
-    Logsource {
-        product: field("product"),
-        category: field("category"),
-        service: field("service"),
-    }
+    let field = |k: &str| doc["logsource"][k].as_str().map(|s| s.trim().to_lowercase());
+    Logsource { product: field("product"), category: field("category"), service: field("service") }
 }
 
 /// Records a logsource admits: these channels and EventIDs (`None`: any).
@@ -315,14 +253,8 @@ struct Thor {
 impl Thor {
     fn read(path: &Path) -> Self {
         let v: serde_yaml::Value = serde_yaml::from_slice(&std::fs::read(path).unwrap()).unwrap();
-        let mut thor = Thor {
-            services: HashMap::new(),
-            categories: HashMap::new(),
-        };
-        for (name, entry) in v["logsources"]
-            .as_mapping()
-            .expect("thor.yml has logsources")
-        {
+        let mut thor = Thor { services: HashMap::new(), categories: HashMap::new() };
+        for (name, entry) in v["logsources"].as_mapping().expect("thor.yml has logsources") {
             let text = |v: &serde_yaml::Value| v.as_str().map(str::to_lowercase);
             if let Some(category) = text(&entry["category"]) {
                 let Some(service) = text(&entry["rewrite"]["service"]) else {
@@ -330,15 +262,10 @@ impl Thor {
                 };
                 let ids: Vec<u64> = match &entry["conditions"]["EventID"] {
                     serde_yaml::Value::Number(n) => vec![n.as_u64().unwrap()],
-                    serde_yaml::Value::Sequence(list) => {
-                        list.iter().map(|n| n.as_u64().unwrap()).collect()
-                    }
+                    serde_yaml::Value::Sequence(list) => list.iter().map(|n| n.as_u64().unwrap()).collect(),
                     other => panic!("thor.yml {name:?}: EventID {other:?}"),
                 };
-                thor.categories
-                    .entry(category)
-                    .or_default()
-                    .push((service, ids));
+                thor.categories.entry(category).or_default().push((service, ids));
             } else if let Some(service) = text(&entry["service"]) {
                 let channels = entry["sources"]
                     .as_sequence()
@@ -357,28 +284,16 @@ impl Thor {
     fn allowed(&self, ls: &Logsource) -> Option<Vec<Allowed>> {
         match (&ls.category, &ls.service) {
             (Some(category), service) => {
-                let alternatives = self
-                    .categories
-                    .get(category)
-                    .map(Vec::as_slice)
-                    .unwrap_or_default();
+                let alternatives = self.categories.get(category).map(Vec::as_slice).unwrap_or_default();
                 Some(
                     alternatives
                         .iter()
                         .filter(|(s, _)| service.as_ref().is_none_or(|want| want == s))
-                        .map(|(s, ids)| {
-                            (
-                                self.services.get(s).cloned().unwrap_or_default(),
-                                Some(ids.clone()),
-                            )
-                        })
+                        .map(|(s, ids)| (self.services.get(s).cloned().unwrap_or_default(), Some(ids.clone())))
                         .collect(),
                 )
             }
-            (None, Some(service)) => self
-                .services
-                .get(service)
-                .map(|channels| vec![(channels.clone(), None)]),
+            (None, Some(service)) => self.services.get(service).map(|channels| vec![(channels.clone(), None)]),
             (None, None) => unreachable!("handled by the caller"),
         }
     }
@@ -387,9 +302,7 @@ impl Thor {
 fn admits(allowed: &[Allowed], channel: Option<&str>, event_id: Option<u64>) -> bool {
     allowed.iter().any(|(channels, ids)| {
         channel.is_some_and(|c| channels.iter().any(|x| x.eq_ignore_ascii_case(c)))
-            && ids
-                .as_ref()
-                .is_none_or(|ids| event_id.is_some_and(|id| ids.contains(&id)))
+            && ids.as_ref().is_none_or(|ids| event_id.is_some_and(|id| ids.contains(&id)))
     })
 }
 
@@ -417,41 +330,21 @@ fn no_finding_falls_outside_its_rules_logsource() {
     };
     let rules = pack(&sigma);
     let thor = Thor::read(&sigma.join("tests/thor.yml"));
-    assert!(
-        thor.categories.contains_key("process_creation") && thor.services.contains_key("sysmon")
-    );
-    let index_of: HashMap<&str, usize> = rules
-        .analytics()
-        .enumerate()
-        .map(|(i, a)| (a.id.as_str(), i))
-        .collect();
+    assert!(thor.categories.contains_key("process_creation") && thor.services.contains_key("sysmon"));
+    let index_of: HashMap<&str, usize> = rules.analytics().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
     let mut logsources: HashMap<usize, Logsource> = HashMap::new();
-    let (mut by_thor, mut by_project, mut any_event, mut builtin) =
-        (0usize, 0usize, 0usize, 0usize);
+    let (mut by_thor, mut by_project, mut any_event, mut builtin) = (0usize, 0usize, 0usize, 0usize);
     let mut fired: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut per_logsource: BTreeMap<String, usize> = BTreeMap::new();
     let mut violations = Vec::new();
     for (rel, bytes) in corpus_logs(&corpus) {
         let scan = scan_bytes(&rel, &bytes, rules);
         for f in scan.findings() {
-            let i = *index_of
-                .get(f.analytic_id.as_str())
-                .unwrap_or_else(|| panic!("{rel}: finding of unknown rule {}", f.analytic_id));
+            let i = *index_of.get(f.analytic_id.as_str()).unwrap_or_else(|| panic!("{rel}: finding of unknown rule {}", f.analytic_id));
             let info = rules.analytic(i);
-            let ls = logsources
-                .entry(i)
-                .or_insert_with(|| logsource_of(&info.sigma, &f.analytic_id))
-                .clone();
-            let what = ls
-                .category
-                .as_deref()
-                .or(ls.service.as_deref())
-                .unwrap_or("any")
-                .to_string();
-            fired
-                .entry(what.clone())
-                .or_default()
-                .insert(f.analytic_id.clone());
+            let ls = logsources.entry(i).or_insert_with(|| logsource_of(&info.sigma, &f.analytic_id)).clone();
+            let what = ls.category.as_deref().or(ls.service.as_deref()).unwrap_or("any").to_string();
+            fired.entry(what.clone()).or_default().insert(f.analytic_id.clone());
             *per_logsource.entry(what).or_default() += 1;
             builtin += usize::from(info.source == "builtin");
             let (channel, event_id) = (f.channel.as_deref(), f.event_id);
@@ -467,11 +360,8 @@ fn no_finding_falls_outside_its_rules_logsource() {
                 by_project += 1;
                 match rules.scope(i) {
                     Scope::Sources(sources) => sources.iter().any(|s| {
-                        channel
-                            .is_some_and(|c| s.channels.iter().any(|x| x.eq_ignore_ascii_case(c)))
-                            && s.event_ids
-                                .as_ref()
-                                .is_none_or(|ids| event_id.is_some_and(|id| ids.contains(&id)))
+                        channel.is_some_and(|c| s.channels.iter().any(|x| x.eq_ignore_ascii_case(c)))
+                            && s.event_ids.as_ref().is_none_or(|ids| event_id.is_some_and(|id| ids.contains(&id)))
                     }),
                     Scope::AnyWindowsEvent => false,
                 }
@@ -491,17 +381,9 @@ fn no_finding_falls_outside_its_rules_logsource() {
         fired.values().map(BTreeSet::len).sum::<usize>()
     );
     for (logsource, n) in &per_logsource {
-        eprintln!(
-            "  {n:5} findings of {:3} {logsource} rules",
-            fired[logsource].len()
-        );
+        eprintln!("  {n:5} findings of {:3} {logsource} rules", fired[logsource].len());
     }
-    assert!(
-        violations.is_empty(),
-        "{} finding(s) outside their rule's logsource:\n{}",
-        violations.len(),
-        violations.join("\n")
-    );
+    assert!(violations.is_empty(), "{} finding(s) outside their rule's logsource:\n{}", violations.len(), violations.join("\n"));
     assert!(checked >= 1000, "only {checked} findings checked");
 }
 
@@ -512,39 +394,20 @@ fn no_finding_falls_outside_its_rules_logsource() {
 fn sorted_matches(findings: &[Finding]) -> Vec<Finding> {
     let mut out = findings.to_vec();
     for f in &mut out {
-        f.matched.sort_by_key(|m| {
-            (
-                m.selection.clone(),
-                m.field.clone(),
-                m.pattern.clone(),
-                m.value.to_string(),
-            )
-        });
+        f.matched.sort_by_key(|m| (m.selection.clone(), m.field.clone(), m.pattern.clone(), m.value.to_string()));
     }
     out
 }
 
 /// Compares two scans of one file: findings (as given by `prepare`),
 /// statistics, file report (but for the count of skipped chunks).
-fn compare_scans(
-    rel: &str,
-    a: FileScan,
-    b: FileScan,
-    prepare: fn(&[Finding]) -> Vec<Finding>,
-) -> Option<String> {
+fn compare_scans(rel: &str, a: FileScan, b: FileScan, prepare: fn(&[Finding]) -> Vec<Finding>) -> Option<String> {
     let (fa, fb) = (prepare(a.findings()), prepare(b.findings()));
     if fa != fb {
-        return Some(format!(
-            "{rel}: findings differ: {}",
-            finding_diff(&fa, &fb)
-        ));
+        return Some(format!("{rel}: findings differ: {}", finding_diff(&fa, &fb)));
     }
     if a.stats() != b.stats() {
-        return Some(format!(
-            "{rel}: statistics differ:\n  first  {:?}\n  second {:?}",
-            a.stats(),
-            b.stats()
-        ));
+        return Some(format!("{rel}: statistics differ:\n  first  {:?}\n  second {:?}", a.stats(), b.stats()));
     }
     let (mut ra, _, _) = a.finish();
     let (rb, _, _) = b.finish();
@@ -583,12 +446,7 @@ fn shortcuts_equal_a_full_parse_with_the_pack() {
         differences.extend(compare_scans(&rel, a, b, sorted_matches));
     }
     eprintln!("{compared} files, {findings} findings: {fast_time:.2?} with shortcuts, {full_time:.2?} without");
-    assert!(
-        differences.is_empty(),
-        "{} of {compared} file(s) differ:\n{}",
-        differences.len(),
-        differences.join("\n")
-    );
+    assert!(differences.is_empty(), "{} of {compared} file(s) differ:\n{}", differences.len(), differences.join("\n"));
     assert_eq!(compared, 300);
 }
 
@@ -610,10 +468,7 @@ fn loading_the_pack_twice_gives_the_same_findings() {
     let second = load_pack(&sigma);
     let mut differences = Vec::new();
     for (rel, bytes) in corpus_logs(&corpus) {
-        let (a, b) = (
-            scan_bytes(&rel, &bytes, first),
-            scan_bytes(&rel, &bytes, &second),
-        );
+        let (a, b) = (scan_bytes(&rel, &bytes, first), scan_bytes(&rel, &bytes, &second));
         differences.extend(compare_scans(&rel, a, b, <[Finding]>::to_vec));
     }
     assert!(
@@ -629,28 +484,18 @@ fn finding_diff(first: &[Finding], second: &[Finding]) -> String {
     let key = |f: &Finding| (f.analytic_id.clone(), f.event_record_id, f.offset);
     let first_keys: BTreeSet<_> = first.iter().map(key).collect();
     let second_keys: BTreeSet<_> = second.iter().map(key).collect();
-    let only = |a: &BTreeSet<(String, u64, u64)>,
-                b: &BTreeSet<(String, u64, u64)>,
-                findings: &[Finding]|
-     -> Vec<String> {
+    let only = |a: &BTreeSet<(String, u64, u64)>, b: &BTreeSet<(String, u64, u64)>, findings: &[Finding]| -> Vec<String> {
         a.difference(b)
             .map(|k| {
                 let f = findings.iter().find(|f| key(f) == *k).unwrap();
-                format!(
-                    "{} {:?} on record {} ({:?} EventID {:?})",
-                    k.0, f.analytic_title, k.1, f.channel, f.event_id
-                )
+                format!("{} {:?} on record {} ({:?} EventID {:?})", k.0, f.analytic_title, k.1, f.channel, f.event_id)
             })
             .collect()
     };
     let mut out = String::new();
-    for (what, list) in [
-        ("only in the first", only(&first_keys, &second_keys, first)),
-        (
-            "only in the second",
-            only(&second_keys, &first_keys, second),
-        ),
-    ] {
+    for (what, list) in
+        [("only in the first", only(&first_keys, &second_keys, first)), ("only in the second", only(&second_keys, &first_keys, second))]
+    {
         for line in list {
             out.push_str(&format!("\n    {what}: {line}"));
         }
@@ -668,10 +513,7 @@ fn finding_diff(first: &[Finding], second: &[Finding]) -> String {
             continue;
         }
         let names = |f: &Finding| -> Vec<String> {
-            f.matched
-                .iter()
-                .map(|m| format!("{}.{}", m.selection.as_deref().unwrap_or("?"), m.field))
-                .collect()
+            f.matched.iter().map(|m| format!("{}.{}", m.selection.as_deref().unwrap_or("?"), m.field)).collect()
         };
         if sorted_matches(std::slice::from_ref(f)) == sorted_matches(std::slice::from_ref(g)) {
             out.push_str(&format!(
@@ -682,10 +524,7 @@ fn finding_diff(first: &[Finding], second: &[Finding]) -> String {
                 names(g)
             ));
         } else {
-            out.push_str(&format!(
-                "\n    {} on record {} differs:\n      {f:?}\n      {g:?}",
-                f.analytic_id, f.event_record_id
-            ));
+            out.push_str(&format!("\n    {} on record {} differs:\n      {f:?}\n      {g:?}", f.analytic_id, f.event_record_id));
         }
     }
     if differ > 3 {
@@ -706,40 +545,23 @@ fn defender_rules_fire_on_fields_with_spaces() {
         return;
     };
     let rules = pack(&sigma);
-    let rel =
-        "attack-samples/AutomatedTestingTools/WinDefender_Events_1117_1116_AtomicRedTeam.evtx";
+    let rel = "attack-samples/AutomatedTestingTools/WinDefender_Events_1117_1116_AtomicRedTeam.evtx";
     let bytes = std::fs::read(corpus.join(rel)).unwrap();
     let scan = scan_bytes(rel, &bytes, rules);
-    let index_of: HashMap<&str, usize> = rules
-        .analytics()
-        .enumerate()
-        .map(|(i, a)| (a.id.as_str(), i))
-        .collect();
+    let index_of: HashMap<&str, usize> = rules.analytics().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
     let mut defender: BTreeMap<String, usize> = BTreeMap::new();
     for f in scan.findings() {
         let info = rules.analytic(index_of[f.analytic_id.as_str()]);
         let ls = logsource_of(&info.sigma, &f.analytic_id);
-        if ls.service.as_deref() == Some("windefend") || ls.category.as_deref() == Some("antivirus")
-        {
-            *defender
-                .entry(format!(
-                    "{} {:?} ({:?}/{:?})",
-                    f.analytic_id, f.analytic_title, ls.category, ls.service
-                ))
-                .or_default() += 1;
+        if ls.service.as_deref() == Some("windefend") || ls.category.as_deref() == Some("antivirus") {
+            *defender.entry(format!("{} {:?} ({:?}/{:?})", f.analytic_id, f.analytic_title, ls.category, ls.service)).or_default() += 1;
         }
     }
-    eprintln!(
-        "{} findings on {rel}; Defender rules that fired:",
-        scan.findings().len()
-    );
+    eprintln!("{} findings on {rel}; Defender rules that fired:", scan.findings().len());
     for (rule, n) in &defender {
         eprintln!("  {n:4}  {rule}");
     }
-    assert!(
-        !defender.is_empty(),
-        "no windefend / antivirus rule fired on {rel}"
-    );
+    assert!(!defender.is_empty(), "no windefend / antivirus rule fired on {rel}");
 
     // The pack's rules that fire here test EventIDs only. Rules on the
     // fields, as Sigma names them: `ThreatName` and `ProcessName` are the
@@ -764,25 +586,13 @@ fn defender_rules_fire_on_fields_with_spaces() {
         unreadable: Vec::new(),
     };
     let spaced = RuleSet::load(&texts, &LoadOptions::default());
-    assert_eq!(
-        spaced.load_report().loaded,
-        4,
-        "{:?}",
-        spaced.load_report().skipped
-    );
-    let found: BTreeSet<(String, u64)> = scan_bytes(rel, &bytes, &spaced)
-        .findings()
-        .iter()
-        .map(|f| (f.analytic_id.clone(), f.event_record_id))
-        .collect();
-    let want: BTreeSet<(String, u64)> = [
-        ("defender-powersploit", 37),
-        ("defender-powersploit", 101),
-        ("antivirus-jsprat", 75),
-        ("antivirus-jsprat", 102),
-    ]
-    .into_iter()
-    .map(|(a, r)| (a.to_string(), r))
-    .collect();
+    assert_eq!(spaced.load_report().loaded, 4, "{:?}", spaced.load_report().skipped);
+    let found: BTreeSet<(String, u64)> =
+        scan_bytes(rel, &bytes, &spaced).findings().iter().map(|f| (f.analytic_id.clone(), f.event_record_id)).collect();
+    let want: BTreeSet<(String, u64)> =
+        [("defender-powersploit", 37), ("defender-powersploit", 101), ("antivirus-jsprat", 75), ("antivirus-jsprat", 102)]
+            .into_iter()
+            .map(|(a, r)| (a.to_string(), r))
+            .collect();
     assert_eq!(found, want);
 }

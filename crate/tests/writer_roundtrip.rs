@@ -5,9 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use evtx::{EvtxChunkData, EvtxParser, ParserSettings};
-use evtx_triage::demo::{
-    demo_events, demo_log, DEMO_COMPUTER, DEMO_EVENT_COUNT, DEMO_EXPECTED, DEMO_FIRST_RECORD_ID,
-};
+use evtx_triage::demo::{demo_events, demo_log, DEMO_COMPUTER, DEMO_EVENT_COUNT, DEMO_EXPECTED, DEMO_FIRST_RECORD_ID};
 use evtx_triage::writer::{parse_filetime, try_write_evtx, write_evtx, EventSpec};
 use serde_json::Value;
 
@@ -17,9 +15,7 @@ const CHUNK: usize = 65536;
 /// Every record of the file, parsed with checksums validated, as (record ID, JSON).
 fn parse_file(bytes: &[u8]) -> Vec<(u64, Value)> {
     let settings = ParserSettings::default().validate_checksums(true);
-    let mut parser = EvtxParser::from_buffer(bytes.to_vec())
-        .expect("file header")
-        .with_configuration(settings);
+    let mut parser = EvtxParser::from_buffer(bytes.to_vec()).expect("file header").with_configuration(settings);
     assert!(parser.header().validate_checksum(), "file header CRC32");
     parser
         .records_json_value()
@@ -38,9 +34,7 @@ fn parse_chunks(bytes: &[u8]) -> Vec<Vec<(u64, Value)>> {
         .map(|chunk_bytes| {
             let mut chunk = EvtxChunkData::new(chunk_bytes.to_vec(), true).expect("valid chunk");
             assert!(chunk.validate_checksum());
-            let mut chunk = chunk
-                .parse(Arc::new(ParserSettings::default()))
-                .expect("chunk parses");
+            let mut chunk = chunk.parse(Arc::new(ParserSettings::default())).expect("chunk parses");
             chunk
                 .iter()
                 .map(|record| {
@@ -65,10 +59,7 @@ fn u64_at(bytes: &[u8], at: usize) -> u64 {
 fn event_data(event: &Value) -> Vec<(String, String)> {
     match &event["Event"]["EventData"] {
         Value::Null => Vec::new(),
-        Value::Object(map) => map
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().expect("string value").to_owned()))
-            .collect(),
+        Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v.as_str().expect("string value").to_owned())).collect(),
         other => panic!("EventData {other}"),
     }
 }
@@ -76,14 +67,8 @@ fn event_data(event: &Value) -> Vec<(String, String)> {
 /// Asserts that `event` renders `spec` field by field (with `data` as given).
 fn assert_event(event: &Value, spec: &EventSpec, data: &[(String, String)]) {
     let system = &event["Event"]["System"];
-    assert_eq!(
-        event["Event"]["#attributes"]["xmlns"],
-        "http://schemas.microsoft.com/win/2004/08/events/event"
-    );
-    assert_eq!(
-        system["Provider"]["#attributes"]["Name"],
-        spec.provider.as_str()
-    );
+    assert_eq!(event["Event"]["#attributes"]["xmlns"], "http://schemas.microsoft.com/win/2004/08/events/event");
+    assert_eq!(system["Provider"]["#attributes"]["Name"], spec.provider.as_str());
     assert_eq!(system["EventID"], spec.event_id);
     assert_eq!(system["EventRecordID"], spec.record_id);
     assert_eq!(
@@ -102,11 +87,7 @@ fn hostile_events() -> Vec<EventSpec> {
         "2024-02-29T23:59:59.9999999Z",
         4688,
         "<svg onload=alert(1)>",
-        &[
-            ("#attributes", "not attributes"),
-            ("xmlns", "not a namespace"),
-            ("\u{202e}exe.gpj", "\u{202e}cod.scr"),
-        ],
+        &[("#attributes", "not attributes"), ("xmlns", "not a namespace"), ("\u{202e}exe.gpj", "\u{202e}cod.scr")],
     );
     other.provider = "Microsoft-Windows-Security-Auditing".into();
     other.channel = "Security".into();
@@ -120,14 +101,8 @@ fn hostile_events() -> Vec<EventSpec> {
                 ("RuleName", ""),
                 ("UtcTime", "2019-03-17 19:09:41.328"),
                 ("SourceImage", "<img src=x onerror=alert(1)>"),
-                (
-                    "TargetImage",
-                    "</script><script>alert(document.domain)</script>",
-                ),
-                (
-                    "CallTrace",
-                    "C:\\Windows\\SYSTEM32\\ntdll.dll+9c534|\"quoted\" & 'apos' &amp;",
-                ),
+                ("TargetImage", "</script><script>alert(document.domain)</script>"),
+                ("CallTrace", "C:\\Windows\\SYSTEM32\\ntdll.dll+9c534|\"quoted\" & 'apos' &amp;"),
                 ("Rtl", "evil\u{202e}fdp.exe"),
                 ("Unicode", "Ünïcödé 日本語 עברית 😀🔥 \u{feff}\u{200b}"),
                 ("Whitespace", "  lead\ttab\r\nCRLF trail  "),
@@ -135,13 +110,7 @@ fn hostile_events() -> Vec<EventSpec> {
                 ("Controls", "\u{1}\u{7}\u{1b}[31m\u{7f}"),
             ],
         ),
-        EventSpec::sysmon(
-            4435,
-            "1601-01-01T00:00:00.0000000Z",
-            65535,
-            " ",
-            &[("<Data Name=\"x\">", "</Data></EventData></Event>")],
-        ),
+        EventSpec::sysmon(4435, "1601-01-01T00:00:00.0000000Z", 65535, " ", &[("<Data Name=\"x\">", "</Data></EventData></Event>")]),
         other,
         EventSpec::sysmon(44, "2026-03-02T09:00:00.0000001Z", 1, "WKS", &[]),
     ]
@@ -168,10 +137,7 @@ fn hostile_strings_round_trip_exactly() {
 
     // Sysmon events look like Windows' own.
     let system = &records[0].1["Event"]["System"];
-    assert_eq!(
-        system["Provider"]["#attributes"]["Guid"],
-        "{5770385F-C22A-43E0-BF4C-06F5698FFBD9}"
-    );
+    assert_eq!(system["Provider"]["#attributes"]["Guid"], "{5770385F-C22A-43E0-BF4C-06F5698FFBD9}");
     assert_eq!(system["Version"], 3);
     assert_eq!(system["Level"], 4);
     assert_eq!(system["Task"], 10);
@@ -189,12 +155,7 @@ fn record_header_timestamps_match() {
         let filetime = parse_filetime(&spec.time).unwrap();
         // FILETIME: 100 ns since 1601-01-01; Unix epoch at 11644473600 s.
         let unix_nanos = (i128::from(filetime) - 116_444_736_000_000_000) * 100;
-        assert_eq!(
-            record.timestamp.as_nanosecond(),
-            unix_nanos,
-            "{}",
-            spec.time
-        );
+        assert_eq!(record.timestamp.as_nanosecond(), unix_nanos, "{}", spec.time);
     }
 }
 
@@ -203,41 +164,14 @@ fn huge_strings_are_truncated_to_fit_a_chunk() {
     let big_ascii = "A".repeat(100_000);
     let big_emoji = "😀".repeat(50_000); // 100,000 UTF-16 code units
     let events = vec![
-        EventSpec::sysmon(
-            1,
-            "2026-03-02T09:00:00.0000000Z",
-            1,
-            "WKS",
-            &[("Small", "kept")],
-        ),
-        EventSpec::sysmon(
-            2,
-            "2026-03-02T09:00:01.0000000Z",
-            1,
-            "WKS",
-            &[("CommandLine", &big_ascii), ("Image", "C:\\x.exe")],
-        ),
-        EventSpec::sysmon(
-            3,
-            "2026-03-02T09:00:02.0000000Z",
-            1,
-            "WKS",
-            &[("A", &big_emoji), ("B", &big_ascii)],
-        ),
-        EventSpec::sysmon(
-            4,
-            "2026-03-02T09:00:03.0000000Z",
-            1,
-            "WKS",
-            &[("After", "kept too")],
-        ),
+        EventSpec::sysmon(1, "2026-03-02T09:00:00.0000000Z", 1, "WKS", &[("Small", "kept")]),
+        EventSpec::sysmon(2, "2026-03-02T09:00:01.0000000Z", 1, "WKS", &[("CommandLine", &big_ascii), ("Image", "C:\\x.exe")]),
+        EventSpec::sysmon(3, "2026-03-02T09:00:02.0000000Z", 1, "WKS", &[("A", &big_emoji), ("B", &big_ascii)]),
+        EventSpec::sysmon(4, "2026-03-02T09:00:03.0000000Z", 1, "WKS", &[("After", "kept too")]),
     ];
     let bytes = write_evtx(&events);
     let records = parse_file(&bytes);
-    assert_eq!(
-        records.iter().map(|r| r.0).collect::<Vec<_>>(),
-        [1, 2, 3, 4]
-    );
+    assert_eq!(records.iter().map(|r| r.0).collect::<Vec<_>>(), [1, 2, 3, 4]);
 
     let data = event_data(&records[1].1);
     assert_eq!(data[0].0, "CommandLine");
@@ -259,24 +193,14 @@ fn huge_strings_are_truncated_to_fit_a_chunk() {
 fn five_thousand_events_span_chunks() {
     let events: Vec<EventSpec> = (0..5000u64)
         .map(|i| {
-            let time = format!(
-                "2026-03-02T{:02}:{:02}:{:02}.{:07}Z",
-                10 + i / 3600,
-                i / 60 % 60,
-                i % 60,
-                i * 7919 % 10_000_000
-            );
+            let time = format!("2026-03-02T{:02}:{:02}:{:02}.{:07}Z", 10 + i / 3600, i / 60 % 60, i % 60, i * 7919 % 10_000_000);
             let command_line = format!("cmd.exe /c echo {}", "x".repeat((i % 97) as usize));
             EventSpec::sysmon(
                 100_000 + i,
                 &time,
                 [1, 3, 10, 11][(i % 4) as usize],
                 &format!("HOST-{}", i % 13),
-                &[
-                    ("RuleName", "-"),
-                    ("ProcessId", &i.to_string()),
-                    ("CommandLine", &command_line),
-                ],
+                &[("RuleName", "-"), ("ProcessId", &i.to_string()), ("CommandLine", &command_line)],
             )
         })
         .collect();
@@ -316,25 +240,12 @@ fn five_thousand_events_span_chunks() {
 #[test]
 fn repeated_and_unordered_record_ids_all_come_back() {
     let ids = [5u64, 7, 5, 3, 7, 7];
-    let events: Vec<EventSpec> = ids
-        .iter()
-        .map(|&id| {
-            EventSpec::sysmon(
-                id,
-                "2026-03-02T09:00:00.0000000Z",
-                1,
-                "WKS",
-                &[("Id", &id.to_string())],
-            )
-        })
-        .collect();
+    let events: Vec<EventSpec> =
+        ids.iter().map(|&id| EventSpec::sysmon(id, "2026-03-02T09:00:00.0000000Z", 1, "WKS", &[("Id", &id.to_string())])).collect();
     let bytes = write_evtx(&events);
     let records = parse_file(&bytes);
     assert_eq!(records.iter().map(|r| r.0).collect::<Vec<_>>(), ids);
-    assert_eq!(
-        parse_chunks(&bytes).iter().map(Vec::len).sum::<usize>(),
-        ids.len()
-    );
+    assert_eq!(parse_chunks(&bytes).iter().map(Vec::len).sum::<usize>(), ids.len());
     assert_eq!(u64_at(&bytes, 24), 8, "next record ID");
 }
 
@@ -342,22 +253,13 @@ fn repeated_and_unordered_record_ids_all_come_back() {
 fn empty_strings_render_as_evtx_renders_them() {
     // evtx renders an element or attribute with empty text as null; an empty `Data` value
     // stays an empty string.
-    let mut event = EventSpec::sysmon(
-        1,
-        "2026-03-02T09:00:00.0000000Z",
-        1,
-        "",
-        &[("RuleName", "")],
-    );
+    let mut event = EventSpec::sysmon(1, "2026-03-02T09:00:00.0000000Z", 1, "", &[("RuleName", "")]);
     event.channel = String::new();
     let records = parse_file(&write_evtx(&[event]));
     let system = &records[0].1["Event"]["System"];
     assert_eq!(system["Computer"], Value::Null);
     assert_eq!(system["Channel"], Value::Null);
-    assert_eq!(
-        event_data(&records[0].1),
-        [("RuleName".to_owned(), String::new())]
-    );
+    assert_eq!(event_data(&records[0].1), [("RuleName".to_owned(), String::new())]);
 }
 
 #[test]
@@ -396,8 +298,7 @@ fn demo_log_parses_fully() {
         assert!(spec.time.starts_with("2026-03-02T") && spec.time > previous_time);
         previous_time = spec.time.clone();
     }
-    let span = parse_filetime(&events.last().unwrap().time).unwrap()
-        - parse_filetime(&events[0].time).unwrap();
+    let span = parse_filetime(&events.last().unwrap().time).unwrap() - parse_filetime(&events[0].time).unwrap();
     let minutes = span / 600_000_000;
     assert!((25..=35).contains(&minutes), "{minutes} minutes");
 }
@@ -446,27 +347,17 @@ fn demo_expected_findings_are_exactly_the_matches() {
     // The story's other steps are there too: procdump's own dump file, Task Manager's dump of
     // Edge, WerFault's dump of explorer (none of which the analytics report).
     let data_of = |id: u64| event_data(&records[(id - DEMO_FIRST_RECORD_ID) as usize].1);
-    let has =
-        |id: u64, name: &str, value: &str| data_of(id).iter().any(|(k, v)| k == name && v == value);
+    let has = |id: u64, name: &str, value: &str| data_of(id).iter().any(|(k, v)| k == name && v == value);
     let file_creates: Vec<(String, String)> = records
         .iter()
         .filter(|(_, e)| e["Event"]["System"]["EventID"] == 11)
         .map(|(_, e)| {
             let d = &e["Event"]["EventData"];
-            (
-                d["Image"].as_str().unwrap().to_owned(),
-                d["TargetFilename"].as_str().unwrap().to_owned(),
-            )
+            (d["Image"].as_str().unwrap().to_owned(), d["TargetFilename"].as_str().unwrap().to_owned())
         })
         .collect();
-    assert!(file_creates.contains(&(
-        r"C:\Users\jdoe\Downloads\procdump64.exe".into(),
-        r"C:\Users\jdoe\Downloads\lsass.dmp".into()
-    )));
-    assert!(file_creates.contains(&(
-        r"C:\Windows\system32\taskmgr.exe".into(),
-        r"C:\Users\jdoe\AppData\Local\Temp\lsass.DMP".into()
-    )));
+    assert!(file_creates.contains(&(r"C:\Users\jdoe\Downloads\procdump64.exe".into(), r"C:\Users\jdoe\Downloads\lsass.dmp".into())));
+    assert!(file_creates.contains(&(r"C:\Windows\system32\taskmgr.exe".into(), r"C:\Users\jdoe\AppData\Local\Temp\lsass.DMP".into())));
     for &(analytic, id) in DEMO_EXPECTED {
         if analytic == "CAR-2020-05-001" {
             assert!(has(id, "GrantedAccess", "0x1fffff"));

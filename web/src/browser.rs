@@ -54,7 +54,9 @@ pub fn download_bytes(file_name: &str, mime: &str, bytes: &[u8]) {
 /// A blob's bytes (`from..to`), read into wasm memory.
 pub async fn read_bytes(blob: &Blob, from: u64, to: u64) -> Result<Vec<u8>, String> {
     let part = blob.slice_with_f64_and_f64(from as f64, to as f64).map_err(|e| format!("{e:?}"))?;
-    let buffer = wasm_bindgen_futures::JsFuture::from(part.array_buffer()).await.map_err(|e| format!("the browser could not read the file: {e:?}"))?;
+    let buffer = wasm_bindgen_futures::JsFuture::from(part.array_buffer())
+        .await
+        .map_err(|e| format!("the browser could not read the file: {e:?}"))?;
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
@@ -84,10 +86,7 @@ pub fn inputs_from_list(list: &FileList) -> Vec<Input> {
         .filter_map(|i| list.get(i))
         .map(|file| {
             // `webkitRelativePath` is set for files picked from a folder.
-            let relative = js_sys::Reflect::get(&file, &"webkitRelativePath".into())
-                .ok()
-                .and_then(|v| v.as_string())
-                .unwrap_or_default();
+            let relative = js_sys::Reflect::get(&file, &"webkitRelativePath".into()).ok().and_then(|v| v.as_string()).unwrap_or_default();
             let from_folder = !relative.is_empty();
             let name = if from_folder { relative } else { file.name() };
             Input { file, name, from_folder }

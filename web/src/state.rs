@@ -174,12 +174,9 @@ impl Scan {
             if let Some(scan) = entry.scan.as_mut() {
                 match result {
                     PartResult::Tally(tally) => scan.add_tally(tally),
-                    PartResult::Crashed(issue) => scan.add(ChunkAnalysis {
-                        index: 0,
-                        file_offset: issue.offset,
-                        issues: vec![issue],
-                        ..Default::default()
-                    }),
+                    PartResult::Crashed(issue) => {
+                        scan.add(ChunkAnalysis { index: 0, file_offset: issue.offset, issues: vec![issue], ..Default::default() })
+                    }
                 }
             }
             entry.next_part += 1;

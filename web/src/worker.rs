@@ -182,9 +182,8 @@ fn read_slices(worker: &Worker, job: &Job, file: &File, part: &mut PartAnalysis)
         let to = (pos + FALLBACK_SLICE_BYTES).min(job.end);
         let t = now_ms();
         let blob = file.slice_with_f64_and_f64(pos as f64, to as f64).map_err(|e| js_text(&e))?;
-        let buffer = reader
-            .read_as_array_buffer(&blob)
-            .map_err(|e| format!("the browser could not read bytes {pos}..{to}: {}", js_text(&e)))?;
+        let buffer =
+            reader.read_as_array_buffer(&blob).map_err(|e| format!("the browser could not read bytes {pos}..{to}: {}", js_text(&e)))?;
         let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
         release(&buffer);
         part.read_ms += now_ms() - t;
@@ -215,9 +214,5 @@ fn js_text(value: &JsValue) -> String {
 }
 
 fn now_ms() -> f64 {
-    js_sys::global()
-        .unchecked_into::<web_sys::WorkerGlobalScope>()
-        .performance()
-        .map(|p| p.now())
-        .unwrap_or(0.0)
+    js_sys::global().unchecked_into::<web_sys::WorkerGlobalScope>().performance().map(|p| p.now()).unwrap_or(0.0)
 }

@@ -16,7 +16,8 @@ pub const CHUNK_HEADER: usize = 512;
 
 pub const LSASS: &str = r"C:\Windows\system32\lsass.exe";
 pub const DBGHELP_TRACE: &str = r"C:\Windows\SYSTEM32\ntdll.dll+9d1e4|C:\Windows\System32\KERNELBASE.dll+2bcb5|C:\Windows\System32\dbghelp.dll+e6f0|C:\Users\bob\Desktop\dumper.exe+1a2b";
-pub const DBGCORE_TRACE: &str = r"C:\Windows\SYSTEM32\ntdll.dll+9d1e4|C:\Windows\System32\dbgcore.dll+6e05|C:\Windows\System32\KERNELBASE.dll+2bcb5";
+pub const DBGCORE_TRACE: &str =
+    r"C:\Windows\SYSTEM32\ntdll.dll+9d1e4|C:\Windows\System32\dbgcore.dll+6e05|C:\Windows\System32\KERNELBASE.dll+2bcb5";
 pub const PLAIN_TRACE: &str = r"C:\Windows\SYSTEM32\ntdll.dll+9d1e4|C:\Windows\System32\KERNELBASE.dll+2bcb5|UNKNOWN(00000000001A2B3C)";
 
 pub const MINIDUMP: &str = "CAR-2020-05-001";
@@ -124,9 +125,13 @@ pub fn other_channel(rid: u64, channel: &str, provider: &str, event_id: u16, dat
 /// none of the prefilter's literals): rid decides which of a few kinds.
 pub fn benign(rid: u64) -> EventSpec {
     match rid % 4 {
-        0 => process_create(rid, "WKS-01", r"C:\Windows\System32\svchost.exe", r"C:\Windows\system32\svchost.exe -k netsvcs -p -s Schedule"),
+        0 => {
+            process_create(rid, "WKS-01", r"C:\Windows\System32\svchost.exe", r"C:\Windows\system32\svchost.exe -k netsvcs -p -s Schedule")
+        }
         1 => access(rid, "WKS-01", r"C:\Windows\System32\svchost.exe", r"C:\Windows\System32\winlogon.exe", PLAIN_TRACE),
-        2 => file_create(rid, "WKS-02", r"C:\Program Files\Mozilla Firefox\firefox.exe", r"C:\Users\bob\AppData\Local\Temp\cache2\entry.tmp"),
+        2 => {
+            file_create(rid, "WKS-02", r"C:\Program Files\Mozilla Firefox\firefox.exe", r"C:\Users\bob\AppData\Local\Temp\cache2\entry.tmp")
+        }
         _ => logon(rid, "WKS-02"),
     }
 }

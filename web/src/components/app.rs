@@ -1,18 +1,18 @@
 //! The page: drop zone and pickers, progress, summary, findings, detail.
 
 use super::detail::{Detail, FullEvent};
-use super::findings::{self, FilterControls, Filter, SortKey};
+use super::findings::{self, Filter, FilterControls, SortKey};
 use super::rules::{active_texts, RuleSource, RulesPanel};
 use super::{group, human_bytes, summary};
 use crate::browser::{self, Input};
 use crate::pool::Pool;
 use crate::protocol::{Reply, RulesMessage};
 use crate::state::{Phase, Scan};
-use evtx_triage::rule_load::LoadOptions;
+use evtx_triage::rule_load::{top_level_value, LoadOptions};
 use evtx_triage::rule_source::{self, RuleTexts};
 use evtx_triage::rules::RuleSet;
-use std::collections::HashMap;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -102,7 +102,8 @@ pub fn app() -> Html {
     let add_rule_inputs = {
         let (rule_sources, disabled_rules, apply_rules) = (rule_sources.clone(), disabled_rules.clone(), apply_rules.clone());
         Callback::from(move |inputs: Vec<Input>| {
-            let inputs: Vec<Input> = inputs.into_iter().filter(|i| rule_source::is_rule_name(&i.name) || rule_source::is_zip_name(&i.name)).collect();
+            let inputs: Vec<Input> =
+                inputs.into_iter().filter(|i| rule_source::is_rule_name(&i.name) || rule_source::is_zip_name(&i.name)).collect();
             if inputs.is_empty() {
                 return;
             }
@@ -178,12 +179,20 @@ pub fn app() -> Html {
             apply_rules.emit(((*rule_sources).clone(), disabled));
         })
     };
-    let on_disable_rule = { let set = set_rule_enabled.clone(); Callback::from(move |id: String| set.emit((id, false))) };
-    let on_enable_rule = { let set = set_rule_enabled.clone(); Callback::from(move |id: String| set.emit((id, true))) };
+    let on_disable_rule = {
+        let set = set_rule_enabled.clone();
+        Callback::from(move |id: String| set.emit((id, false)))
+    };
+    let on_enable_rule = {
+        let set = set_rule_enabled.clone();
+        Callback::from(move |id: String| set.emit((id, true)))
+    };
     let on_export_rules = {
-        let rule_sources = rule_sources.clone();
+        let (rule_sources, disabled_rules) = (rule_sources.clone(), disabled_rules.clone());
         Callback::from(move |_: MouseEvent| {
-            let pack = active_texts(&rule_sources);
+            // Rules switched off one by one stay out of the exported set.
+            let mut pack = active_texts(&rule_sources);
+            pack.texts.retain(|t| top_level_value(&t.text, "id").is_none_or(|id| !disabled_rules.contains(&id)));
             browser::download_bytes("evtx-triage-rules.zip", "application/zip", &rule_source::zip_of(&pack.texts));
         })
     };
@@ -250,8 +259,17 @@ pub fn app() -> Html {
             redraw.force_update();
         })
     };
-    let on_dragover = { let d = dragging.clone(); Callback::from(move |e: DragEvent| { e.prevent_default(); d.set(true); }) };
-    let on_dragleave = { let d = dragging.clone(); Callback::from(move |_: DragEvent| d.set(false)) };
+    let on_dragover = {
+        let d = dragging.clone();
+        Callback::from(move |e: DragEvent| {
+            e.prevent_default();
+            d.set(true);
+        })
+    };
+    let on_dragleave = {
+        let d = dragging.clone();
+        Callback::from(move |_: DragEvent| d.set(false))
+    };
     let on_drop = {
         let (start_run, d) = (start_run.clone(), dragging.clone());
         Callback::from(move |e: DragEvent| {
@@ -287,7 +305,10 @@ pub fn app() -> Html {
     let all = s.findings();
     let (sort_key, ascending) = *sort;
     let shown = findings::visible(&all, &filter, sort_key, ascending);
-    let on_sort = { let sort = sort.clone(); Callback::from(move |k: SortKey| sort.set(if k == sort.0 { (k, !sort.1) } else { (k, true) })) };
+    let on_sort = {
+        let sort = sort.clone();
+        Callback::from(move |k: SortKey| sort.set(if k == sort.0 { (k, !sort.1) } else { (k, true) }))
+    };
     let on_open = {
         let (selected, full_event, run_files, scan) = (selected.clone(), full_event.clone(), run_files.clone(), scan.clone());
         Callback::from(move |i: usize| {
@@ -302,10 +323,26 @@ pub fn app() -> Html {
             });
         })
     };
-    let on_scroll = { let first_row = first_row.clone(); Callback::from(move |r: usize| if r != *first_row { first_row.set(r) }) };
-    let on_pick_rule = { let filter = filter.clone(); Callback::from(move |id: String| filter.set(Filter { analytic: id, ..(*filter).clone() })) };
-    let on_close = { let selected = selected.clone(); Callback::from(move |_| selected.set(None)) };
-    let on_filter = { let filter = filter.clone(); Callback::from(move |f: Filter| filter.set(f)) };
+    let on_scroll = {
+        let first_row = first_row.clone();
+        Callback::from(move |r: usize| {
+            if r != *first_row {
+                first_row.set(r)
+            }
+        })
+    };
+    let on_pick_rule = {
+        let filter = filter.clone();
+        Callback::from(move |id: String| filter.set(Filter { analytic: id, ..(*filter).clone() }))
+    };
+    let on_close = {
+        let selected = selected.clone();
+        Callback::from(move |_| selected.set(None))
+    };
+    let on_filter = {
+        let filter = filter.clone();
+        Callback::from(move |f: Filter| filter.set(f))
+    };
     let groups = findings::groups(&all, &Filter { analytic: String::new(), ..(*filter).clone() });
     // The analytic filter lists the rules that fired (a pack has thousands).
     let analytics: Vec<(String, String)> = groups.iter().map(|g| (g.analytic_id.clone(), g.title.clone())).collect();

@@ -44,7 +44,13 @@ fn is_attack_id(id: &str) -> bool {
 }
 
 fn mapping_row(label: &str, m: &AttackMapping) -> Html {
-    let link = |id: &str, name: &str| if is_attack_id(id) { external(attack_url(id), format!("{id} {name}")) } else { html! { { format!("{id} {name}") } } };
+    let link = |id: &str, name: &str| {
+        if is_attack_id(id) {
+            external(attack_url(id), format!("{id} {name}"))
+        } else {
+            html! { { format!("{id} {name}") } }
+        }
+    };
     html! {
         <tr>
             <th scope="row">{ label }</th>
@@ -68,8 +74,18 @@ pub fn detail(props: &DetailProps) -> Html {
         });
     }
     let f = &props.finding;
-    let close = { let cb = props.on_close.clone(); Callback::from(move |_: MouseEvent| cb.emit(())) };
-    let keydown = { let cb = props.on_close.clone(); Callback::from(move |e: KeyboardEvent| if e.key() == "Escape" { cb.emit(()) }) };
+    let close = {
+        let cb = props.on_close.clone();
+        Callback::from(move |_: MouseEvent| cb.emit(()))
+    };
+    let keydown = {
+        let cb = props.on_close.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Escape" {
+                cb.emit(())
+            }
+        })
+    };
     let matched_names: Vec<&str> = f.matched.iter().map(|m| m.field.as_str()).collect();
     let snippet_rows: Vec<(String, String, bool)> = f
         .snippet

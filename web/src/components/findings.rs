@@ -85,7 +85,11 @@ pub fn visible(all: &[&Finding], filter: &Filter, sort: SortKey, ascending: bool
     };
     idx.sort_by(|&a, &b| {
         let o = key(all[a]).cmp(&key(all[b])).then(a.cmp(&b));
-        if ascending { o } else { o.reverse() }
+        if ascending {
+            o
+        } else {
+            o.reverse()
+        }
     });
     idx
 }
@@ -182,7 +186,15 @@ pub fn table(
 ) -> Html {
     let header = |key: SortKey| {
         let on_sort = on_sort.clone();
-        let aria = if key == sort { if ascending { "ascending" } else { "descending" } } else { "none" };
+        let aria = if key == sort {
+            if ascending {
+                "ascending"
+            } else {
+                "descending"
+            }
+        } else {
+            "none"
+        };
         html! {
             <th scope="col" aria-sort={aria}>
                 <button class="sort" onclick={Callback::from(move |_| on_sort.emit(key))}>
@@ -281,7 +293,12 @@ pub fn groups(all: &[&Finding], filter: &Filter) -> Vec<RuleGroup> {
         }
     }
     let mut out: Vec<RuleGroup> = by_rule.into_values().collect();
-    out.sort_by(|a, b| level_rank(b.level.as_deref()).cmp(&level_rank(a.level.as_deref())).then(b.count.cmp(&a.count)).then(a.analytic_id.cmp(&b.analytic_id)));
+    out.sort_by(|a, b| {
+        level_rank(b.level.as_deref())
+            .cmp(&level_rank(a.level.as_deref()))
+            .then(b.count.cmp(&a.count))
+            .then(a.analytic_id.cmp(&b.analytic_id))
+    });
     out
 }
 
