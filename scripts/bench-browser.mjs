@@ -341,6 +341,18 @@ async function main() {
     result.workers = Number(await page.getAttribute('#app', 'data-workers'));
     result.hardware_concurrency = await page.evaluate(() => navigator.hardwareConcurrency);
     console.log(`browser workers ready: ${result.workers} (navigator.hardwareConcurrency ${result.hardware_concurrency})`);
+    if (process.env.BENCH_RULES_ZIP) {
+      // A rule pack first: the time from the pick to data-rules-state=ready is rule loading.
+      const t0 = performance.now();
+      await raceFailure(app, page.setInputFiles('input[type=file][name=rules]', process.env.BENCH_RULES_ZIP), 'picking the rule zip');
+      await page.waitForFunction(() => {
+        const p = document.querySelector('#rules-panel');
+        return p?.getAttribute('data-rules-state') === 'ready' && Number(p.getAttribute('data-rules-loaded')) > 2;
+      }, null, { timeout: 300_000, polling: 20 });
+      result.rules_load_s = (performance.now() - t0) / 1000;
+      result.rules_loaded = Number(await page.getAttribute('#rules-panel', 'data-rules-loaded'));
+      console.log(`browser rules loaded: ${result.rules_loaded} in ${fmt(result.rules_load_s)} s (pick -> data-rules-state=ready)`);
+    }
     if (process.env.BENCH_PRE_SCAN) {
       // Experiments: scan another file first, in the same page (what a second scan costs).
       await raceFailure(app, page.setInputFiles('#file-input', process.env.BENCH_PRE_SCAN), 'picking the pre-scan file');
@@ -521,6 +533,8 @@ async function main() {
     result.longest_no_progress_at_percent = stall.at;
 
     console.log(`browser wall s (setInputFiles -> data-state=done): ${fmt(wall)}`);
+    result.findings = await page.evaluate(() => Number(document.querySelector('#findings')?.getAttribute('data-rows') ?? 0));
+    console.log(`browser findings: ${result.findings}`);
     console.log(`browser app scan s (data-scan-ms): ${fmt(result.scan_ms === null ? null : result.scan_ms / 1000)}`);
     console.log(`browser workers' time s, summed over workers: reading ${fmt(result.worker_read_ms / 1000)}, analyzing ${fmt(result.worker_analyze_ms / 1000)}`);
     const cpuParts = Object.entries(result.cpu_s).filter(([k]) => k !== 'total').sort((a, b) => b[1] - a[1]);

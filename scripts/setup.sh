@@ -36,6 +36,16 @@ else
   rustup target add wasm32-unknown-unknown
 fi
 
+# 1b. rustfmt and clippy (the test script checks formatting and lints).
+for component in rustfmt clippy; do
+  if rustup component list --installed 2>/dev/null | grep -q "^$component"; then
+    log "rust component $component: present"
+  else
+    log "rust component $component: adding"
+    rustup component add "$component"
+  fi
+done
+
 # 2. Trunk (0.22 needs a newer rustc than this machine's; --locked keeps its deps as released).
 if [[ "$(trunk --version 2>/dev/null || true)" == "trunk $TRUNK_VERSION" ]]; then
   log "trunk $TRUNK_VERSION: present"

@@ -12,6 +12,11 @@ if [[ "${EVTX_TRIAGE_SKIP_SETUP:-}" != 1 ]]; then
   bash scripts/setup.sh
 fi
 
+step "cargo fmt --check; cargo clippy -D warnings (core, CLI and tests natively; the web app for wasm32)"
+cargo fmt --all --check
+cargo clippy --release -p evtx-triage --all-targets -- -D warnings
+cargo clippy --release -p evtx-triage-web --target wasm32-unknown-unknown -- -D warnings
+
 step "cargo test --release -p evtx-triage"
 cargo test --release -p evtx-triage
 

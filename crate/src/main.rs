@@ -196,7 +196,11 @@ impl Output {
                 }
                 self.write(&(serde_json::to_string_pretty(&v).expect("report serializes") + "\n"));
             }
-            Format::Json => self.write(&(export::to_json(report) + "\n")),
+            // Straight to stdout: a run with many findings need not hold its JSON text too.
+            Format::Json => {
+                let _ = serde_json::to_writer_pretty(&mut self.stdout, report);
+                self.write("\n");
+            }
             Format::Jsonl => {
                 let mut text = String::new();
                 for f in &report.files {

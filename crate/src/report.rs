@@ -42,7 +42,8 @@ pub struct Finding {
     pub false_positive_hint: Option<String>,
     /// The fields and values that made the rule match.
     pub matched: Vec<MatchedField>,
-    /// Every field the rule looks at that the event has.
+    /// The fields the rule looks at that the event has and that are not in
+    /// `matched` (for instance the acting process).
     pub snippet: Value,
 }
 

@@ -281,9 +281,12 @@ fn template_definitions(chunk: &[u8]) -> Vec<(usize, usize)> {
 fn make_finding(file: &str, chunk: u64, offset: u64, record_id: u64, view: &EventView, hit: RuleHit, rules: &RuleSet) -> Finding {
     let info = rules.analytic(hit.analytic);
     let b = view.basics();
+    // The rule's other fields the event has, beside the matched ones (not
+    // again: 57,344 findings took 3.5 KB each with both).
+    let is_matched = |k: &str| hit.matched.iter().any(|m| m.field == k);
     let mut snippet = Map::new();
     for k in rules.rule_fields(hit.analytic) {
-        if let Some(v) = view.fields.get(&k) {
+        if let Some(v) = view.fields.get(&k).filter(|_| !is_matched(&k)) {
             snippet.insert(k, v.clone());
         }
     }
@@ -294,7 +297,7 @@ fn make_finding(file: &str, chunk: u64, offset: u64, record_id: u64, view: &Even
         .chain(["SourceImage", "Image", "NewProcessName", "ProcessName"])
         .find_map(|f| view.field_text(f));
     if let Some(field) = &process_field {
-        if let Some(v) = view.fields.get(field) {
+        if let Some(v) = view.fields.get(field).filter(|_| !is_matched(field)) {
             snippet.insert(field.clone(), v.clone());
         }
     }

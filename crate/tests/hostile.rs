@@ -5,7 +5,7 @@
 mod support;
 
 use evtx_triage::export;
-use evtx_triage::report::{FileStatus, Issue};
+use evtx_triage::report::{FileStatus, Finding, Issue};
 use evtx_triage::rules::RuleSet;
 use evtx_triage::scan::{scan_bytes, RunBuilder};
 use evtx_triage::writer::{write_evtx, EventSpec};
@@ -579,19 +579,22 @@ fn hostile_strings_are_read_exported_and_neutralized() {
     assert_eq!(f[0].computer.as_deref(), Some("=HYPERLINK(\"http://x\")"));
     assert_eq!(f[0].source_process.as_deref(), Some(IMG));
     assert_eq!(f[2].source_process, Some(format!("C:\\Users\\bob\\{RLO}gpj.exe")));
-    assert_eq!(f[3].snippet["TargetFilename"], Value::from(format!("C:\\Temp\\lsass{RLO}pmd.dmp")));
+    let matched = |f: &Finding, field: &str| f.matched.iter().find(|m| m.field == field).map(|m| m.value.clone()).unwrap();
+    assert_eq!(matched(&f[3], "TargetFilename"), Value::from(format!("C:\\Temp\\lsass{RLO}pmd.dmp")));
     let event = evtx_triage::reread::event_in_chunk(&bytes[chunk_range(f[5].chunk as usize)], f[5].chunk, f[5].offset).unwrap();
     assert_eq!(event["Event"]["EventData"][IMG], Value::from(SCRIPT_END));
     assert_eq!(event["Event"]["EventData"][format!("x{RLO}y").as_str()], Value::from(format!("{RLO}exe.txt")));
     // The 100 KB call trace was cut to fit its chunk, on the writer's side.
-    let trace = f[4].snippet["CallTrace"].as_str().unwrap();
+    let trace = matched(&f[4], "CallTrace");
+    let trace = trace.as_str().unwrap();
     assert!(long.starts_with(trace));
     assert!((30_000..33_000).contains(&trace.len()), "{}", trace.len());
 
     // JSON: the strings come back exactly.
     let json: Value = serde_json::from_str(&export::to_json(&report)).unwrap();
     assert_eq!(json["findings"][0]["computer"], Value::from("=HYPERLINK(\"http://x\")"));
-    assert_eq!(json["findings"][0]["snippet"]["CallTrace"], Value::from(format!("{DBGHELP_TRACE}|{SCRIPT_END}")));
+    assert_eq!(json["findings"][0]["matched"][1]["field"], "CallTrace");
+    assert_eq!(json["findings"][0]["matched"][1]["value"], Value::from(format!("{DBGHELP_TRACE}|{SCRIPT_END}")));
     assert_eq!(json["findings"][2]["source_process"], Value::from(format!("C:\\Users\\bob\\{RLO}gpj.exe")));
     let lines: Vec<Value> = export::to_jsonl(&report).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 1 + 6 + 1 + 2);

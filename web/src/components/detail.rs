@@ -161,7 +161,7 @@ pub fn detail(props: &DetailProps) -> Html {
                 </section>
             }
             <section>
-                <h3>{ "Event snippet" }</h3>
+                <h3>{ "Other fields the rule looks at" }</h3>
                 <table class="kv snippet">
                     <tbody>
                     { for snippet_rows.into_iter().map(|(k, v, hit)| html! {
