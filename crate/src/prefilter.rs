@@ -158,6 +158,11 @@ impl Prefilter {
         answer
     }
 
+    /// Whether every rule needs some literal: then bytes without hits hold no match.
+    pub fn every_rule_needs_literals(&self) -> bool {
+        self.on && self.rules.iter().all(Option::is_some)
+    }
+
     /// Whether rule `rule` has literals to rule records out by.
     pub fn has_literals(&self, rule: usize) -> bool {
         matches!(self.rules.get(rule), Some(Some(_)))

@@ -300,8 +300,11 @@ impl ScopeIndex {
                 continue;
             };
             for source in sources {
-                for channel in &source.channels {
-                    let ch = index.channels.entry(channel.to_lowercase()).or_default();
+                // Under the table's spelling (records spell channels so) and in lower case.
+                let spellings: std::collections::BTreeSet<String> =
+                    source.channels.iter().flat_map(|c| [c.clone(), c.to_lowercase()]).collect();
+                for channel in &spellings {
+                    let ch = index.channels.entry(channel.clone()).or_default();
                     if !ch.all.contains(&rule) {
                         ch.all.push(rule);
                     }

@@ -110,7 +110,13 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
     let intact = !raw.is_truncated() && stale.is_none() && !header.flags.contains(evtx::ChunkFlags::NO_CRC32);
     let quick = if rules.quick_stats() && intact { crate::quick::chunk_records(&raw.data) } else { None };
     // A record can match only if a rule of its logsource finds all its literals in it.
+    // No literal anywhere, and every rule needs one: no record can match (most
+    // chunks of a log with the built-ins alone; no per-record look-ups then).
+    let none_can_match = hits.is_empty() && rules.prefilter().every_rule_needs_literals();
     let is_candidate = |start: usize, end: usize, channel: Option<&str>, event_id: Option<u64>| {
+        if none_can_match {
+            return false;
+        }
         let from = hits.partition_point(|h| h.pos < start);
         let to = hits.partition_point(|h| h.pos < end);
         let mut present = crate::prefilter::present_literals(&hits[from..to]);
