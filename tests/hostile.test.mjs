@@ -217,6 +217,12 @@ test('h. hostile event text: exact findings, shown as text, nothing run, formula
       await row.focus();
       await page.keyboard.press('Enter');
       await raceFailure(app, detail.waitFor({ state: 'visible', timeout: 10_000 }), `waiting for #finding-detail of record ${rid} after Enter`);
+      // The full event is read again from the file when the detail opens.
+      await raceFailure(
+        app,
+        page.waitForSelector('#finding-detail pre.event[data-event-state="loaded"]', { state: 'attached', timeout: 10_000 }),
+        `waiting for the full event of record ${rid}`,
+      );
       const text = await detail.innerText();
       assert.ok(text.includes(analytic) && text.includes(String(rid)), `the detail of record ${rid} names ${analytic} and the record`);
       for (const s of wantInDetail[rid] ?? []) {

@@ -101,7 +101,8 @@ test('r1. SigmaHQ rules from one zip: load report as the CLI, regression cases f
   const app = await openApp(browser, server.url, { label: 'rules' });
   await withFailureShot(app, 'rules', async () => {
     const { page } = app;
-    assert.equal(await page.getAttribute('#rules-panel', 'data-rules-state'), 'ready');
+    // A new browser profile has no saved rules: the panel turns ready with the two built-ins.
+    await raceFailure(app, page.waitForSelector('#rules-panel[data-rules-state="ready"]', { state: 'attached', timeout: 30_000 }), 'the rules panel at start');
     assert.equal(await page.getAttribute('#rules-panel', 'data-rules-loaded'), '2', 'the two built-ins before any rule is loaded');
     assert.equal(await page.locator('input[type=file][name=evtx]').count(), 1, 'the log picker is input[name=evtx]');
     const loaded = await loadZip(app);
@@ -149,9 +150,10 @@ test('r1. SigmaHQ rules from one zip: load report as the CLI, regression cases f
     for (const want of [info.title, info.level, info.status, info.logsource]) assert.ok(text.includes(want), `the detail shows ${want}`);
     await raceFailure(
       app,
-      page.waitForFunction(() => (document.querySelector('#finding-detail pre.event')?.textContent ?? '').includes('"EventRecordID"'), null, { timeout: 10_000 }),
+      page.waitForSelector('#finding-detail pre.event[data-event-state="loaded"]', { state: 'attached', timeout: 10_000 }),
       'the full event, read again from the file',
     );
+    assert.ok((await page.textContent('#finding-detail pre.event')).includes('"EventRecordID"'), 'the full event holds its EventRecordID');
     await page.keyboard.press('Escape');
 
     // Switching the rule off: reload of the rule set, one rule fewer, and its findings gone after a new scan.
@@ -170,6 +172,18 @@ test('r1. SigmaHQ rules from one zip: load report as the CLI, regression cases f
     const again = await runCli(['scan', '--format', 'json', '--rules', await dl.path(), first.evtx], tmp);
     assert.equal(again.code, 0, again.stderr);
     assert.equal(JSON.parse(again.stdout).rules.loaded, loaded - 1, 'the exported set loads in the CLI without the switched-off rule');
+
+    // The rules persist across a reload (IndexedDB), the switched-off one still off.
+    await page.reload();
+    await raceFailure(
+      app,
+      page.waitForFunction((n) => {
+        const p = document.querySelector('#rules-panel');
+        return p?.getAttribute('data-rules-state') === 'ready' && p.getAttribute('data-rules-loaded') === String(n);
+      }, loaded - 1, { timeout: 120_000, polling: 50 }),
+      'waiting for the saved rules after a reload',
+    );
+    assert.equal(await page.locator('li.rule-source').count(), 1, 'the zip is listed again after the reload');
     assert.deepEqual(app.log.pageErrors, [], 'the page threw');
   });
   await app.context.close().catch(() => {});

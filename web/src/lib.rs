@@ -9,6 +9,7 @@
 
 pub mod browser;
 pub mod components;
+pub mod persist;
 pub mod pool;
 pub mod protocol;
 pub mod state;

@@ -2,7 +2,7 @@
 
 use super::detail::{Detail, FullEvent};
 use super::findings::{self, Filter, FilterControls, SortKey};
-use super::rules::{active_texts, RuleSource, RulesPanel};
+use super::rules::{active_texts, RuleSource, RulesPanel, SavedRules};
 use super::{group, human_bytes, summary};
 use crate::browser::{self, Input};
 use crate::pool::Pool;
@@ -34,7 +34,8 @@ pub fn app() -> Html {
     // The user's rules: sources picked or dropped, rules switched off one by one.
     let rule_sources = use_state(Vec::<RuleSource>::new);
     let disabled_rules = use_state(Vec::<String>::new);
-    let rules_loading = use_state(|| false);
+    // Loading until the rules saved by an earlier visit are back (or there are none).
+    let rules_loading = use_state(|| true);
     // The files of the current run by name, to read a finding's event again.
     let run_files: Rc<RefCell<HashMap<String, web_sys::File>>> = use_mut_ref(HashMap::new);
 
@@ -86,6 +87,9 @@ pub fn app() -> Html {
             let (scan, pool, redraw, rules_loading) = (scan.clone(), pool.clone(), redraw.clone(), rules_loading.clone());
             // Let the page say "loading" before the work blocks it.
             browser::after_ms(20, move || {
+                crate::persist::save(
+                    serde_json::to_string(&SavedRules { sources: sources.clone(), disabled: disabled.clone() }).expect("rules serialize"),
+                );
                 let pack: RuleTexts = active_texts(&sources);
                 let options = LoadOptions { disabled, ..Default::default() };
                 let rules = RuleSet::load(&pack, &options);
@@ -99,6 +103,24 @@ pub fn app() -> Html {
             });
         })
     };
+    // The rules of the last visit, from the page's IndexedDB.
+    {
+        let (rule_sources, disabled_rules, apply_rules, rules_loading) =
+            (rule_sources.clone(), disabled_rules.clone(), apply_rules.clone(), rules_loading.clone());
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                let saved = crate::persist::load().await.and_then(|text| serde_json::from_str::<SavedRules>(&text).ok());
+                match saved {
+                    Some(saved) if !saved.sources.is_empty() || !saved.disabled.is_empty() => {
+                        rule_sources.set(saved.sources.clone());
+                        disabled_rules.set(saved.disabled.clone());
+                        apply_rules.emit((saved.sources, saved.disabled));
+                    }
+                    _ => rules_loading.set(false),
+                }
+            });
+        });
+    }
     let add_rule_inputs = {
         let (rule_sources, disabled_rules, apply_rules) = (rule_sources.clone(), disabled_rules.clone(), apply_rules.clone());
         Callback::from(move |inputs: Vec<Input>| {

@@ -92,6 +92,11 @@ pub fn detail(props: &DetailProps) -> Html {
         .as_object()
         .map(|o| o.iter().map(|(k, v)| (k.clone(), scalar_text(v).unwrap_or_default(), matched_names.contains(&k.as_str()))).collect())
         .unwrap_or_default();
+    let event_state = match &props.event {
+        FullEvent::Loading => "loading",
+        FullEvent::Loaded(_) => "loaded",
+        FullEvent::Failed(_) => "failed",
+    };
     let full = match &props.event {
         FullEvent::Loading => "Reading the event again from the file…".to_string(),
         FullEvent::Loaded(text) => text.clone(),
@@ -211,7 +216,7 @@ pub fn detail(props: &DetailProps) -> Html {
             }
             <section>
                 <h3>{ "Full event" }</h3>
-                <pre class="event" tabindex="0" aria-label="The full event as JSON"><code>{ full }</code></pre>
+                <pre class="event" tabindex="0" aria-label="The full event as JSON" data-event-state={event_state}><code>{ full }</code></pre>
             </section>
         </div>
         </div>

@@ -6,7 +6,7 @@ use evtx_triage::rule_source::{RuleText, RuleTexts, Unreadable};
 use yew::prelude::*;
 
 /// One pick or drop of rules: a zip, a folder, or some rule files.
-#[derive(Clone, PartialEq, Debug)]
+#[derive(Clone, PartialEq, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RuleSource {
     pub name: String,
     pub texts: Vec<RuleText>,
@@ -19,6 +19,13 @@ impl RuleSource {
         let unreadable = read.unreadable.into_iter().map(|u| (u.source, u.reason)).collect();
         RuleSource { name, texts: read.texts, unreadable, enabled: true }
     }
+}
+
+/// What is kept across reloads (see `persist`).
+#[derive(Clone, PartialEq, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct SavedRules {
+    pub sources: Vec<RuleSource>,
+    pub disabled: Vec<String>,
 }
 
 /// Every source's rules that are switched on, as the loader takes them.
