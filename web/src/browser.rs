@@ -23,25 +23,24 @@ pub fn lock_down_network() {
 /// Offers `text` as a file download (a local Blob URL: nothing leaves the page).
 pub fn download(file_name: &str, mime: &str, text: &str) {
     let parts = js_sys::Array::of1(&JsValue::from_str(text));
-    let options = BlobPropertyBag::new();
-    options.set_type(mime);
-    let Ok(blob) = Blob::new_with_str_sequence_and_options(&parts, &options) else { return };
-    let Ok(url) = Url::create_object_url_with_blob(&blob) else { return };
-    let document = web_sys::window().and_then(|w| w.document()).expect("document");
-    let anchor: HtmlAnchorElement = document.create_element("a").expect("a").unchecked_into();
-    anchor.set_href(&url);
-    anchor.set_download(file_name);
-    anchor.click();
-    let _ = Url::revoke_object_url(&url);
+    offer(file_name, Blob::new_with_str_sequence_and_options(&parts, &blob_type(mime)));
 }
 
 /// Offers bytes as a file download (a local Blob URL).
 pub fn download_bytes(file_name: &str, mime: &str, bytes: &[u8]) {
-    let array = js_sys::Uint8Array::from(bytes);
-    let parts = js_sys::Array::of1(&array);
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    offer(file_name, Blob::new_with_u8_array_sequence_and_options(&parts, &blob_type(mime)));
+}
+
+fn blob_type(mime: &str) -> BlobPropertyBag {
     let options = BlobPropertyBag::new();
     options.set_type(mime);
-    let Ok(blob) = Blob::new_with_u8_array_sequence_and_options(&parts, &options) else { return };
+    options
+}
+
+/// Clicks a download link to the blob, then frees its URL.
+fn offer(file_name: &str, blob: Result<Blob, JsValue>) {
+    let Ok(blob) = blob else { return };
     let Ok(url) = Url::create_object_url_with_blob(&blob) else { return };
     let document = web_sys::window().and_then(|w| w.document()).expect("document");
     let anchor: HtmlAnchorElement = document.create_element("a").expect("a").unchecked_into();

@@ -386,7 +386,7 @@ pub fn app() -> Html {
             data-worker-read-ms={format!("{:.0}", s.worker_read_ms)} data-worker-analyze-ms={format!("{:.0}", s.worker_analyze_ms)}>
             <header class="top">
                 <h1>{ "EVTX Triage" }</h1>
-                <p class="tagline">{ "Find LSASS credential dumping in Windows event logs with MITRE CAR analytics (as Sigma rules)." }</p>
+                <p class="tagline">{ "Triage Windows event logs with MITRE CAR analytics and your own Sigma rules (SigmaHQ's whole pack loads from one zip)." }</p>
                 <p class="privacy" id="privacy">{ "Runs entirely in your browser: no byte of evidence leaves this page. After it has loaded, the page makes no network requests at all (its Content-Security-Policy forbids connections), so it works offline and air-gapped." }</p>
             </header>
             <section id="dropzone" class={classes!("dropzone", (*dragging).then_some("dragging"))}
