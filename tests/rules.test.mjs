@@ -120,6 +120,8 @@ test('r1. SigmaHQ rules from one zip: load report as the CLI, regression cases f
 
     // Regression cases in the page: each case's rule fires at least match_count times.
     await scanAndWait(app, () => page.setInputFiles('input[type=file][name=evtx]', cases.map((c) => c.evtx)), { what: 'the regression cases', timeout: 300_000 });
+    await page.locator('#rules-panel').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: await artifact('rules.png'), fullPage: false });
     const json = await download(app, '#export-json');
     await writeFile(await artifact('rules-browser.json'), json.text);
     const doc = JSON.parse(json.text);
