@@ -192,7 +192,7 @@ pub fn builtin_analytics() -> Vec<Analytic> {
                 author: rule.author.clone(),
                 level: rule.level.map(|l| l.as_str().to_string()),
                 status: rule.status.map(|s| format!("{s:?}").to_lowercase()),
-                logsource: describe_logsource(&rule.logsource),
+                logsource: crate::logsource::describe(&rule.logsource),
                 sigma: yaml.to_string(),
             };
             Analytic { info, rule, scope }
@@ -239,25 +239,15 @@ fn user_info(file: &str, yaml: &str, rule: &SigmaRule, id: String) -> AnalyticIn
         author: rule.author.clone(),
         level: rule.level.map(|l| l.as_str().to_string()),
         status: rule.status.map(|s| format!("{s:?}").to_lowercase()),
-        logsource: describe_logsource(&rule.logsource),
+        logsource: crate::logsource::describe(&rule.logsource),
         sigma: yaml.to_string(),
     }
-}
-
-/// `product: windows, category: process_creation`.
-pub fn describe_logsource(ls: &rsigma_parser::LogSource) -> String {
-    [("product", &ls.product), ("service", &ls.service), ("category", &ls.category)]
-        .into_iter()
-        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}: {v}")))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Loads custom Sigma rules from a YAML text (one file, one or more rules).
 /// Rules without an `id` get one made from the file name and position.
 /// The first problem fails the whole text (a rule file named by the user).
 pub fn custom_analytics(file: &str, yaml: &str) -> Result<Vec<Analytic>, RuleLoadError> {
-    parse_rules(file, yaml)?;
     let (analytics, skipped) = custom_analytics_lenient(file, yaml);
     match skipped.into_iter().next() {
         Some(s) => Err(RuleLoadError { file: file.to_string(), reason: s.reason }),

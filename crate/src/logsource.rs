@@ -85,12 +85,13 @@ pub fn windows() -> &'static LogsourceMap {
     })
 }
 
-fn describe(ls: &rsigma_parser::LogSource) -> String {
-    let parts: Vec<String> = [("product", &ls.product), ("service", &ls.service), ("category", &ls.category)]
+/// `product: windows, category: process_creation`.
+pub fn describe(ls: &rsigma_parser::LogSource) -> String {
+    [("product", &ls.product), ("service", &ls.service), ("category", &ls.category)]
         .into_iter()
         .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}: {v}")))
-        .collect();
-    format!("{{{}}}", parts.join(", "))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl LogsourceMap {
@@ -120,7 +121,7 @@ impl LogsourceMap {
             Some("windows") => {}
             // A category of ours without a product (`category: antivirus`) is ours.
             None if category.as_ref().is_some_and(|c| self.categories.contains_key(c)) => {}
-            _ => return Err(LogsourceProblem::NotWindows(describe(ls))),
+            _ => return Err(LogsourceProblem::NotWindows(format!("{{{}}}", describe(ls)))),
         }
         let channels_of = |s: &str| -> Result<Vec<String>, LogsourceProblem> {
             self.services.get(s).cloned().ok_or_else(|| LogsourceProblem::Unmapped(format!("service {s:?}")))
@@ -143,7 +144,7 @@ impl LogsourceMap {
                     })
                     .collect::<Result<_, LogsourceProblem>>()?;
                 if sources.is_empty() {
-                    return Err(LogsourceProblem::Unmapped(describe(ls)));
+                    return Err(LogsourceProblem::Unmapped(format!("{{{}}}", describe(ls))));
                 }
                 Ok(Scope::Sources(sources))
             }

@@ -40,6 +40,11 @@ pub struct RuleSet {
     analytics: Vec<Analytic>,
     /// The engine's rule ids (positions given to it) -> index into `analytics`.
     analytic_of: Vec<Option<usize>>,
+    /// Per analytic, worked out once: the fields it looks at, and its
+    /// condition as text (to order matched fields). Per finding, walking
+    /// the detection again was the same work every time.
+    fields: Vec<Vec<String>>,
+    conditions: Vec<String>,
     engine: Engine,
     scopes: ScopeIndex,
     prefilter: Prefilter,
@@ -134,7 +139,10 @@ impl RuleSet {
         let scopes = ScopeIndex::new(kept.iter().map(|a| &a.scope));
         let prefilter = Prefilter::for_rules(kept.iter().map(|a| &a.rule));
         let report = LoadReport { loaded: kept.len(), skipped: skipped.clone() };
-        let set = RuleSet { analytics: kept, analytic_of, engine, scopes, prefilter, quick_stats: true, report };
+        let fields = kept.iter().map(|a| fields_of(&a.rule)).collect();
+        let conditions =
+            kept.iter().map(|a| a.rule.detection.conditions.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" ")).collect();
+        let set = RuleSet { analytics: kept, analytic_of, fields, conditions, engine, scopes, prefilter, quick_stats: true, report };
         (set, skipped)
     }
 
@@ -228,8 +236,7 @@ impl RuleSet {
     /// is first named in the rule's condition, then by name. The engine gives
     /// them in the order of a hash map (`1 of sel_*`), which changes per load.
     fn order_matched(&self, hit: &mut RuleHit) {
-        let conditions: String =
-            self.analytics[hit.analytic].rule.detection.conditions.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" ");
+        let conditions = &self.conditions[hit.analytic];
         let place = |selection: &Option<String>| {
             let name = selection.as_deref().unwrap_or("");
             (conditions.find(name).unwrap_or(usize::MAX), name.to_string())
@@ -239,16 +246,19 @@ impl RuleSet {
     }
 
     /// The field names a rule looks at, in the order its detection names them.
-    pub fn rule_fields(&self, index: usize) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        let rule = &self.analytics[index].rule;
-        let mut names: Vec<_> = rule.detection.named.keys().collect();
-        names.sort();
-        for name in names {
-            collect_fields(&rule.detection.named[name], &mut out);
-        }
-        out
+    pub fn rule_fields(&self, index: usize) -> &[String] {
+        &self.fields[index]
     }
+}
+
+fn fields_of(rule: &rsigma_parser::SigmaRule) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut names: Vec<_> = rule.detection.named.keys().collect();
+    names.sort();
+    for name in names {
+        collect_fields(&rule.detection.named[name], &mut out);
+    }
+    out
 }
 
 fn collect_fields(d: &rsigma_parser::Detection, out: &mut Vec<String>) {

@@ -292,8 +292,8 @@ fn make_finding(file: &str, chunk: u64, offset: u64, record_id: u64, view: &Even
     let is_matched = |k: &str| hit.matched.iter().any(|m| m.field == k);
     let mut snippet = Map::new();
     for k in rules.rule_fields(hit.analytic) {
-        if let Some(v) = view.fields.get(&k).filter(|_| !is_matched(&k)) {
-            snippet.insert(k, v.clone());
+        if let Some(v) = view.fields.get(k).filter(|_| !is_matched(k)) {
+            snippet.insert(k.clone(), v.clone());
         }
     }
     let process_field = info.source_process_field.clone();
