@@ -42,6 +42,20 @@ impl EventView {
                 }
             }
         }
+        Self::from_fields(fields, full)
+    }
+
+    /// Builds the view from flat fields mapped from another format (`full`
+    /// is the document as it came). System numbers given as text
+    /// (`"EventID": "4688"`) become numbers, as EVTX records have them.
+    pub fn from_fields(mut fields: Map<String, Value>, full: Value) -> Self {
+        for name in SYSTEM_NUMBERS {
+            if let Some(v) = fields.get_mut(*name) {
+                if let (Value::String(_), Some(n)) = (&*v, as_number(v)) {
+                    *v = Value::from(n);
+                }
+            }
+        }
         crate::logsource::windows().add_rule_names(&mut fields);
         EventView { fields: Value::Object(fields), full }
     }
@@ -61,6 +75,19 @@ impl EventView {
     /// A field's value as display text, if the view has it.
     pub fn field_text(&self, name: &str) -> Option<String> {
         self.fields.get(name).and_then(scalar_text)
+    }
+}
+
+/// The System fields that are numbers in an EVTX record.
+const SYSTEM_NUMBERS: &[&str] =
+    &["EventID", "EventRecordID", "Version", "Level", "Task", "Opcode", "ExecutionProcessID", "ExecutionThreadID"];
+
+/// A number, or a text of decimal digits (as text exports give them).
+pub fn as_number(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
     }
 }
 
@@ -97,12 +124,7 @@ fn lift_system(system: &Value, out: &mut Map<String, Value>) {
         }
     }
     if let Some(id) = system.get("EventID").and_then(element_value) {
-        // EventID is compared as a number; some renderings carry it as a string.
-        let id = match id {
-            Value::String(s) => s.trim().parse::<u64>().map(Value::from).unwrap_or(id.clone()),
-            other => other.clone(),
-        };
-        out.insert("EventID".into(), id);
+        out.insert("EventID".into(), id.clone());
     }
     for name in ["Version", "Level", "Task", "Opcode", "Keywords", "EventRecordID", "Channel", "Computer"] {
         if let Some(v) = system.get(name).and_then(element_value) {

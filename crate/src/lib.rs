@@ -12,6 +12,9 @@
 //! - [`rule_source`] / [`rule_load`]: rule packs from files, folders and zips,
 //!   each rule loaded or skipped with its reason; [`logsource`]: which
 //!   records a rule's logsource means; [`attack`]: ATT&CK names for tags.
+//! - [`input`]: which format a file is, by its content; [`text_split`] /
+//!   [`text_scan`]: JSON and XML exports read document by document, mapped
+//!   onto the same event view ([`doc_map`], [`xml_event`]).
 //! - [`reread`]: one record's full event, read again from its chunk.
 //! - [`report`] / [`export`]: the run's results and their formats.
 //! - [`writer`] / [`demo`]: a small EVTX writer for fixtures and the demo log.
@@ -19,8 +22,10 @@
 pub mod analytics;
 pub mod attack;
 pub mod demo;
+pub mod doc_map;
 pub mod event;
 pub mod export;
+pub mod input;
 pub mod logsource;
 pub mod prefilter;
 pub mod quick;
@@ -31,4 +36,7 @@ pub mod rule_load;
 pub mod rule_source;
 pub mod rules;
 pub mod scan;
+pub mod text_scan;
+pub mod text_split;
 pub mod writer;
+pub mod xml_event;

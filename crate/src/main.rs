@@ -221,7 +221,7 @@ impl Output {
 fn finding_value(f: &Finding, path: Option<&Path>) -> serde_json::Value {
     let mut v = serde_json::to_value(f).expect("finding serializes");
     if let (Some(path), Some(obj)) = (path, v.as_object_mut()) {
-        let event = match reread::event_in_file(path, f.chunk, f.offset) {
+        let event = match reread::event_in_file(path, f) {
             Ok(e) => e,
             Err(e) => serde_json::json!({ "error": e.to_string() }),
         };

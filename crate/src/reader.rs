@@ -200,7 +200,7 @@ fn parse_file_header(bytes: &[u8]) -> FileHeaderInfo {
 }
 
 /// A short, specific description of what a non-EVTX file looks like.
-fn not_evtx_reason(start: &[u8]) -> String {
+pub(crate) fn not_evtx_reason(start: &[u8]) -> String {
     let kind = if start.starts_with(b"\x89PNG") {
         "a PNG image"
     } else if start.starts_with(b"PK\x03\x04") {

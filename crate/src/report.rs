@@ -28,6 +28,11 @@ pub struct Finding {
     /// File offset of the record.
     #[serde(default)]
     pub offset: u64,
+    /// Text exports: the record's line, and its length in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u64>,
     pub event_record_id: u64,
     pub event_id: Option<u64>,
     pub time_created: Option<String>,
@@ -56,6 +61,9 @@ pub struct Issue {
     pub chunk: Option<u64>,
     /// Byte offset in the file.
     pub offset: u64,
+    /// Line in the file, for text exports (JSON, XML).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
     pub reason: String,
 }
 
@@ -182,6 +190,9 @@ impl StatsBuilder {
 pub struct FileReport {
     pub file: String,
     pub size: u64,
+    /// The format recognized from the file's content (none when unreadable).
+    #[serde(default)]
+    pub format: Option<crate::input::InputFormat>,
     pub status: FileStatus,
     /// Why the file could not be read at all (status `unreadable`).
     pub error: Option<String>,

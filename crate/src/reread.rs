@@ -2,9 +2,11 @@
 //!
 //! Findings keep where their record is (chunk and offset), not the event:
 //! 57,344 findings with their events took 1.1 GB in the CLI and 7.3 GB in
-//! the page. The record is parsed again from its one 64 KiB chunk.
+//! the page. An EVTX record is parsed again from its one 64 KiB chunk; a
+//! record of a text export from its own bytes (`offset`, `length`).
 
 use crate::reader::{CHUNK_SIZE, FILE_HEADER_SIZE};
+use crate::report::Finding;
 use crate::scan::error_chain;
 use evtx::{EvtxChunkData, ParserSettings};
 use serde_json::Value;
@@ -49,13 +51,42 @@ pub fn event_in_chunk(chunk_bytes: &[u8], chunk: u64, offset: u64) -> Result<Val
     Err(fail("no record starts there (has the file changed?)".into()))
 }
 
-/// Reads the event again from a file on disk.
+/// The bytes of the file a finding's event is read again from: its chunk
+/// (EVTX) or its own text (exports): (start, length).
+pub fn span_of(f: &Finding) -> (u64, u64) {
+    match f.length {
+        Some(length) => (f.offset, length),
+        None => (chunk_start(f.chunk), CHUNK_SIZE as u64),
+    }
+}
+
+/// The finding's full event, from the bytes of its [`span_of`].
+pub fn event_of(bytes: &[u8], f: &Finding) -> Result<Value, RereadError> {
+    if f.length.is_none() {
+        return event_in_chunk(bytes, f.chunk, f.offset);
+    }
+    let fail = |what: String| RereadError(format!("record at offset {offset}{line}: {what}", offset = f.offset, line = line_text(f.line)));
+    let events = crate::text_scan::events_of_text(bytes).map_err(fail)?;
+    let count = events.len();
+    let wanted = |(_, view): &(crate::input::InputFormat, crate::event::EventView)| view.basics().event_record_id == Some(f.event_record_id);
+    match events.into_iter().enumerate().find(|(_, e)| count == 1 || wanted(e)) {
+        Some((_, (_, view))) => Ok(view.full),
+        None => Err(fail("no event with this record id there (has the file changed?)".into())),
+    }
+}
+
+fn line_text(line: Option<u64>) -> String {
+    line.map(|l| format!(" (line {l})")).unwrap_or_default()
+}
+
+/// Reads a finding's event again from its file on disk.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn event_in_file(path: &std::path::Path, chunk: u64, offset: u64) -> Result<Value, RereadError> {
+pub fn event_in_file(path: &std::path::Path, f: &Finding) -> Result<Value, RereadError> {
     use std::io::{Read, Seek, SeekFrom};
+    let (start, length) = span_of(f);
     let mut file = std::fs::File::open(path).map_err(|e| RereadError(format!("{}: cannot open: {e}", path.display())))?;
-    file.seek(SeekFrom::Start(chunk_start(chunk))).map_err(|e| RereadError(format!("{}: {e}", path.display())))?;
-    let mut bytes = Vec::with_capacity(CHUNK_SIZE);
-    file.take(CHUNK_SIZE as u64).read_to_end(&mut bytes).map_err(|e| RereadError(format!("{}: {e}", path.display())))?;
-    event_in_chunk(&bytes, chunk, offset)
+    file.seek(SeekFrom::Start(start)).map_err(|e| RereadError(format!("{}: {e}", path.display())))?;
+    let mut bytes = Vec::with_capacity(length as usize);
+    file.take(length).read_to_end(&mut bytes).map_err(|e| RereadError(format!("{}: {e}", path.display())))?;
+    event_of(&bytes, f)
 }

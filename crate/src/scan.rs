@@ -7,6 +7,7 @@
 //! into a [`RunReport`].
 
 use crate::event::EventView;
+use crate::input::InputFormat;
 use crate::logsource::Scope;
 use crate::reader::{ChunkSplitter, RawChunk, CHUNK_SIZE};
 use crate::report::*;
@@ -54,6 +55,7 @@ pub fn analyze_chunk(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalys
                     kind: "internal".into(),
                     chunk: Some(raw.index),
                     offset: raw.file_offset,
+                    line: None,
                     reason: format!("the parser failed on this chunk ({what}); its records are not analyzed"),
                 });
                 a
@@ -66,7 +68,7 @@ pub fn analyze_chunk(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalys
 
 fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis {
     let mut out = ChunkAnalysis { index: raw.index, file_offset: raw.file_offset, ..Default::default() };
-    let issue = |kind: &str, offset: u64, reason: String| Issue { kind: kind.into(), chunk: Some(raw.index), offset, reason };
+    let issue = |kind: &str, offset: u64, reason: String| Issue { kind: kind.into(), chunk: Some(raw.index), offset, line: None, reason };
 
     if raw.data.iter().all(|&b| b == 0) {
         return out; // Unused, zeroed space after the last chunk: nothing to read.
@@ -284,7 +286,7 @@ fn template_definitions(chunk: &[u8]) -> Vec<(usize, usize)> {
     ranges
 }
 
-fn make_finding(file: &str, chunk: u64, offset: u64, record_id: u64, view: &EventView, hit: RuleHit, rules: &RuleSet) -> Finding {
+pub(crate) fn make_finding(file: &str, chunk: u64, offset: u64, record_id: u64, view: &EventView, hit: RuleHit, rules: &RuleSet) -> Finding {
     let info = rules.analytic(hit.analytic);
     let b = view.basics();
     // The rule's other fields the event has, beside the matched ones (not
@@ -333,6 +335,8 @@ fn make_finding(file: &str, chunk: u64, offset: u64, record_id: u64, view: &Even
         file: file.to_string(),
         chunk,
         offset,
+        line: None,
+        length: None,
         event_record_id: b.event_record_id.unwrap_or(record_id),
         event_id: b.event_id,
         time_created: b.time_created,
@@ -376,6 +380,13 @@ pub struct ChunkTally {
     pub stats: StatsBuilder,
     pub findings: Vec<Finding>,
     pub issues: Vec<Issue>,
+    /// The format of the events (the first recognized).
+    #[serde(default)]
+    pub format: Option<InputFormat>,
+    /// Text exports: newlines in the range read, so that the lines of the
+    /// ranges after it can be made file-wide when they are merged.
+    #[serde(default)]
+    pub lines: u64,
 }
 
 impl ChunkTally {
@@ -389,11 +400,19 @@ impl ChunkTally {
             stats: chunk.stats,
             findings: chunk.findings,
             issues: chunk.issues,
+            format: chunk.parsed.then_some(InputFormat::Evtx),
+            lines: 0,
         });
     }
 
     /// Adds the results of the chunks that follow these.
-    pub fn merge(&mut self, next: ChunkTally) {
+    pub fn merge(&mut self, mut next: ChunkTally) {
+        if self.lines > 0 {
+            let lines = next.findings.iter_mut().map(|f| &mut f.line).chain(next.issues.iter_mut().map(|i| &mut i.line));
+            lines.flatten().for_each(|l| *l += self.lines);
+        }
+        self.lines += next.lines;
+        self.format = self.format.or(next.format);
         self.seen += next.seen;
         self.parsed += next.parsed;
         self.skipped += next.skipped;
@@ -430,7 +449,7 @@ impl FileScan {
 
     pub fn header_warnings(&mut self, warnings: &[String]) {
         for w in warnings {
-            self.tally.issues.push(Issue { kind: "header".into(), chunk: None, offset: 0, reason: w.clone() });
+            self.tally.issues.push(Issue { kind: "header".into(), chunk: None, offset: 0, line: None, reason: w.clone() });
         }
     }
 
@@ -446,7 +465,7 @@ impl FileScan {
     /// The user stopped the run before this file was read to its end.
     pub fn cancel(&mut self, reason: String) {
         self.cancelled = true;
-        self.tally.issues.push(Issue { kind: "cancelled".into(), chunk: None, offset: 0, reason });
+        self.tally.issues.push(Issue { kind: "cancelled".into(), chunk: None, offset: 0, line: None, reason });
     }
 
     /// Marks the file unreadable (not EVTX, empty, header only).
@@ -460,6 +479,14 @@ impl FileScan {
 
     /// Adds the results of a run of chunks (a worker's part), in file order.
     pub fn add_tally(&mut self, tally: ChunkTally) {
+        self.tally.merge(tally);
+    }
+
+    /// Adds the results of a whole text export; a file that gave no event is unreadable.
+    pub fn add_text_tally(&mut self, tally: ChunkTally) {
+        if let Some(reason) = crate::text_scan::no_events_reason(&tally) {
+            self.fail(reason);
+        }
         self.tally.merge(tally);
     }
 
@@ -493,12 +520,14 @@ impl FileScan {
                 kind: "truncated".into(),
                 chunk: None,
                 offset: self.size,
+                line: None,
                 reason: format!(
                     "the file header counts {claimed} chunks but the file holds {} chunk(s): it was probably cut short",
                     self.tally.seen
                 ),
             });
         }
+        let format = self.tally.format;
         let ChunkTally { parsed, skipped, stats, findings, issues, .. } = self.tally;
         let chunk_trouble = issues.iter().any(|i| i.kind != "header");
         let status = if self.error.is_some() || (parsed == 0 && stats.records == 0 && chunk_trouble) {
@@ -512,6 +541,7 @@ impl FileScan {
         let report = FileReport {
             file: self.file,
             size: self.size,
+            format: format.filter(|_| status != FileStatus::Unreadable),
             status,
             error,
             chunks: parsed,
@@ -525,9 +555,22 @@ impl FileScan {
     }
 }
 
-/// Scans a whole file held in memory (tests, demo, small inputs).
+/// Scans a whole file held in memory (tests, demo, small inputs), in
+/// whichever format its content is.
 pub fn scan_bytes(file: &str, bytes: &[u8], rules: &RuleSet) -> FileScan {
     let mut scan = FileScan::new(file, bytes.len() as u64);
+    match crate::input::sniff(bytes, true) {
+        Ok(Some(crate::input::Container::Evtx)) | Ok(None) => {}
+        Ok(Some(container)) => {
+            let tally = crate::text_scan::scan_text(file, bytes, container, rules);
+            scan.add_text_tally(tally);
+            return scan;
+        }
+        Err(reason) => {
+            scan.fail(reason);
+            return scan;
+        }
+    }
     let mut splitter = ChunkSplitter::new();
     let chunks = match splitter.push(bytes).and_then(|mut c| {
         c.extend(splitter.finish()?);

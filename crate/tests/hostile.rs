@@ -35,7 +35,7 @@ fn all_three() -> std::collections::BTreeSet<(String, u64)> {
 }
 
 fn issue(kind: &str, chunk: Option<u64>, offset: u64, reason: &str) -> Issue {
-    Issue { kind: kind.into(), chunk, offset, reason: reason.into() }
+    Issue { kind: kind.into(), chunk, offset, line: None, reason: reason.into() }
 }
 
 /// The file report of a file that cannot be read at all, checked in full, through `RunBuilder`.

@@ -165,7 +165,7 @@ impl Scan {
             }
             Reply::Crashed { part, start, end, reason, .. } => {
                 entry.bytes_done += end - start;
-                let issue = Issue { kind: "internal".into(), chunk: None, offset: start, reason };
+                let issue = Issue { kind: "internal".into(), chunk: None, offset: start, line: None, reason };
                 entry.waiting.insert(part, PartResult::Crashed(issue));
             }
         }
