@@ -79,8 +79,9 @@ fn event_of(doc: Value) -> Result<(InputFormat, EventView), UnknownDocument> {
         return Ok((InputFormat::EvtxJson, EventView::from_rendered(doc)));
     }
     let m = mappings();
+    // HELK's documents keep Winlogbeat's `winlog` beside their own names: HELK first.
     for (format, mapping) in
-        [(InputFormat::Winlogbeat, &m.winlogbeat), (InputFormat::Helk, &m.helk), (InputFormat::SecurityDatasets, &m.security_datasets)]
+        [(InputFormat::Helk, &m.helk), (InputFormat::Winlogbeat, &m.winlogbeat), (InputFormat::SecurityDatasets, &m.security_datasets)]
     {
         if mapping.recognize.iter().all(|k| obj.contains_key(k)) {
             let fields = map_fields(obj, mapping);

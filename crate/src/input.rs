@@ -90,6 +90,21 @@ fn empty_reason(head: &[u8]) -> String {
     }
 }
 
+/// How much of a file [`looks_like_events`] wants.
+pub const PEEK_BYTES: usize = 4096;
+
+/// Whether a file found in a folder is worth reading as an event log: EVTX,
+/// or a text export whose first bytes name event fields (so a folder's other
+/// JSON and XML files, like a case's notes, are passed over, not failed).
+pub fn looks_like_events(head: &[u8]) -> bool {
+    const MARKERS: [&[u8]; 7] = [b"\"Event\"", b"\"winlog\"", b"\"event_id\"", b"\"EventID\"", b"<Event ", b"<Event>", b"\"log_name\""];
+    match sniff(head, true) {
+        Ok(Some(Container::Evtx)) => true,
+        Ok(Some(_)) => MARKERS.iter().any(|m| memchr::memmem::find(head, m).is_some()),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +125,9 @@ mod tests {
             format!("not an EVTX file: it starts with 4d 5a 90 00 62 69 6e 61 (a Windows executable), not the \"ElfFile\" signature, {FORMATS_TRIED}")
         );
         assert!(sniff(b"\xFF\xFE<\x00", true).unwrap_err().starts_with("UTF-16 text"));
+        assert!(looks_like_events(b"{\"winlog\": {\"event_id\": 1}}"));
+        assert!(looks_like_events(b"<Events><Event xmlns=\"x\">"));
+        assert!(!looks_like_events(b"{\"files\": {\"a.evtx\": {\"records\": 23}}}"));
+        assert!(!looks_like_events(b"<html><body>"));
     }
 }

@@ -9,7 +9,11 @@ use evtx_triage::reread;
 use evtx_triage::rule_load::{check_options, LoadOptions, SkipKind};
 use evtx_triage::rule_source::{self, RuleTexts};
 use evtx_triage::rules::RuleSet;
-use evtx_triage::scan::{analyze_chunk, ChunkAnalysis, FileScan, RunBuilder};
+use evtx_triage::input;
+use evtx_triage::report::Issue;
+use evtx_triage::scan::{analyze_chunk, ChunkTally, FileScan, RunBuilder};
+use evtx_triage::text_scan;
+use evtx_triage::text_split::{TextSplitter, TextUnit};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -20,7 +24,7 @@ use std::sync::{mpsc, Mutex};
 #[command(
     name = "evtx-triage",
     version,
-    about = "Find credential dumping (MITRE CAR analytics, as Sigma rules) in Windows .evtx logs, offline"
+    about = "Find credential dumping and more (MITRE CAR analytics and Sigma rules) in Windows event logs (.evtx, JSON, XML), offline"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -29,7 +33,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Scan .evtx files or folders (searched recursively) and print findings.
+    /// Scan event logs (.evtx, or JSON/XML exports, recognized by content) or folders of them, and print findings.
     Scan {
         /// Output format (`jsonl` and `csv` stream findings as they come).
         #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -258,6 +262,13 @@ fn has_ext(p: &Path, exts: &[&str]) -> bool {
     p.extension().and_then(|e| e.to_str()).is_some_and(|e| exts.iter().any(|x| e.eq_ignore_ascii_case(x)))
 }
 
+/// A folder's file of any name that is an event log by its content.
+fn holds_events(path: &Path) -> bool {
+    let mut head = Vec::with_capacity(input::PEEK_BYTES);
+    let read = std::fs::File::open(path).and_then(|f| f.take(input::PEEK_BYTES as u64).read_to_end(&mut head));
+    read.is_ok() && input::looks_like_events(&head)
+}
+
 fn collect_inputs(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
     if path.is_dir() {
         let mut found: Vec<PathBuf> = walkdir::WalkDir::new(path)
@@ -265,7 +276,7 @@ fn collect_inputs(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
             .into_iter()
             .filter_map(Result::ok)
             .map(|e| e.into_path())
-            .filter(|p| p.is_file() && has_ext(p, &["evtx"]))
+            .filter(|p| p.is_file() && (has_ext(p, &["evtx"]) || holds_events(p)))
             .collect();
         found.sort();
         out.extend(found);
@@ -278,9 +289,38 @@ fn collect_inputs(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
     }
 }
 
+/// Work for the analysis threads: a run of EVTX chunks, or of text documents.
+enum Batch {
+    Chunks(Vec<RawChunk>),
+    Documents(Vec<TextUnit>, Vec<Issue>),
+}
+
+impl Batch {
+    fn analyze(&self, name: &str, rules: &RuleSet) -> ChunkTally {
+        match self {
+            Batch::Chunks(chunks) => {
+                let mut tally = ChunkTally::default();
+                chunks.iter().for_each(|c| tally.add(analyze_chunk(name, c, rules)));
+                tally
+            }
+            Batch::Documents(units, issues) => {
+                let mut tally = text_scan::analyze_units(name, units, rules);
+                text_scan::add_splitter_issues(&mut tally, issues.clone());
+                tally
+            }
+        }
+    }
+}
+
+/// What the reader found the file to be.
+enum ReadEnd {
+    Evtx(FileHeaderInfo),
+    Text,
+}
+
 /// Reads a file piece by piece on this thread while `threads` threads
-/// analyze its chunks; results are folded in file order, and `on_findings`
-/// gets them as they are (streamed output).
+/// analyze its chunks or documents; results are folded in file order, and
+/// `on_findings` gets them as they are (streamed output).
 fn scan_file(path: &Path, rules: &RuleSet, threads: usize, mut on_findings: Option<&mut dyn FnMut(Vec<Finding>)>) -> FileScan {
     let name = path.display().to_string();
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
@@ -292,8 +332,8 @@ fn scan_file(path: &Path, rules: &RuleSet, threads: usize, mut on_findings: Opti
             return scan;
         }
     };
-    let (job_tx, job_rx) = mpsc::sync_channel::<(u64, Vec<RawChunk>)>(threads * 2);
-    let (done_tx, done_rx) = mpsc::channel::<(u64, Vec<ChunkAnalysis>, Vec<RawChunk>)>();
+    let (job_tx, job_rx) = mpsc::sync_channel::<(u64, Batch)>(threads * 2);
+    let (done_tx, done_rx) = mpsc::channel::<(u64, ChunkTally)>();
     let job_rx = Mutex::new(job_rx);
     std::thread::scope(|s| {
         for _ in 0..threads {
@@ -301,61 +341,115 @@ fn scan_file(path: &Path, rules: &RuleSet, threads: usize, mut on_findings: Opti
             s.spawn(move || loop {
                 let job = job_rx.lock().expect("job queue").recv();
                 let Ok((seq, batch)) = job else { break };
-                let results = batch.iter().map(|c| analyze_chunk(name, c, rules)).collect();
-                if done_tx.send((seq, results, batch)).is_err() {
+                if done_tx.send((seq, batch.analyze(name, rules))).is_err() {
                     break;
                 }
             });
         }
         drop(done_tx);
-        let reader = s.spawn(move || read_chunks(file, job_tx));
+        let reader = s.spawn(move || read_batches(file, job_tx));
         // Fold batches in order as they come back.
         let mut waiting = BTreeMap::new();
         let mut next = 0u64;
-        for (seq, results, batch) in done_rx {
-            waiting.insert(seq, results);
-            while let Some(results) = waiting.remove(&next) {
-                results.into_iter().for_each(|r| scan.add(r));
+        for (seq, tally) in done_rx {
+            waiting.insert(seq, tally);
+            while let Some(tally) = waiting.remove(&next) {
+                scan.add_tally(tally);
                 next += 1;
                 if let Some(stream) = on_findings.as_mut() {
                     stream(scan.drain_findings());
                 }
             }
-            drop(batch);
         }
         match reader.join().expect("reader thread") {
-            Ok(header) => scan.header(&header),
+            Ok(ReadEnd::Evtx(header)) => scan.header(&header),
+            Ok(ReadEnd::Text) => scan.text_done(),
             Err(reason) => scan.fail(reason),
         }
     });
     scan
 }
 
-/// Reads the file into batches of chunks for the analysis threads; returns
-/// the file header, or why the file is not readable at all.
-fn read_chunks(mut file: std::fs::File, jobs: mpsc::SyncSender<(u64, Vec<RawChunk>)>) -> Result<FileHeaderInfo, String> {
-    let mut splitter = ChunkSplitter::new();
+/// Reads the file into batches for the analysis threads, as EVTX chunks or
+/// text documents by what its first bytes are; returns which, or why the
+/// file is not readable at all.
+fn read_batches(mut file: std::fs::File, jobs: mpsc::SyncSender<(u64, Batch)>) -> Result<ReadEnd, String> {
     let mut buf = vec![0u8; READ_SIZE];
-    let mut batch: Vec<RawChunk> = Vec::with_capacity(BATCH_CHUNKS);
-    let mut seq = 0u64;
-    let mut send = |batch: &mut Vec<RawChunk>| {
-        if !batch.is_empty() {
-            let _ = jobs.send((seq, std::mem::replace(batch, Vec::with_capacity(BATCH_CHUNKS))));
-            seq += 1;
+    let mut filled = 0;
+    // The first piece decides the format (a short read is not the end of the file).
+    while filled < input::SNIFF_BYTES {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) => return Err(format!("read error after {filled} bytes: {e}")),
         }
+    }
+    let container = match input::sniff(&buf[..filled], filled < input::SNIFF_BYTES) {
+        Ok(Some(c)) => c,
+        Ok(None) => return Err(format!("only whitespace in its first {filled} bytes: no events")),
+        Err(reason) => return Err(reason),
     };
+    let mut seq = 0u64;
+    let mut send = |batch: Batch| {
+        let _ = jobs.send((seq, batch));
+        seq += 1;
+    };
+    match container {
+        input::Container::Evtx => read_chunks(file, &mut buf, filled, &mut send).map(ReadEnd::Evtx),
+        text => read_documents(file, &mut buf, filled, text, &mut send).map(|()| ReadEnd::Text),
+    }
+}
+
+fn read_chunks(mut file: std::fs::File, buf: &mut [u8], first: usize, send: &mut dyn FnMut(Batch)) -> Result<FileHeaderInfo, String> {
+    let mut splitter = ChunkSplitter::new();
+    let mut batch: Vec<RawChunk> = splitter.push(&buf[..first]).map_err(|e| e.0)?;
     loop {
-        let n = match file.read(&mut buf) {
+        let n = match file.read(buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) => return Err(format!("read error after {} bytes: {e}", splitter.bytes_seen())),
         };
         batch.extend(splitter.push(&buf[..n]).map_err(|e| e.0)?);
         if batch.len() >= BATCH_CHUNKS {
-            send(&mut batch);
+            send(Batch::Chunks(std::mem::replace(&mut batch, Vec::with_capacity(BATCH_CHUNKS))));
         }
     }
     batch.extend(splitter.finish().map_err(|e| e.0)?);
-    send(&mut batch);
+    if !batch.is_empty() {
+        send(Batch::Chunks(batch));
+    }
     Ok(splitter.header().cloned().unwrap_or_default())
+}
+
+/// Documents per batch: about as much text as a batch of chunks holds.
+const BATCH_TEXT_BYTES: usize = 2 << 20;
+
+fn read_documents(
+    mut file: std::fs::File,
+    buf: &mut [u8],
+    first: usize,
+    container: input::Container,
+    send: &mut dyn FnMut(Batch),
+) -> Result<(), String> {
+    let mut splitter = TextSplitter::new(container);
+    let mut batch = splitter.push(&buf[..first]);
+    let mut seen = first as u64;
+    let mut flush = |batch: &mut Vec<TextUnit>, splitter: &mut TextSplitter| {
+        send(Batch::Documents(std::mem::take(batch), splitter.take_issues()));
+    };
+    loop {
+        let n = match file.read(buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) => return Err(format!("read error after {seen} bytes: {e}")),
+        };
+        seen += n as u64;
+        batch.extend(splitter.push(&buf[..n]));
+        if batch.iter().map(|u| u.text.len()).sum::<usize>() >= BATCH_TEXT_BYTES {
+            flush(&mut batch, &mut splitter);
+        }
+    }
+    batch.extend(splitter.finish());
+    flush(&mut batch, &mut splitter);
+    Ok(())
 }

@@ -482,12 +482,17 @@ impl FileScan {
         self.tally.merge(tally);
     }
 
-    /// Adds the results of a whole text export; a file that gave no event is unreadable.
+    /// Adds the results of a whole text export (see [`Self::text_done`]).
     pub fn add_text_tally(&mut self, tally: ChunkTally) {
-        if let Some(reason) = crate::text_scan::no_events_reason(&tally) {
+        self.tally.merge(tally);
+        self.text_done();
+    }
+
+    /// A text export was read to its end: one that gave no event is unreadable.
+    pub fn text_done(&mut self) {
+        if let Some(reason) = crate::text_scan::no_events_reason(&self.tally) {
             self.fail(reason);
         }
-        self.tally.merge(tally);
     }
 
     pub fn records(&self) -> u64 {

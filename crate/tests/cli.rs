@@ -224,8 +224,9 @@ fn an_unreadable_input_exits_1_and_the_others_are_still_reported() {
     assert_eq!(
         stderr(&out),
         format!(
-            "evtx-triage: {}: not an EVTX file: it starts with 74 68 65 73 65 20 61 72 (text), not the \"ElfFile\" signature\n",
-            s(&bad)
+            "evtx-triage: {}: not an EVTX file: it starts with 74 68 65 73 65 20 61 72 (text), not the \"ElfFile\" signature, {}\n",
+            s(&bad),
+            evtx_triage::input::FORMATS_TRIED
         )
     );
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
@@ -329,29 +330,42 @@ fn a_broken_rule_file_exits_2_and_is_named() {
 }
 
 #[test]
-fn folders_are_searched_recursively_for_evtx_files() {
+fn folders_are_searched_recursively_for_logs_by_content() {
     let dir = TempDir::new("folders");
     let bytes = log();
     let mut other = benign_run(1, 5);
     other.push(access(6, "WKS-09", r"C:\x\y.exe", LSASS, DBGCORE_TRACE));
     let a = dir.write("case/a.evtx", &bytes);
     let b = dir.write("case/sub/deeper/b.EVTX", &write_evtx(&other));
-    dir.write("case/sub/log.evtx.txt", &bytes); // an EVTX log, but not named .evtx
+    let renamed = dir.write("case/sub/log.evtx.txt", &bytes); // an EVTX log, but not named .evtx
+    let export = dir.write("case/sub/x/export.log", br#"{"EventID":10,"Channel":"Microsoft-Windows-Sysmon/Operational","Hostname":"WKS-10","RecordNumber":7,"TargetImage":"C:\\Windows\\system32\\lsass.exe","CallTrace":"C:\\Windows\\SYSTEM32\\dbghelp.dll+1"}"#);
     dir.write("case/notes.txt", b"not a log");
     dir.write("case/sub/readme.md", b"# not a log");
+    dir.write("case/sub/case.json", br#"{"case": 7, "files": ["a.evtx"]}"#); // JSON, but no events
     let out = cli(&[&"scan", &"--format", &"json", &dir.path().join("case")]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     let files: Vec<&str> = v["files"].as_array().unwrap().iter().map(|f| f["file"].as_str().unwrap()).collect();
-    assert_eq!(files, [s(&a), s(&b)]);
+    assert_eq!(files, [s(&a), s(&b), s(&renamed), s(&export)]);
     let found: Vec<(String, u64, String)> = v["findings"]
         .as_array()
         .unwrap()
         .iter()
         .map(|f| (f["analytic_id"].as_str().unwrap().into(), f["event_record_id"].as_u64().unwrap(), f["file"].as_str().unwrap().into()))
         .collect();
-    assert_eq!(found, [(MINIDUMP.to_string(), 11, s(&a)), (TASKMGR.to_string(), 12, s(&a)), (MINIDUMP.to_string(), 6, s(&b))]);
-    assert_eq!(v["totals"]["records"], 23 + 6);
+    assert_eq!(
+        found,
+        [
+            (MINIDUMP.to_string(), 11, s(&a)),
+            (TASKMGR.to_string(), 12, s(&a)),
+            (MINIDUMP.to_string(), 6, s(&b)),
+            (MINIDUMP.to_string(), 11, s(&renamed)),
+            (TASKMGR.to_string(), 12, s(&renamed)),
+            (MINIDUMP.to_string(), 7, s(&export)),
+        ]
+    );
+    assert_eq!(v["files"][3]["format"], "security-datasets");
+    assert_eq!(v["totals"]["records"], 23 + 6 + 23 + 1);
     // A folder with no .evtx in it: nothing to do, nothing wrong.
     let empty = TempDir::new("no-logs");
     empty.write("x/readme.txt", b"nothing here");

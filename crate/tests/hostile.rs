@@ -38,6 +38,11 @@ fn issue(kind: &str, chunk: Option<u64>, offset: u64, reason: &str) -> Issue {
     Issue { kind: kind.into(), chunk, offset, line: None, reason: reason.into() }
 }
 
+/// The message for a file that is no event log: why not EVTX, then the text formats tried.
+fn not_a_log(why_not_evtx: &str) -> String {
+    format!("{why_not_evtx}, {}", evtx_triage::input::FORMATS_TRIED)
+}
+
 /// The file report of a file that cannot be read at all, checked in full, through `RunBuilder`.
 fn assert_unreadable(bytes: &[u8], error: &str) {
     let rules = RuleSet::builtin();
@@ -106,28 +111,30 @@ fn random_bytes() {
     let shown: Vec<String> = bytes[..8].iter().map(|b| format!("{b:02x}")).collect();
     assert_unreadable(
         &bytes,
-        &format!("not an EVTX file: it starts with {} (unknown binary data), not the \"ElfFile\" signature", shown.join(" ")),
+        &not_a_log(&format!("not an EVTX file: it starts with {} (unknown binary data), not the \"ElfFile\" signature", shown.join(" "))),
     );
 }
 
 #[test]
 fn a_text_file() {
     let text = "EventID,Computer\n10,WKS-01\n".repeat(500);
-    assert_unreadable(text.as_bytes(), "not an EVTX file: it starts with 45 76 65 6e 74 49 44 2c (text), not the \"ElfFile\" signature");
+    assert_unreadable(text.as_bytes(), &not_a_log("not an EVTX file: it starts with 45 76 65 6e 74 49 44 2c (text), not the \"ElfFile\" signature"));
 }
 
 #[test]
 fn a_png_image() {
     let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
     png.resize(70_000, 0x42);
-    assert_unreadable(&png, "not an EVTX file: it starts with 89 50 4e 47 0d 0a 1a 0a (a PNG image), not the \"ElfFile\" signature");
+    assert_unreadable(&png, &not_a_log("not an EVTX file: it starts with 89 50 4e 47 0d 0a 1a 0a (a PNG image), not the \"ElfFile\" signature"));
 }
 
 #[test]
 fn a_lone_chunk_without_the_file_header() {
     assert_unreadable(
         &three_chunks()[chunk_range(0)],
-        "not an EVTX file: it starts with 45 6c 66 43 68 6e 6b 00 (a lone EVTX chunk without the file header), not the \"ElfFile\" signature",
+        &not_a_log(
+            "not an EVTX file: it starts with 45 6c 66 43 68 6e 6b 00 (a lone EVTX chunk without the file header), not the \"ElfFile\" signature",
+        ),
     );
 }
 

@@ -212,7 +212,18 @@ fn the_cli_runs_every_regression_case() {
     let rules = pack(&sigma);
     assert_eq!(loaded, Some(rules.load_report().loaded as u64), "rules loaded by the CLI");
     let case_files: BTreeSet<String> = cases.iter().map(|c| c.evtx.display().to_string()).collect();
-    assert_eq!(files, case_files, "the CLI scans exactly the cases' logs");
+    // Each case also has its events as evtx_dump JSON: the folder scan reads them too (by content).
+    let exports: BTreeSet<String> = cases.iter().map(|c| c.evtx.with_extension("json")).filter(|p| p.exists()).map(|p| p.display().to_string()).collect();
+    assert_eq!(exports.len(), cases.len(), "every case has its JSON export");
+    assert_eq!(files, case_files.union(&exports).cloned().collect::<BTreeSet<_>>(), "the CLI scans exactly the cases' logs and exports");
+    // The JSON export of a log gives exactly the log's findings, rule by rule.
+    let by_rule = |file: &str| -> BTreeMap<String, usize> {
+        per_file.iter().filter(|((f, _), _)| f == file).map(|((_, rule), n)| (rule.clone(), *n)).collect()
+    };
+    for evtx in &case_files {
+        let json = evtx.strip_suffix(".evtx").unwrap().to_string() + ".json";
+        assert_eq!(by_rule(&json), by_rule(evtx), "{json}: the same findings as its .evtx");
+    }
     check_cases(rules, &cases, |case| per_file.get(&(case.evtx.display().to_string(), case.rule_id.clone())).copied().unwrap_or(0));
 }
 
