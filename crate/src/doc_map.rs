@@ -17,6 +17,8 @@ use std::sync::OnceLock;
 #[derive(Debug, Deserialize)]
 struct Mapping {
     recognize: Vec<String>,
+    #[serde(default)]
+    recognize_any: Vec<String>,
     system: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     data: Vec<String>,
@@ -83,14 +85,15 @@ fn event_of(doc: Value) -> Result<(InputFormat, EventView), UnknownDocument> {
     for (format, mapping) in
         [(InputFormat::Helk, &m.helk), (InputFormat::Winlogbeat, &m.winlogbeat), (InputFormat::SecurityDatasets, &m.security_datasets)]
     {
-        if mapping.recognize.iter().all(|k| obj.contains_key(k)) {
+        let any = mapping.recognize_any.is_empty() || mapping.recognize_any.iter().any(|k| obj.contains_key(k));
+        if any && mapping.recognize.iter().all(|k| obj.contains_key(k)) {
             let fields = map_fields(obj, mapping);
             return Ok((format, EventView::from_fields(fields, doc)));
         }
     }
     let keys: Vec<&str> = obj.keys().take(8).map(String::as_str).collect();
     Err(UnknownDocument(format!(
-        "a JSON document of no known format (keys {}); expected evtx_dump's Event, Winlogbeat's winlog, HELK's event_id and log_name, or Security-Datasets' EventID and Channel",
+        "a JSON document of no known format (keys {}); expected evtx_dump's Event, Winlogbeat's winlog, HELK's event_id, or Security-Datasets' EventID",
         keys.join(", ")
     )))
 }

@@ -121,7 +121,8 @@ fn add_event_data(e: &Element, obj: &mut Map<String, Value>) {
         let name = child.attributes.get("Name").and_then(Value::as_str);
         match (child.name.as_str(), name) {
             ("Data", Some(name)) => {
-                let value = if child.children.is_empty() { text_or_null(child) } else { element_value(child) };
+                // An empty named value is "" (as `evtx` renders it, and as `Field: ''` rules expect).
+                let value = if child.children.is_empty() { Value::String(child.text.clone()) } else { element_value(child) };
                 add_child(obj, name.to_string(), value);
             }
             ("Data", None) if child.children.is_empty() => unnamed.push(text_or_null(child)),
@@ -181,7 +182,7 @@ mod tests {
         assert_eq!(view.fields["Level"], json!(4));
         assert_eq!(view.fields["TargetImage"], json!("C:\\Windows\\system32\\lsass.exe"));
         assert_eq!(view.fields["CallTrace"], json!("a&bA<c>"));
-        assert_eq!(view.fields["Empty"], Value::Null);
+        assert_eq!(view.fields["Empty"], json!(""));
     }
 
     #[test]
