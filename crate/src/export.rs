@@ -137,13 +137,12 @@ pub fn to_table(report: &RunReport) -> String {
             FileStatus::Partial => "partial",
             FileStatus::Unreadable => "unreadable",
         };
-        let _ = writeln!(out, "{:<10} {:>8} records {:>4} chunks {:>3} findings  {}", status, f.records, f.chunks, f.findings, f.file);
+        let _ = writeln!(out, "{:<10} {:>8} records {:>11} {:>3} findings  {}", status, f.records, f.layout(), f.findings, f.file);
         if let Some(e) = &f.error {
             let _ = writeln!(out, "           {e}");
         }
         for i in f.issues.iter().take(20) {
-            let at = i.chunk.map(|c| format!("chunk {c}, ")).unwrap_or_default();
-            let _ = writeln!(out, "           {}offset {:#x}: {}", at, i.offset, i.reason);
+            let _ = writeln!(out, "           {}: {}", i.location(), i.reason);
         }
         if f.issues.len() > 20 {
             let _ = writeln!(out, "           ... {} more issue(s), see --format json", f.issues.len() - 20);

@@ -64,7 +64,10 @@ pub fn sniff(head: &[u8], whole_file: bool) -> Result<Option<Container>, String>
         return Ok(Some(Container::Evtx));
     }
     if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
-        return Err("UTF-16 text: not an EVTX file, and text exports are read as UTF-8 (convert it, e.g. PowerShell's Out-File -Encoding utf8)".into());
+        return Err(
+            "UTF-16 text: not an EVTX file, and text exports are read as UTF-8 (convert it, e.g. PowerShell's Out-File -Encoding utf8)"
+                .into(),
+        );
     }
     let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     let Some(first) = text.iter().position(|b| !b.is_ascii_whitespace()) else {

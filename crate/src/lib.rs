@@ -17,7 +17,8 @@
 //!   onto the same event view ([`doc_map`], [`xml_event`]).
 //! - [`reread`]: one record's full event, read again from its chunk.
 //! - [`report`] / [`export`]: the run's results and their formats.
-//! - [`writer`] / [`demo`]: a small EVTX writer for fixtures and the demo log.
+//! - [`writer`] / [`demo`]: a small EVTX writer for fixtures and the demo log;
+//!   [`text_export`]: records written as the text exports, for tests and benchmarks.
 
 pub mod analytics;
 pub mod attack;
@@ -36,6 +37,7 @@ pub mod rule_load;
 pub mod rule_source;
 pub mod rules;
 pub mod scan;
+pub mod text_export;
 pub mod text_scan;
 pub mod text_split;
 pub mod writer;

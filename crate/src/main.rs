@@ -2,15 +2,15 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use evtx_triage::export;
+use evtx_triage::input;
 use evtx_triage::reader::{ChunkSplitter, FileHeaderInfo, RawChunk};
 use evtx_triage::report::FileStatus;
+use evtx_triage::report::Issue;
 use evtx_triage::report::{Finding, RunReport};
 use evtx_triage::reread;
 use evtx_triage::rule_load::{check_options, LoadOptions, SkipKind};
 use evtx_triage::rule_source::{self, RuleTexts};
 use evtx_triage::rules::RuleSet;
-use evtx_triage::input;
-use evtx_triage::report::Issue;
 use evtx_triage::scan::{analyze_chunk, ChunkTally, FileScan, RunBuilder};
 use evtx_triage::text_scan;
 use evtx_triage::text_split::{TextSplitter, TextUnit};

@@ -67,6 +67,18 @@ pub struct Issue {
     pub reason: String,
 }
 
+impl Issue {
+    /// Where in the file, as a reader looks it up: `line 3, offset 0x1c` or `chunk 2, offset 0x21000`.
+    pub fn location(&self) -> String {
+        let before = match (self.line, self.chunk) {
+            (Some(line), _) => format!("line {line}, "),
+            (None, Some(chunk)) => format!("chunk {chunk}, "),
+            (None, None) => String::new(),
+        };
+        format!("{before}offset {:#x}", self.offset)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FileStatus {
@@ -203,6 +215,16 @@ pub struct FileReport {
     pub findings: u64,
     pub issues: Vec<Issue>,
     pub stats: Stats,
+}
+
+impl FileReport {
+    /// How the file was read: `12 chunks` (EVTX) or its text format.
+    pub fn layout(&self) -> String {
+        match self.format {
+            Some(f) if f != crate::input::InputFormat::Evtx => f.label().to_string(),
+            _ => format!("{} chunks", self.chunks),
+        }
+    }
 }
 
 /// Whether an analytic could fire on the data at all.

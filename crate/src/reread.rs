@@ -68,7 +68,8 @@ pub fn event_of(bytes: &[u8], f: &Finding) -> Result<Value, RereadError> {
     let fail = |what: String| RereadError(format!("record at offset {offset}{line}: {what}", offset = f.offset, line = line_text(f.line)));
     let events = crate::text_scan::events_of_text(bytes).map_err(fail)?;
     let count = events.len();
-    let wanted = |(_, view): &(crate::input::InputFormat, crate::event::EventView)| view.basics().event_record_id == Some(f.event_record_id);
+    let wanted =
+        |(_, view): &(crate::input::InputFormat, crate::event::EventView)| view.basics().event_record_id == Some(f.event_record_id);
     match events.into_iter().enumerate().find(|(_, e)| count == 1 || wanted(e)) {
         Some((_, (_, view))) => Ok(view.full),
         None => Err(fail("no event with this record id there (has the file changed?)".into())),

@@ -286,7 +286,15 @@ fn template_definitions(chunk: &[u8]) -> Vec<(usize, usize)> {
     ranges
 }
 
-pub(crate) fn make_finding(file: &str, chunk: u64, offset: u64, record_id: u64, view: &EventView, hit: RuleHit, rules: &RuleSet) -> Finding {
+pub(crate) fn make_finding(
+    file: &str,
+    chunk: u64,
+    offset: u64,
+    record_id: u64,
+    view: &EventView,
+    hit: RuleHit,
+    rules: &RuleSet,
+) -> Finding {
     let info = rules.analytic(hit.analytic);
     let b = view.basics();
     // The rule's other fields the event has, beside the matched ones (not

@@ -105,6 +105,16 @@ impl TextSplitter {
         }
     }
 
+    /// Ends the range at `end` (a reader that started with no end, once it
+    /// knows the file can be cut); only before any byte from `end` on was pushed.
+    pub fn limit_to(&mut self, end: u64) {
+        self.range.end = end;
+    }
+
+    pub fn container(&self) -> Container {
+        self.container
+    }
+
     /// Every document of the range has been handed out; stop reading.
     pub fn is_done(&self) -> bool {
         self.done
@@ -497,11 +507,7 @@ mod tests {
         let text = b"\xEF\xBB\xBF{\"a\":\"x}\\\"\"}\r\n{\"b\":[1,{\"c\":2}]}\r\n{\"d\":";
         for piece in [1, 2, 5, 64] {
             let (units, issues) = split_all(Container::Json, text, piece);
-            assert_eq!(
-                texts(&units),
-                vec![(3, 1, "{\"a\":\"x}\\\"\"}".into()), (17, 2, "{\"b\":[1,{\"c\":2}]}".into())],
-                "piece {piece}"
-            );
+            assert_eq!(texts(&units), vec![(3, 1, "{\"a\":\"x}\\\"\"}".into()), (17, 2, "{\"b\":[1,{\"c\":2}]}".into())], "piece {piece}");
             assert_eq!(issues.len(), 1);
             assert_eq!((issues[0].offset, issues[0].line), (36, Some(3)));
             assert!(issues[0].reason.contains("partial last record"), "{}", issues[0].reason);

@@ -118,14 +118,20 @@ fn random_bytes() {
 #[test]
 fn a_text_file() {
     let text = "EventID,Computer\n10,WKS-01\n".repeat(500);
-    assert_unreadable(text.as_bytes(), &not_a_log("not an EVTX file: it starts with 45 76 65 6e 74 49 44 2c (text), not the \"ElfFile\" signature"));
+    assert_unreadable(
+        text.as_bytes(),
+        &not_a_log("not an EVTX file: it starts with 45 76 65 6e 74 49 44 2c (text), not the \"ElfFile\" signature"),
+    );
 }
 
 #[test]
 fn a_png_image() {
     let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
     png.resize(70_000, 0x42);
-    assert_unreadable(&png, &not_a_log("not an EVTX file: it starts with 89 50 4e 47 0d 0a 1a 0a (a PNG image), not the \"ElfFile\" signature"));
+    assert_unreadable(
+        &png,
+        &not_a_log("not an EVTX file: it starts with 89 50 4e 47 0d 0a 1a 0a (a PNG image), not the \"ElfFile\" signature"),
+    );
 }
 
 #[test]

@@ -213,7 +213,8 @@ fn the_cli_runs_every_regression_case() {
     assert_eq!(loaded, Some(rules.load_report().loaded as u64), "rules loaded by the CLI");
     let case_files: BTreeSet<String> = cases.iter().map(|c| c.evtx.display().to_string()).collect();
     // Each case also has its events as evtx_dump JSON: the folder scan reads them too (by content).
-    let exports: BTreeSet<String> = cases.iter().map(|c| c.evtx.with_extension("json")).filter(|p| p.exists()).map(|p| p.display().to_string()).collect();
+    let exports: BTreeSet<String> =
+        cases.iter().map(|c| c.evtx.with_extension("json")).filter(|p| p.exists()).map(|p| p.display().to_string()).collect();
     assert_eq!(exports.len(), cases.len(), "every case has its JSON export");
     assert_eq!(files, case_files.union(&exports).cloned().collect::<BTreeSet<_>>(), "the CLI scans exactly the cases' logs and exports");
     // The JSON export of a log gives exactly the log's findings, rule by rule.

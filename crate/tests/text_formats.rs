@@ -3,14 +3,14 @@
 //! Mordor true positive fires, and each format's edge cases (BOM, CRLF, a
 //! cut last line, unnamed `Data`, numbers as text) are read as they should.
 
-use evtx::{EvtxParser, ParserSettings};
 use evtx_triage::input::InputFormat;
 use evtx_triage::report::FileStatus;
 use evtx_triage::rule_load::LoadOptions;
 use evtx_triage::rule_source;
 use evtx_triage::rules::RuleSet;
 use evtx_triage::scan::{scan_bytes, RunBuilder};
-use serde_json::{json, Map, Value};
+use evtx_triage::text_export::{records, system, TextForm};
+use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
@@ -26,132 +26,14 @@ fn shared(sub: &str) -> Option<PathBuf> {
     None
 }
 
-/// Every record the `evtx` crate reads, as its JSON and its XML.
-fn records(bytes: &[u8]) -> (Vec<Value>, Vec<String>) {
-    let settings = ParserSettings::default().num_threads(1);
-    let parse = || EvtxParser::from_buffer(bytes.to_vec()).map(|p| p.with_configuration(settings.clone()));
-    let Ok(mut parser) = parse() else { return (Vec::new(), Vec::new()) };
-    let json: Vec<Value> = parser.records_json_value().filter_map(Result::ok).map(|r| r.data).collect();
-    let mut parser = parse().unwrap();
-    let xml: Vec<String> = parser.records().filter_map(Result::ok).map(|r| r.data).collect();
-    (json, xml)
-}
-
-/// evtx_dump's JSONL, with a byte-order mark and CRLF line ends.
-fn to_jsonl(events: &[Value]) -> Vec<u8> {
+/// A byte-order mark in front and CRLF line ends, as Windows tools write text.
+fn with_bom_and_crlf(text: &[u8]) -> Vec<u8> {
     let mut out = b"\xEF\xBB\xBF".to_vec();
-    for e in events {
-        out.extend_from_slice(serde_json::to_string(e).unwrap().as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
-/// evtx_dump's JSON: "Record N" and the pretty document.
-fn to_pretty_json(events: &[Value]) -> Vec<u8> {
-    let mut out = String::new();
-    for (i, e) in events.iter().enumerate() {
-        out.push_str(&format!("Record {}\n{}\n", i + 1, serde_json::to_string_pretty(e).unwrap()));
-    }
-    out.into_bytes()
-}
-
-/// Event Viewer's "Save as XML": one `<Events>` element, CRLF line ends.
-fn to_event_xml(xml: &[String]) -> Vec<u8> {
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n<Events>\r\n");
-    for record in xml {
-        let body = record.trim_start_matches(|c| c != '>').get(1..).filter(|_| record.starts_with("<?xml")).unwrap_or(record);
-        out.push_str(body.trim());
-        out.push_str("\r\n");
-    }
-    out.push_str("</Events>\r\n");
-    out.into_bytes()
-}
-
-fn system<'a>(e: &'a Value, name: &str) -> Option<&'a Value> {
-    let v = e.pointer(&format!("/Event/System/{name}"))?;
-    Some(v.get("#text").unwrap_or(v))
-}
-
-fn attr<'a>(e: &'a Value, element: &str, name: &str) -> Option<&'a Value> {
-    e.pointer(&format!("/Event/System/{element}/#attributes/{name}"))
-}
-
-/// Winlogbeat writes every event data value as text.
-fn as_text(v: &Value) -> Value {
-    match v {
-        Value::Number(n) => Value::String(n.to_string()),
-        Value::Bool(b) => Value::String(b.to_string()),
-        Value::Array(items) => Value::Array(items.iter().map(as_text).collect()),
-        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), as_text(v))).collect()),
-        other => other.clone(),
-    }
-}
-
-/// An event's data fields by name, as the event view lifts them.
-fn data_fields(e: &Value, section: &str) -> Map<String, Value> {
-    let mut out = Map::new();
-    if let Some(Value::Object(data)) = e.pointer(&format!("/Event/{section}")) {
-        for (k, v) in data.iter().filter(|(k, _)| *k != "#attributes") {
-            out.insert(k.clone(), v.get("#text").cloned().unwrap_or_else(|| v.clone()));
+    for &b in text {
+        if b == b'\n' {
+            out.push(b'\r');
         }
-    }
-    out
-}
-
-/// Winlogbeat/ECS NDJSON: `winlog.*`, event data as text, the EventID as text too.
-fn to_winlogbeat(events: &[Value]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for e in events {
-        let doc = json!({
-            "@timestamp": attr(e, "TimeCreated", "SystemTime"),
-            "event": {"code": system(e, "EventID").map(as_text), "kind": "event"},
-            "winlog": {
-                "event_id": system(e, "EventID").map(as_text),
-                "channel": system(e, "Channel"),
-                "computer_name": system(e, "Computer"),
-                "record_id": system(e, "EventRecordID"),
-                "provider_name": attr(e, "Provider", "Name"),
-                "process": {"pid": attr(e, "Execution", "ProcessID")},
-                "event_data": as_text(&Value::Object(data_fields(e, "EventData"))),
-                "user_data": as_text(&Value::Object(data_fields(e, "UserData"))),
-            }
-        });
-        out.extend_from_slice(serde_json::to_string(&doc).unwrap().as_bytes());
-        out.push(b'\n');
-    }
-    out
-}
-
-/// Security-Datasets JSON lines: flat, the event data at the top level.
-fn to_security_datasets(events: &[Value]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for e in events {
-        let mut doc = Map::new();
-        let mut put = |k: &str, v: Option<&Value>| {
-            if let Some(v) = v {
-                doc.insert(k.into(), v.clone());
-            }
-        };
-        put("EventID", system(e, "EventID"));
-        put("Channel", system(e, "Channel"));
-        put("Hostname", system(e, "Computer"));
-        put("RecordNumber", system(e, "EventRecordID"));
-        put("SourceName", attr(e, "Provider", "Name"));
-        put("@timestamp", attr(e, "TimeCreated", "SystemTime"));
-        for section in ["EventData", "UserData"] {
-            for (k, v) in data_fields(e, section) {
-                if let Value::Object(inner) = &v {
-                    inner.iter().for_each(|(k, v)| {
-                        doc.entry(k.clone()).or_insert(v.clone());
-                    });
-                } else {
-                    doc.entry(k).or_insert(v);
-                }
-            }
-        }
-        out.extend_from_slice(serde_json::to_string(&doc).unwrap().as_bytes());
-        out.push(b'\n');
+        out.push(b);
     }
     out
 }
@@ -176,13 +58,7 @@ fn pack_rules() -> Option<RuleSet> {
 fn every_corpus_log_converted_to_each_format_gives_the_findings_of_its_evtx() {
     let (Some(corpus), Some(rules)) = (shared("corpus"), pack_rules()) else { return };
     let expected: Value = serde_json::from_slice(&std::fs::read(corpus.join("expected.json")).unwrap()).unwrap();
-    let converters: [(InputFormat, fn(&[Value], &[String]) -> Vec<u8>); 5] = [
-        (InputFormat::EvtxJson, |j, _| to_jsonl(j)),
-        (InputFormat::EvtxJson, |j, _| to_pretty_json(j)),
-        (InputFormat::EventXml, |_, x| to_event_xml(x)),
-        (InputFormat::Winlogbeat, |j, _| to_winlogbeat(j)),
-        (InputFormat::SecurityDatasets, |j, _| to_security_datasets(j)),
-    ];
+    let formats = [InputFormat::EvtxJson, InputFormat::EvtxJson, InputFormat::EventXml, InputFormat::Winlogbeat, InputFormat::SecurityDatasets];
     let (mut files, mut findings, mut failures) = (0, 0, Vec::new());
     for rel in expected.as_object().unwrap().keys() {
         let bytes = std::fs::read(corpus.join(rel)).unwrap();
@@ -195,8 +71,11 @@ fn every_corpus_log_converted_to_each_format_gives_the_findings_of_its_evtx() {
         let want: Pairs = pairs(scan_bytes(rel, &bytes, &rules).findings()).into_iter().filter(|(_, id)| ids.contains(id)).collect();
         files += 1;
         findings += want.len();
-        for (n, (format, convert)) in converters.iter().enumerate() {
-            let text = convert(&json, &xml);
+        for (n, (form, format)) in TextForm::ALL.iter().zip(&formats).enumerate() {
+            let mut text = form.write(&json, &xml);
+            if *form == TextForm::EvtxJsonl {
+                text = with_bom_and_crlf(&text);
+            }
             let name = format!("{rel}.{n}");
             let mut run = RunBuilder::new();
             run.add_file(scan_bytes(&name, &text, &rules));

@@ -4,6 +4,7 @@
 //! has checked its header.
 
 use crate::protocol::{job_for, part_count, Job, Reply, READY};
+use evtx_triage::input::Container;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
@@ -229,10 +230,14 @@ impl Pool {
                 slot.busy.pop_front();
             }
             // Part 0 passed the header check: queue the file's other parts.
-            if let Reply::Done { run, file, part: 0, .. } = &reply {
+            // (A text export part 0 read whole has no other parts; the parts of
+            // one that can be cut learn its layout.)
+            if let Reply::Done { run, file, part: 0, container, whole_file: false, .. } = &reply {
                 if *run == p.run {
                     if let Some(f) = p.run_file(*file) {
-                        let jobs: Vec<Job> = (1..part_count(f.size)).map(|k| job_for(*run, *file, &f.name, f.size, k)).collect();
+                        let text = container.filter(|c| *c != Container::Evtx);
+                        let jobs: Vec<Job> =
+                            (1..part_count(f.size)).map(|k| Job { container: text, ..job_for(*run, *file, &f.name, f.size, k) }).collect();
                         p.queue.extend(jobs);
                     }
                 }

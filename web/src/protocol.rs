@@ -2,9 +2,12 @@
 //!
 //! A file is cut into parts of whole chunks. Part 0 starts at byte 0 and so
 //! also checks the file header; the other parts are scheduled once it has.
+//! A text export is cut at the same byte offsets when its documents can be
+//! found from any byte (JSON lines, XML); otherwise part 0 reads it all.
 //! Messages travel as JSON text; the `File` itself is posted beside the job
 //! (a handle, not a copy), and each worker reads its own part's bytes.
 
+use evtx_triage::input::Container;
 use evtx_triage::reader::{FileHeaderInfo, CHUNK_SIZE, FILE_HEADER_SIZE};
 use evtx_triage::rule_load::LoadOptions;
 use evtx_triage::rule_source::{RuleText, RuleTexts};
@@ -30,6 +33,10 @@ pub struct Job {
     pub start: u64,
     pub end: u64,
     pub first_chunk: u64,
+    /// Parts after the first of a text export: its layout, as part 0 found it
+    /// (such parts own the documents that start in `start..end`).
+    #[serde(default)]
+    pub container: Option<Container>,
     /// Makes the worker panic on this job (see `pool::crash_next_job_for_tests`).
     #[serde(default)]
     pub crash_test: bool,
@@ -45,13 +52,19 @@ pub enum Reply {
         bytes: u64,
         /// Part 0 only: the file header (warnings, chunk count).
         header: Option<FileHeaderInfo>,
+        /// Part 0 only: the layout its first bytes showed.
+        #[serde(default)]
+        container: Option<Container>,
+        /// Part 0 read the whole file (a text export that cannot be cut into parts).
+        #[serde(default)]
+        whole_file: bool,
         /// The part's chunks, folded in order.
         tally: ChunkTally,
         /// Worker time spent reading the part's bytes, and analyzing them.
         read_ms: f64,
         analyze_ms: f64,
     },
-    /// Part 0 only: the file is not EVTX at all.
+    /// Part 0 only: the file is none of the formats.
     Unreadable { run: u32, file: usize, reason: String },
     /// The worker died on this part (a trap in the analyzer); the pool made a new one.
     Crashed { run: u32, file: usize, part: u64, start: u64, end: u64, reason: String },
@@ -96,5 +109,5 @@ pub fn job_for(run: u32, file: usize, name: &str, size: u64, part: u64) -> Job {
     let chunk_start = FILE_HEADER_SIZE as u64 + first_chunk * CHUNK_SIZE as u64;
     let start = if part == 0 { 0 } else { chunk_start };
     let end = (FILE_HEADER_SIZE as u64 + (first_chunk + chunks) * CHUNK_SIZE as u64).min(size);
-    Job { run, file, part, name: name.to_string(), start, end, first_chunk, crash_test: false }
+    Job { run, file, part, name: name.to_string(), start, end, first_chunk, container: None, crash_test: false }
 }

@@ -3,6 +3,7 @@
 //! (and exports) is what the CLI reports for the same files.
 
 use crate::protocol::{part_count, Reply};
+use evtx_triage::input::Container;
 use evtx_triage::report::{Finding, Issue, RunReport};
 use evtx_triage::rules::RuleSet;
 use evtx_triage::scan::{ChunkAnalysis, ChunkTally, FileScan, RunBuilder};
@@ -37,6 +38,8 @@ pub struct FileEntry {
     next_part: u64,
     parts: u64,
     pub bytes_done: u64,
+    /// A text export (its end is checked for having given any event).
+    text: bool,
 }
 
 enum PartResult {
@@ -119,6 +122,7 @@ impl Scan {
                 waiting: BTreeMap::new(),
                 next_part: 0,
                 bytes_done: 0,
+                text: false,
             })
             .collect();
         self.finish_if_complete(now);
@@ -154,7 +158,13 @@ impl Scan {
                 entry.bytes_done = entry.size;
                 entry.next_part = entry.parts;
             }
-            Reply::Done { part, bytes, header, tally, read_ms, analyze_ms, .. } => {
+            Reply::Done { part, bytes, header, container, whole_file, tally, read_ms, analyze_ms, .. } => {
+                if part == 0 {
+                    entry.text = container.is_some_and(|c| c != Container::Evtx);
+                    if whole_file {
+                        entry.parts = 1;
+                    }
+                }
                 self.worker_read_ms += read_ms;
                 self.worker_analyze_ms += analyze_ms;
                 if let (Some(header), Some(scan)) = (header, entry.scan.as_mut()) {
@@ -199,7 +209,10 @@ impl Scan {
     fn complete(&mut self, now: f64) {
         let mut run = RunBuilder::new();
         for entry in &mut self.files {
-            if let Some(scan) = entry.scan.take() {
+            if let Some(mut scan) = entry.scan.take() {
+                if entry.text && !self.cancelled {
+                    scan.text_done();
+                }
                 run.add_file(scan);
             }
         }

@@ -7,9 +7,12 @@
 //! the file, and chunks are analyzed while the browser fills the stream.
 
 use crate::protocol::{Job, Reply, RulesMessage};
+use evtx_triage::input::{sniff, Container};
 use evtx_triage::reader::ChunkSplitter;
 use evtx_triage::rules::RuleSet;
 use evtx_triage::scan::{analyze_chunk, ChunkTally};
+use evtx_triage::text_scan::{add_splitter_issues, analyze_units};
+use evtx_triage::text_split::{feed_from, Range, TextSplitter, TextUnit};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -84,11 +87,35 @@ async fn drain(worker: Rc<Worker>) {
     worker.running.set(false);
 }
 
+/// How a part's bytes are read: decided by part 0's first bytes.
+enum PartReader {
+    /// Part 0 before its first bytes: the format is not known yet.
+    Undecided(Vec<u8>),
+    Evtx(ChunkSplitter),
+    Text(TextSplitter),
+}
+
 /// What reading a part yields, and how long the worker waited for bytes.
 struct PartAnalysis {
-    splitter: ChunkSplitter,
+    reader: PartReader,
     tally: ChunkTally,
     read_ms: f64,
+    /// File offset of the next byte fed.
+    pos: u64,
+    /// Part 0 of a text export read the whole file (it cannot be cut).
+    whole_file: bool,
+    /// Part 0 of a text export has decided whether it stops at its end.
+    end_decided: bool,
+}
+
+impl PartAnalysis {
+    fn wants_more(&self, job: &Job) -> bool {
+        match &self.reader {
+            PartReader::Undecided(_) => true,
+            PartReader::Evtx(_) => self.pos < job.end,
+            PartReader::Text(splitter) => !splitter.is_done(),
+        }
+    }
 }
 
 async fn analyze_part(worker: &Worker, job: &Job, file: &File) -> Reply {
@@ -96,40 +123,138 @@ async fn analyze_part(worker: &Worker, job: &Job, file: &File) -> Reply {
     assert!(!job.crash_test, "crash test requested by the page");
     let started = now_ms();
     let unreadable = |reason: String| Reply::Unreadable { run: job.run, file: job.file, reason };
-    let splitter = if job.part == 0 { ChunkSplitter::new() } else { ChunkSplitter::resume_at(job.first_chunk) };
-    let mut part = PartAnalysis { splitter, tally: ChunkTally::default(), read_ms: 0.0 };
-    let read = match byob_reader(file, job.start, job.end) {
-        Some(reader) => read_stream(worker, job, &reader, &mut part).await,
-        None => read_slices(worker, job, file, &mut part),
+    let size = file.size() as u64;
+    let (reader, from, to) = match (job.part, job.container) {
+        (0, _) => (PartReader::Undecided(Vec::new()), 0, size),
+        (_, Some(text)) if text != Container::Evtx => {
+            let range = Range { start: job.start, end: job.end };
+            (PartReader::Text(TextSplitter::resume(text, range)), feed_from(range), size)
+        }
+        _ => (PartReader::Evtx(ChunkSplitter::resume_at(job.first_chunk)), job.start, job.end),
     };
-    if let Err(reason) = read {
+    let mut part = PartAnalysis { reader, tally: ChunkTally::default(), read_ms: 0.0, pos: from, whole_file: false, end_decided: false };
+    let read = match byob_reader(file, from, to) {
+        Some(reader) => read_stream(worker, job, &reader, &mut part, to).await,
+        None => read_slices(worker, job, file, &mut part, to),
+    };
+    if let Err(reason) = read.and_then(|()| finish_part(worker, job, &mut part)) {
         return unreadable(reason);
     }
-    // Only the file's last part may end in a short chunk; others end on a boundary.
-    match part.splitter.finish() {
-        Ok(tail) => tail.into_iter().for_each(|raw| part.tally.add(analyze_chunk(&job.name, &raw, &worker.rules.borrow()))),
-        Err(e) => return unreadable(e.0),
-    }
-    let header = if job.part == 0 { part.splitter.header().cloned() } else { None };
+    let header = match &part.reader {
+        PartReader::Evtx(splitter) if job.part == 0 => splitter.header().cloned(),
+        _ => None,
+    };
+    let container = match &part.reader {
+        PartReader::Evtx(_) => Some(Container::Evtx),
+        PartReader::Text(splitter) => Some(splitter.container()),
+        PartReader::Undecided(_) => None,
+    };
     let analyze_ms = now_ms() - started - part.read_ms;
+    let bytes = if part.whole_file { size } else { job.end - job.start };
     Reply::Done {
         run: job.run,
         file: job.file,
         part: job.part,
-        bytes: job.end - job.start,
+        bytes,
         header,
+        container,
+        whole_file: part.whole_file,
         tally: part.tally,
         read_ms: part.read_ms,
         analyze_ms,
     }
 }
 
-/// Feeds bytes to the splitter and analyzes every chunk they complete.
-fn feed(worker: &Worker, job: &Job, part: &mut PartAnalysis, bytes: &[u8]) -> Result<(), String> {
-    let chunks = part.splitter.push(bytes).map_err(|e| e.0)?;
-    for raw in chunks {
-        part.tally.add(analyze_chunk(&job.name, &raw, &worker.rules.borrow()));
-        part.splitter.recycle(raw);
+/// The end of the part's bytes: what is still open is read or reported.
+fn finish_part(worker: &Worker, job: &Job, part: &mut PartAnalysis) -> Result<(), String> {
+    if let PartReader::Undecided(head) = &part.reader {
+        // A file shorter than a sniff.
+        let head = head.clone();
+        decide(part, &head, true)?;
+    }
+    let rules = worker.rules.borrow();
+    match &mut part.reader {
+        // Only the file's last part may end in a short chunk; others end on a boundary.
+        PartReader::Evtx(splitter) => {
+            let tail = splitter.finish().map_err(|e| e.0)?;
+            tail.into_iter().for_each(|raw| part.tally.add(analyze_chunk(&job.name, &raw, &rules)));
+        }
+        PartReader::Text(splitter) => {
+            let units = splitter.finish();
+            let issues = splitter.take_issues();
+            let lines = splitter.newlines();
+            add_documents(&mut part.tally, &job.name, &units, issues, &rules);
+            part.tally.lines = lines;
+        }
+        PartReader::Undecided(_) => {}
+    }
+    Ok(())
+}
+
+/// Part 0's first bytes say what the file is.
+fn decide(part: &mut PartAnalysis, head: &[u8], whole_file: bool) -> Result<bool, String> {
+    match sniff(head, whole_file)? {
+        None => Ok(false),
+        Some(Container::Evtx) => {
+            part.reader = PartReader::Evtx(ChunkSplitter::new());
+            Ok(true)
+        }
+        Some(text) => {
+            part.reader = PartReader::Text(TextSplitter::new(text));
+            Ok(true)
+        }
+    }
+}
+
+fn add_documents(tally: &mut ChunkTally, name: &str, units: &[TextUnit], issues: Vec<evtx_triage::report::Issue>, rules: &RuleSet) {
+    if units.is_empty() && issues.is_empty() {
+        return;
+    }
+    let mut batch = analyze_units(name, units, rules);
+    add_splitter_issues(&mut batch, issues);
+    tally.merge(batch);
+}
+
+/// Feeds bytes (from file offset `part.pos`) to the part's reader and
+/// analyzes every chunk or document they complete.
+fn feed(worker: &Worker, job: &Job, part: &mut PartAnalysis, bytes: &[u8], file_size: u64) -> Result<(), String> {
+    let at = part.pos;
+    part.pos += bytes.len() as u64;
+    if let PartReader::Undecided(head) = &mut part.reader {
+        head.extend_from_slice(bytes);
+        let head = std::mem::take(head);
+        if !decide(part, &head, head.len() as u64 >= file_size)? {
+            part.reader = PartReader::Undecided(head);
+            return Ok(());
+        }
+        part.pos = 0; // the whole head, from byte 0, to the chosen reader
+        return feed(worker, job, part, &head, file_size);
+    }
+    let rules = worker.rules.borrow();
+    match &mut part.reader {
+        PartReader::Evtx(splitter) => {
+            // Part 0 streams to the end of the file (its format was unknown): stop at the part's end.
+            let keep = (job.end.saturating_sub(at) as usize).min(bytes.len());
+            for raw in splitter.push(&bytes[..keep]).map_err(|e| e.0)? {
+                part.tally.add(analyze_chunk(&job.name, &raw, &rules));
+                splitter.recycle(raw);
+            }
+        }
+        PartReader::Text(splitter) => {
+            // Part 0 learns from its first documents whether the file can be cut at its end.
+            if job.part == 0 && !part.end_decided && at + bytes.len() as u64 > job.end {
+                part.end_decided = true;
+                if splitter.splittable() && file_size > job.end {
+                    splitter.limit_to(job.end);
+                } else {
+                    part.whole_file = true;
+                }
+            }
+            let units = splitter.push(bytes);
+            let issues = splitter.take_issues();
+            add_documents(&mut part.tally, &job.name, &units, issues, &rules);
+        }
+        PartReader::Undecided(_) => {}
     }
     Ok(())
 }
@@ -141,9 +266,16 @@ fn byob_reader(file: &File, from: u64, to: u64) -> Option<ReadableStreamByobRead
     ReadableStreamByobReader::new(&blob.stream()).ok()
 }
 
-async fn read_stream(worker: &Worker, job: &Job, reader: &ReadableStreamByobReader, part: &mut PartAnalysis) -> Result<(), String> {
-    let mut pos = job.start;
-    loop {
+async fn read_stream(
+    worker: &Worker,
+    job: &Job,
+    reader: &ReadableStreamByobReader,
+    part: &mut PartAnalysis,
+    to: u64,
+) -> Result<(), String> {
+    let from = part.pos;
+    let mut pos = from;
+    while part.wants_more(job) {
         let buffer = worker.read_buffer.borrow_mut().take().unwrap_or_else(|| js_sys::ArrayBuffer::new(READ_BUFFER_BYTES));
         let view = js_sys::Uint8Array::new(&buffer);
         let t = now_ms();
@@ -161,25 +293,27 @@ async fn read_stream(worker: &Worker, job: &Job, reader: &ReadableStreamByobRead
             // A read never returns more than the buffer holds.
             let mut piece = worker.piece.borrow_mut();
             value.copy_to(&mut piece[..len]);
-            feed(worker, job, part, &piece[..len])?;
+            feed(worker, job, part, &piece[..len], to.max(job.end))?;
             pos += len as u64;
         }
         if done {
-            break;
+            if pos != to {
+                return Err(format!("the browser gave {} bytes of {from}..{to} and then ended the stream", pos - from));
+            }
+            return Ok(());
         }
     }
-    if pos != job.end {
-        return Err(format!("the browser gave {} bytes of {}..{} and then ended the stream", pos - job.start, job.start, job.end));
-    }
+    // Read what the part needs: the rest of the stream is not wanted.
+    let _ = reader.cancel();
     Ok(())
 }
 
 /// Reads the part in big `File.slice`s (browsers without blob byte streams).
-fn read_slices(worker: &Worker, job: &Job, file: &File, part: &mut PartAnalysis) -> Result<(), String> {
+fn read_slices(worker: &Worker, job: &Job, file: &File, part: &mut PartAnalysis, end: u64) -> Result<(), String> {
     let reader = FileReaderSync::new().map_err(|e| js_text(&e))?;
-    let mut pos = job.start;
-    while pos < job.end {
-        let to = (pos + FALLBACK_SLICE_BYTES).min(job.end);
+    let mut pos = part.pos;
+    while pos < end && part.wants_more(job) {
+        let to = (pos + FALLBACK_SLICE_BYTES).min(end);
         let t = now_ms();
         let blob = file.slice_with_f64_and_f64(pos as f64, to as f64).map_err(|e| js_text(&e))?;
         let buffer =
@@ -187,7 +321,7 @@ fn read_slices(worker: &Worker, job: &Job, file: &File, part: &mut PartAnalysis)
         let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
         release(&buffer);
         part.read_ms += now_ms() - t;
-        feed(worker, job, part, &bytes)?;
+        feed(worker, job, part, &bytes, end.max(job.end))?;
         pos = to;
     }
     Ok(())

@@ -226,30 +226,31 @@ pub fn app() -> Html {
             if inputs.is_empty() {
                 return;
             }
-            first_row.set(0);
-            *run_files.borrow_mut() = inputs.iter().map(|i| (i.name.clone(), i.file.clone())).collect();
-            let run = scan.borrow().run.wrapping_add(1);
-            let described = inputs
-                .iter()
-                .map(|i| {
-                    let skipped = (i.from_folder && !browser::is_evtx_name(&i.name)).then(|| "not an .evtx file; skipped".to_string());
-                    (i.name.clone(), i.file.size() as u64, skipped)
-                })
-                .collect::<Vec<_>>();
-            let to_scan = inputs
-                .into_iter()
-                .zip(&described)
-                .map(|(i, (_, _, skipped))| if skipped.is_some() { None } else { Some((i.file, i.name)) })
-                .collect::<Vec<_>>();
-            selected.set(None);
-            filter.set(Filter::default());
-            scan.borrow_mut().begin(run, described, browser::now_ms());
-            if let Some(p) = pool.borrow().as_ref() {
-                // Skipped inputs keep their place (file indexes match `scan.files`) but get no job.
-                let files: Vec<_> = to_scan.into_iter().enumerate().filter_map(|(i, f)| f.map(|f| (i, f))).collect();
-                p.borrow_mut().begin(run, files);
-            }
-            redraw.force_update();
+            let (scan, pool, redraw, selected, filter) = (scan.clone(), pool.clone(), redraw.clone(), selected.clone(), filter.clone());
+            let (run_files, first_row) = (run_files.clone(), first_row.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let mut described = Vec::with_capacity(inputs.len());
+                for i in &inputs {
+                    described.push((i.name.clone(), i.file.size() as u64, skip_reason(i).await));
+                }
+                first_row.set(0);
+                *run_files.borrow_mut() = inputs.iter().map(|i| (i.name.clone(), i.file.clone())).collect();
+                let run = scan.borrow().run.wrapping_add(1);
+                let to_scan = inputs
+                    .into_iter()
+                    .zip(&described)
+                    .map(|(i, (_, _, skipped))| if skipped.is_some() { None } else { Some((i.file, i.name)) })
+                    .collect::<Vec<_>>();
+                selected.set(None);
+                filter.set(Filter::default());
+                scan.borrow_mut().begin(run, described, browser::now_ms());
+                if let Some(p) = pool.borrow().as_ref() {
+                    // Skipped inputs keep their place (file indexes match `scan.files`) but get no job.
+                    let files: Vec<_> = to_scan.into_iter().enumerate().filter_map(|(i, f)| f.map(|f| (i, f))).collect();
+                    p.borrow_mut().begin(run, files);
+                }
+                redraw.force_update();
+            });
         })
     };
 
@@ -390,11 +391,11 @@ pub fn app() -> Html {
                 <p class="privacy" id="privacy">{ "Runs entirely in your browser: no byte of evidence leaves this page. After it has loaded, the page makes no network requests at all (its Content-Security-Policy forbids connections), so it works offline and air-gapped." }</p>
             </header>
             <section id="dropzone" class={classes!("dropzone", (*dragging).then_some("dragging"))}
-                ondragover={on_dragover} ondragleave={on_dragleave} ondrop={on_drop} aria-label="Drop .evtx files or folders here">
-                <p class="drop-hint">{ "Drop .evtx files or whole folders here, or pick them:" }</p>
+                ondragover={on_dragover} ondragleave={on_dragleave} ondrop={on_drop} aria-label="Drop event logs (.evtx, JSON or XML exports) or folders here">
+                <p class="drop-hint">{ "Drop event logs (.evtx, or their JSON/XML exports: evtx_dump, Winlogbeat, Security-Datasets, HELK, Event Viewer XML) or whole folders here, or pick them:" }</p>
                 <div class="pickers">
-                    <label for="file-input">{ ".evtx files: " }</label>
-                    <input id="file-input" type="file" name="evtx" multiple=true accept=".evtx" onchange={on_files.clone()} />
+                    <label for="file-input">{ "Event logs: " }</label>
+                    <input id="file-input" type="file" name="evtx" multiple=true onchange={on_files.clone()} />
                     <label for="folder-input">{ "a folder: " }</label>
                     <input id="folder-input" type="file" multiple=true webkitdirectory=true onchange={on_files} />
                     <button id="demo-button" onclick={on_demo} disabled={phase == Phase::Working}>{ "Try a sample log" }</button>
@@ -437,6 +438,16 @@ pub fn app() -> Html {
 
 /// What a pick of rule files is called in the panel: the zip or file, the
 /// folder, or how many files.
+/// Why a file is passed over: a folder's file that is no event log by its
+/// first bytes (a case's notes beside its logs). Picked files are always read.
+async fn skip_reason(input: &Input) -> Option<String> {
+    if !input.from_folder || browser::is_evtx_name(&input.name) {
+        return None;
+    }
+    let head = browser::read_bytes(&input.file, 0, evtx_triage::input::PEEK_BYTES as u64).await.unwrap_or_default();
+    (!evtx_triage::input::looks_like_events(&head)).then(|| "not an event log (by its first bytes); skipped".to_string())
+}
+
 fn source_name(inputs: &[Input]) -> String {
     match inputs {
         [one] => one.name.clone(),
@@ -448,13 +459,13 @@ fn source_name(inputs: &[Input]) -> String {
     }
 }
 
-/// A finding's full event, read again from its file (one chunk) and parsed here.
+/// A finding's full event, read again from its file (one chunk, or the record's own text) and parsed here.
 async fn read_event_again(file: Option<web_sys::File>, f: &evtx_triage::report::Finding) -> FullEvent {
     let Some(file) = file else { return FullEvent::Failed(format!("{} is not loaded any more", f.file)) };
-    let start = evtx_triage::reread::chunk_start(f.chunk);
-    let end = (start + evtx_triage::reader::CHUNK_SIZE as u64).min(file.size() as u64);
+    let (start, length) = evtx_triage::reread::span_of(f);
+    let end = (start + length).min(file.size() as u64);
     match browser::read_bytes(&file, start, end).await {
-        Ok(bytes) => match evtx_triage::reread::event_in_chunk(&bytes, f.chunk, f.offset) {
+        Ok(bytes) => match evtx_triage::reread::event_of(&bytes, f) {
             Ok(event) => FullEvent::Loaded(serde_json::to_string_pretty(&event).unwrap_or_default()),
             Err(e) => FullEvent::Failed(e.to_string()),
         },

@@ -82,7 +82,7 @@ pub fn files_view(scan: &Scan) -> Html {
                             <li class="file-status" data-file={entry.name.clone()} data-status={status}>
                                 <span class={classes!("status", status)}>{ status }</span>
                                 <span class="name">{ r.file.clone() }</span>
-                                <span class="why">{ format!("{} records, {} chunks, {} findings, {}", group(r.records), r.chunks, r.findings, human_bytes(r.size)) }</span>
+                                <span class="why">{ format!("{} records, {}, {} findings, {}", group(r.records), r.layout(), r.findings, human_bytes(r.size)) }</span>
                                 if let Some(e) = &r.error {
                                     <p class="error">{ format!("{}: {e}", r.file) }</p>
                                 }
@@ -91,7 +91,7 @@ pub fn files_view(scan: &Scan) -> Html {
                                         <summary>{ format!("{} problem(s) in this file", r.issues.len()) }</summary>
                                         <ul class="issues">
                                         { for r.issues.iter().take(200).map(|i| html! {
-                                            <li>{ format!("{}{}offset {:#x}: {}", i.chunk.map(|c| format!("chunk {c}, ")).unwrap_or_default(), "", i.offset, i.reason) }</li>
+                                            <li>{ format!("{}: {}", i.location(), i.reason) }</li>
                                         }) }
                                         </ul>
                                     </details>
