@@ -17,7 +17,8 @@ pub enum TextForm {
 }
 
 impl TextForm {
-    pub const ALL: [TextForm; 5] = [TextForm::EvtxJsonl, TextForm::EvtxJson, TextForm::EventXml, TextForm::Winlogbeat, TextForm::SecurityDatasets];
+    pub const ALL: [TextForm; 5] =
+        [TextForm::EvtxJsonl, TextForm::EvtxJson, TextForm::EventXml, TextForm::Winlogbeat, TextForm::SecurityDatasets];
 
     pub fn parse(name: &str) -> Option<TextForm> {
         Some(match name {
@@ -171,4 +172,3 @@ fn to_security_datasets(events: &[Value]) -> Vec<u8> {
     }
     out
 }
-

@@ -58,7 +58,8 @@ fn pack_rules() -> Option<RuleSet> {
 fn every_corpus_log_converted_to_each_format_gives_the_findings_of_its_evtx() {
     let (Some(corpus), Some(rules)) = (shared("corpus"), pack_rules()) else { return };
     let expected: Value = serde_json::from_slice(&std::fs::read(corpus.join("expected.json")).unwrap()).unwrap();
-    let formats = [InputFormat::EvtxJson, InputFormat::EvtxJson, InputFormat::EventXml, InputFormat::Winlogbeat, InputFormat::SecurityDatasets];
+    let formats =
+        [InputFormat::EvtxJson, InputFormat::EvtxJson, InputFormat::EventXml, InputFormat::Winlogbeat, InputFormat::SecurityDatasets];
     let (mut files, mut findings, mut failures) = (0, 0, Vec::new());
     for rel in expected.as_object().unwrap().keys() {
         let bytes = std::fs::read(corpus.join(rel)).unwrap();
