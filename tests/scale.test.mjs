@@ -154,7 +154,7 @@ test(`s1. ${MANY} files in one pick: all ok, one finding each, the page stays re
   await close(app);
 });
 
-test('s2. a folder pick: the .evtx files are analyzed, notes.txt and image.png are listed as skipped', { timeout: 120_000 }, async () => {
+test('s2. a folder pick: the logs are analyzed, notes.txt and image.png (no event log by content) are listed as skipped', { timeout: 120_000 }, async () => {
   const dir = path.join(tmp, 'logs');
   const fixture = await writeFixture(['many', dir, '20']);
   const folder = path.basename(dir);
@@ -174,7 +174,7 @@ test('s2. a folder pick: the .evtx files are analyzed, notes.txt and image.png a
     assert.deepEqual(got, want, `file statuses: ${JSON.stringify(statuses)}`);
     for (const name of ['notes.txt', 'image.png']) {
       const li = page.locator(`li.file-status[data-file="${folder}/${name}"]`);
-      assert.match(await li.textContent(), /not an \.evtx file; skipped/, `${name}'s status says why`);
+      assert.match(await li.textContent(), /not an event log \(by its first bytes\); skipped/, `${name}'s status says why`);
     }
     const { rows } = await findingRows(page);
     assert.deepEqual(rowKeys(rows), keysOf(fixture.expected, (e) => `${folder}/${e.file}`), 'finding rows (analytic|record|file)');
