@@ -74,6 +74,8 @@ test('JSON and XML exports: CAR\'s true positive fires, and the page equals the 
       assert.match(status[TRUE_POSITIVE].text, /1 records, HELK JSON, 1 findings/);
       assert.match(status['beats.ndjson'].text, /17,100 records, Winlogbeat\/ECS JSON, 4560 findings/);
       assert.match(status['events.xml'].text, /11,565 records, Event XML, 3084 findings/);
+      // JSON lines and XML went to the workers in two parts (8 MiB, then the rest); pretty JSON in one.
+      assert.deepEqual(['beats.ndjson', 'events.xml', 'dump.json'].map((f) => status[f].parts), ['2', '2', '1']);
       assert.equal(status['broken.jsonl'].status, 'partial');
       assert.match(status['broken.jsonl'].text, /line 2, offset 0x\w+: a JSON document that does not end on its line/);
       assert.match(status['broken.jsonl'].text, /line 4, offset 0x\w+: the file ends inside a JSON document/);

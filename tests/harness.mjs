@@ -335,7 +335,10 @@ export const ROW_PX = 30;
 
 export async function fileStatuses(page) {
   return page.$$eval('li.file-status', (lis) =>
-    lis.map((li) => ({ file: li.getAttribute('data-file'), status: li.getAttribute('data-status'), text: li.textContent.trim().replace(/\s+/g, ' ') })),
+    lis.map((li) => ({
+      file: li.getAttribute('data-file'), status: li.getAttribute('data-status'), parts: li.getAttribute('data-parts'),
+      text: li.textContent.trim().replace(/\s+/g, ' '),
+    })),
   );
 }
 

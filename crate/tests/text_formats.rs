@@ -213,3 +213,21 @@ fn a_file_of_no_known_format_says_which_were_tried() {
         )
     );
 }
+
+#[test]
+fn the_cli_reads_the_true_positive_and_its_event_again() {
+    let Some(seeds) = shared("seeds/car") else { return };
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_evtx-triage"))
+        .args(["scan", "--events", "--format", "jsonl"])
+        .arg(seeds.join("CAR-2019-08-001-mordor-01.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let findings: Vec<&Value> = lines.iter().filter(|l| l["type"] == "finding").collect();
+    assert_eq!(findings.len(), 1);
+    assert_eq!((&findings[0]["analytic_id"], &findings[0]["event_record_id"]), (&json!("CAR-2019-08-001"), &json!(258042)));
+    assert_eq!(findings[0]["event"]["process_name"], json!("taskmgr.exe"), "the full event, read again from the file");
+    let file = lines.iter().find(|l| l["type"] == "file").unwrap();
+    assert_eq!((&file["format"], &file["status"], &file["records"]), (&json!("helk"), &json!("ok"), &json!(1)));
+}

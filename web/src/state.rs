@@ -48,6 +48,11 @@ enum PartResult {
 }
 
 impl FileEntry {
+    /// The parts the file was read in (by as many worker jobs).
+    pub fn parts(&self) -> u64 {
+        self.parts
+    }
+
     pub fn is_complete(&self) -> bool {
         self.skipped.is_some() || self.next_part >= self.parts
     }

@@ -79,7 +79,7 @@ pub fn files_view(scan: &Scan) -> Html {
                     Some(r) => {
                         let status = match r.status { FileStatus::Ok => "ok", FileStatus::Partial => "partial", FileStatus::Unreadable => "unreadable" };
                         html! {
-                            <li class="file-status" data-file={entry.name.clone()} data-status={status}>
+                            <li class="file-status" data-file={entry.name.clone()} data-status={status} data-parts={entry.parts().to_string()}>
                                 <span class={classes!("status", status)}>{ status }</span>
                                 <span class="name">{ r.file.clone() }</span>
                                 <span class="why">{ format!("{} records, {}, {} findings, {}", group(r.records), r.layout(), r.findings, human_bytes(r.size)) }</span>
