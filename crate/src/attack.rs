@@ -13,6 +13,10 @@ use std::sync::OnceLock;
 
 const TABLE: &str = include_str!("../data/attack.tsv");
 
+/// The ATT&CK major version the table was generated from (`data/attack.tsv`'s header
+/// names "Enterprise v18.1"): Navigator layers name it.
+pub const MAJOR_VERSION: &str = "18";
+
 /// An ATT&CK tactic: `TA0006`, `credential-access`, "Credential Access".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tactic {

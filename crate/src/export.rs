@@ -87,6 +87,61 @@ pub fn findings_csv_rows(findings: &[Finding]) -> String {
     String::from_utf8(w.into_inner().unwrap()).expect("csv is utf-8")
 }
 
+/// Timesketch's CSV import: `message`, `datetime` (ISO 8601, UTC) and
+/// `timestamp_desc` first, then the finding's fields.
+pub const TIMESKETCH_COLUMNS: &[&str] = &[
+    "message",
+    "datetime",
+    "timestamp_desc",
+    "analytic_id",
+    "analytic_title",
+    "level",
+    "file",
+    "event_record_id",
+    "event_id",
+    "computer",
+    "channel",
+    "source_process",
+    "attack",
+    "matched",
+];
+
+/// The findings as a Timesketch CSV (header included when `header`).
+pub fn timesketch_csv(findings: &[Finding], header: bool) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    if header {
+        w.write_record(TIMESKETCH_COLUMNS).expect("writes to memory");
+    }
+    for f in findings {
+        let matched = f.matched.iter().map(|m| format!("{}={}", m.field, crate::event::scalar_text(&m.value).unwrap_or_default()));
+        let message = format!(
+            "{}: {} on {}{}",
+            f.analytic_id,
+            f.analytic_title,
+            f.computer.as_deref().unwrap_or("?"),
+            f.source_process.as_deref().map(|p| format!(" by {p}")).unwrap_or_default()
+        );
+        let row = [
+            message,
+            f.time_created.clone().unwrap_or_default(),
+            "Event Recorded".to_string(),
+            f.analytic_id.clone(),
+            f.analytic_title.clone(),
+            f.level.clone().unwrap_or_default(),
+            f.file.clone(),
+            f.event_record_id.to_string(),
+            f.event_id.map(|i| i.to_string()).unwrap_or_default(),
+            f.computer.clone().unwrap_or_default(),
+            f.channel.clone().unwrap_or_default(),
+            f.source_process.clone().unwrap_or_default(),
+            f.attack.join(" "),
+            matched.collect::<Vec<_>>().join("; "),
+        ];
+        w.write_record(row.iter().map(|c| neutralize_formula(c))).expect("writes to memory");
+    }
+    String::from_utf8(w.into_inner().expect("writes to memory")).expect("csv is utf-8")
+}
+
 /// Prefixes a cell that spreadsheets would evaluate as a formula.
 pub fn neutralize_formula(cell: &str) -> String {
     match cell.chars().next() {

@@ -16,7 +16,8 @@
 //!   [`text_scan`]: JSON and XML exports read document by document, mapped
 //!   onto the same event view ([`doc_map`], [`xml_event`]).
 //! - [`reread`]: one record's full event, read again from its chunk.
-//! - [`report`] / [`export`]: the run's results and their formats.
+//! - [`report`] / [`export`]: the run's results and their formats; [`navigator`]:
+//!   the techniques hit as an ATT&CK Navigator layer.
 //! - [`writer`] / [`demo`]: a small EVTX writer for fixtures and the demo log;
 //!   [`text_export`]: records written as the text exports, for tests and benchmarks.
 
@@ -28,6 +29,7 @@ pub mod event;
 pub mod export;
 pub mod input;
 pub mod logsource;
+pub mod navigator;
 pub mod prefilter;
 pub mod quick;
 pub mod reader;

@@ -50,6 +50,9 @@ enum Command {
         /// Put each finding's full event in `json` and `jsonl` output (read again from the file).
         #[arg(long)]
         events: bool,
+        /// Also write the ATT&CK techniques hit as a Navigator layer (format 4.5) to FILE.
+        #[arg(long, value_name = "FILE")]
+        navigator: Option<PathBuf>,
         /// Worker threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
@@ -65,6 +68,8 @@ enum Format {
     Json,
     Jsonl,
     Csv,
+    /// Timesketch's CSV import (message, datetime, timestamp_desc, then the fields).
+    Timesketch,
 }
 
 /// How much of a file is read at a time, and how many chunks go to the threads at once.
@@ -73,7 +78,8 @@ const BATCH_CHUNKS: usize = 32;
 
 /// Exit statuses, decided in one place: 0 every input was analyzed, 1 an
 /// input could not be read at all, 2 a usage error (bad flag, missing path,
-/// a rule file named on the command line that cannot be used).
+/// a rule file named on the command line that cannot be used, an output
+/// file that cannot be written).
 mod exit {
     pub const UNREADABLE_INPUT: u8 = 1;
     pub const USAGE: u8 = 2;
@@ -81,7 +87,7 @@ mod exit {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Command::Scan { format, rules: rule_paths, min_level, status, events, threads, paths } = cli.command;
+    let Command::Scan { format, rules: rule_paths, min_level, status, events, navigator, threads, paths } = cli.command;
     let options = LoadOptions { min_level, statuses: status, disabled: Vec::new() };
     let rules = match load_rules(&rule_paths, &options) {
         Ok(r) => r,
@@ -110,6 +116,7 @@ fn main() -> ExitCode {
     }
     let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let mut out = Output::new(format, events, &rules);
+    out.layer = navigator.as_ref().map(|_| evtx_triage::navigator::LayerBuilder::default());
     let mut run = RunBuilder::new();
     for path in &inputs {
         let streams = out.streams();
@@ -123,7 +130,14 @@ fn main() -> ExitCode {
             eprintln!("evtx-triage: {}: {e}", f.file);
         }
     }
-    out.finish(&report, &inputs);
+    let layer = out.finish(&report, &inputs);
+    if let (Some(path), Some(layer)) = (&navigator, layer) {
+        let layer = serde_json::to_string_pretty(&layer.finish(&report)).expect("layer serializes") + "\n";
+        if let Err(e) = std::fs::write(path, layer) {
+            eprintln!("evtx-triage: {}: cannot write the Navigator layer: {e}", path.display());
+            return ExitCode::from(exit::USAGE);
+        }
+    }
     if report.files.iter().any(|f| f.status == FileStatus::Unreadable) {
         ExitCode::from(exit::UNREADABLE_INPUT)
     } else {
@@ -135,18 +149,21 @@ fn main() -> ExitCode {
 struct Output {
     format: Format,
     events: bool,
+    /// The Navigator layer, when asked for, fed as findings go by.
+    layer: Option<evtx_triage::navigator::LayerBuilder>,
     stdout: std::io::BufWriter<std::io::Stdout>,
 }
 
 impl Output {
     fn new(format: Format, events: bool, rules: &RuleSet) -> Self {
-        let mut out = Output { format, events, stdout: std::io::BufWriter::new(std::io::stdout()) };
+        let mut out = Output { format, events, layer: None, stdout: std::io::BufWriter::new(std::io::stdout()) };
         match format {
             Format::Jsonl => {
                 let line = export::jsonl_line("rules", serde_json::to_value(rules.load_report()).expect("report serializes"));
                 out.write(&line);
             }
             Format::Csv => out.write(&export::findings_csv(&[])),
+            Format::Timesketch => out.write(&export::timesketch_csv(&[], true)),
             _ => {}
         }
         out
@@ -159,6 +176,9 @@ impl Output {
 
     /// Findings of `path`, in file order, as they are folded.
     fn findings(&mut self, path: &Path, findings: Vec<Finding>) {
+        if let Some(layer) = self.layer.as_mut() {
+            findings.iter().for_each(|f| layer.add(f));
+        }
         match self.format {
             Format::Jsonl => {
                 let mut text = String::new();
@@ -171,12 +191,16 @@ impl Output {
                 let text = export::findings_csv_rows(&findings);
                 self.write(&text);
             }
+            Format::Timesketch => {
+                let text = export::timesketch_csv(&findings, false);
+                self.write(&text);
+            }
             _ => {}
         }
     }
 
     fn streams(&self) -> bool {
-        matches!(self.format, Format::Jsonl | Format::Csv)
+        matches!(self.format, Format::Jsonl | Format::Csv | Format::Timesketch)
     }
 
     fn file_done(&mut self, path: &Path, mut scan: FileScan, run: &mut RunBuilder) {
@@ -187,7 +211,12 @@ impl Output {
         run.add_file(scan);
     }
 
-    fn finish(mut self, report: &RunReport, inputs: &[PathBuf]) {
+    /// Writes what is left; returns the Navigator layer, complete.
+    fn finish(mut self, report: &RunReport, inputs: &[PathBuf]) -> Option<evtx_triage::navigator::LayerBuilder> {
+        let streamed = self.streams();
+        if let (Some(layer), false) = (self.layer.as_mut(), streamed) {
+            report.findings.iter().for_each(|f| layer.add(f));
+        }
         match self.format {
             Format::Table => self.write(&export::to_table(report)),
             Format::Json if self.events => {
@@ -215,9 +244,10 @@ impl Output {
                 }
                 self.write(&text);
             }
-            Format::Csv => {}
+            Format::Csv | Format::Timesketch => {}
         }
         let _ = self.stdout.flush();
+        self.layer
     }
 }
 
