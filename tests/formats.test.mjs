@@ -1,12 +1,13 @@
 // Logs that are not .evtx, in the page: CAR's own Mordor true positive fires on record 258042,
 // and big JSON-lines, XML and pretty-JSON exports (written by the project's convert_log example
 // from a corpus log, 20 MiB: two parts each where they can be cut) give exactly the CLI's results: the page's JSON export
-// equals `evtx-triage scan --format json` on the same files, line numbers and issues included.
+// equals `evtx-triage scan --format json` on the same files, line numbers and issues included,
+// and so do its ATT&CK Navigator layer and Timesketch CSV.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, copyFile, writeFile } from 'node:fs/promises';
+import { mkdir, copyFile, readFile, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startServer } from './server.mjs';
@@ -94,6 +95,14 @@ test('JSON and XML exports: CAR\'s true positive fires, and the page equals the 
       assert.equal(event.file_name, 'c:\\\\users\\\\pgustavo\\\\appdata\\\\local\\\\temp\\\\lsass.dmp');
       await page.keyboard.press('Escape');
 
+      // Times show in UTC, or in a chosen offset; exports stay UTC.
+      const tpRow = page.locator(`tr.finding[data-file="${TRUE_POSITIVE}"]`).first();
+      assert.match(await tpRow.textContent(), /2019-10-27T05:45:39\.858Z/);
+      await page.fill('#time-offset', '+02:00');
+      await page.dispatchEvent('#time-offset', 'change');
+      await page.waitForSelector('p.time-zone[data-zone="+02:00"]');
+      assert.match(await tpRow.textContent(), /2019-10-27T07:45:39\.858\+02:00/);
+
       // The page's JSON export is the CLI's, byte for byte in meaning.
       const json = await download(app, '#export-json');
       await writeFile(await artifact('formats-browser.json'), json.text);
@@ -105,6 +114,21 @@ test('JSON and XML exports: CAR\'s true positive fires, and the page equals the 
       const cliDoc = JSON.parse(cli.stdout);
       assert.deepEqual(jsonDiff(browserDoc, cliDoc), [], 'browser JSON export vs CLI --format json');
       assert.deepEqual(browserDoc.files.map((f) => f.format), ['winlogbeat', 'event-xml', 'evtx-json', 'helk', 'security-datasets']);
+
+      // The ATT&CK Navigator layer and the Timesketch CSV equal the CLI's too.
+      const layer = await download(app, '#export-navigator');
+      assert.equal(layer.name, 'evtx-triage-navigator-layer.json');
+      const layerPath = path.join(dir, 'cli-layer.json');
+      const ts = await runCli(['scan', '--format', 'timesketch', '--navigator', layerPath, ...names], dir);
+      assert.equal(ts.code, 0, ts.stderr);
+      const browserLayer = JSON.parse(layer.text);
+      assert.deepStrictEqual(browserLayer, JSON.parse(await readFile(layerPath, 'utf8')));
+      assert.equal(browserLayer.domain, 'enterprise-attack');
+      assert.deepEqual(browserLayer.techniques.map((t) => [t.techniqueID, t.tactic, t.score]),
+        [['T1003', 'credential-access', browserDoc.findings.length], ['T1003.001', 'credential-access', browserDoc.findings.length]]);
+      const timesketch = await download(app, '#export-timesketch');
+      assert.equal(timesketch.text, ts.stdout);
+      assert.equal(timesketch.text.split('\n')[0].split(',').slice(0, 3).join(','), 'message,datetime,timestamp_desc');
     });
   } finally {
     await app.context.close().catch(() => {});

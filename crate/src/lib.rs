@@ -17,7 +17,7 @@
 //!   onto the same event view ([`doc_map`], [`xml_event`]).
 //! - [`reread`]: one record's full event, read again from its chunk.
 //! - [`report`] / [`export`]: the run's results and their formats; [`navigator`]:
-//!   the techniques hit as an ATT&CK Navigator layer.
+//!   the techniques hit as an ATT&CK Navigator layer; [`time_zone`]: times as shown.
 //! - [`writer`] / [`demo`]: a small EVTX writer for fixtures and the demo log;
 //!   [`text_export`]: records written as the text exports, for tests and benchmarks.
 
@@ -42,5 +42,6 @@ pub mod scan;
 pub mod text_export;
 pub mod text_scan;
 pub mod text_split;
+pub mod time_zone;
 pub mod writer;
 pub mod xml_event;

@@ -11,6 +11,7 @@ use crate::state::{Phase, Scan};
 use evtx_triage::rule_load::{top_level_value, LoadOptions};
 use evtx_triage::rule_source::{self, RuleTexts};
 use evtx_triage::rules::RuleSet;
+use evtx_triage::time_zone::ShownZone;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -27,6 +28,7 @@ pub fn app() -> Html {
     let ready_workers = use_state(|| 0usize);
     let filter = use_state(Filter::default);
     let sort = use_state(|| (SortKey::Time, true));
+    let zone = use_state(ShownZone::default);
     let selected = use_state(|| None::<usize>);
     let full_event = use_state(|| FullEvent::Loading);
     let dragging = use_state(|| false);
@@ -322,12 +324,34 @@ pub fn app() -> Html {
             }
         })
     };
+    let export_navigator = {
+        let scan = scan.clone();
+        Callback::from(move |_: MouseEvent| {
+            if let Some(r) = &scan.borrow().report {
+                let layer = serde_json::to_string_pretty(&evtx_triage::navigator::layer(r)).unwrap_or_default() + "\n";
+                browser::download("evtx-triage-navigator-layer.json", "application/json", &layer);
+            }
+        })
+    };
+    let export_timesketch = {
+        let scan = scan.clone();
+        Callback::from(move |_: MouseEvent| {
+            if let Some(r) = &scan.borrow().report {
+                browser::download("evtx-triage-timesketch.csv", "text/csv", &evtx_triage::export::timesketch_csv(&r.findings, true));
+            }
+        })
+    };
 
     let s = scan.borrow();
     let phase = s.phase;
     let all = s.findings();
     let (sort_key, ascending) = *sort;
     let shown = findings::visible(&all, &filter, sort_key, ascending);
+    super::set_shown_zone(*zone);
+    let on_zone = {
+        let zone = zone.clone();
+        Callback::from(move |z: ShownZone| zone.set(z))
+    };
     let on_sort = {
         let sort = sort.clone();
         Callback::from(move |k: SortKey| sort.set(if k == sort.0 { (k, !sort.1) } else { (k, true) }))
@@ -418,6 +442,8 @@ pub fn app() -> Html {
                 <section class="exports">
                     <button id="export-json" onclick={export_json}>{ "Export JSON" }</button>
                     <button id="export-csv" onclick={export_csv}>{ "Export CSV (findings)" }</button>
+                    <button id="export-navigator" onclick={export_navigator}>{ "Export ATT&CK Navigator layer" }</button>
+                    <button id="export-timesketch" onclick={export_timesketch}>{ "Export Timesketch CSV" }</button>
                 </section>
             }
             if phase != Phase::Idle {
@@ -425,6 +451,7 @@ pub fn app() -> Html {
                     <h2 id="findings-title">{ "Findings" }</h2>
                     { findings::groups_table(&groups, on_pick_rule, on_disable_rule, &builtin_ids) }
                     <FilterControls analytics={analytics} computers={computers} filter={(*filter).clone()} on_change={on_filter} />
+                    { time_zone_picker(*zone, on_zone) }
                     { findings::table(&all, &shown, sort_key, ascending, *first_row, on_sort, on_open, on_scroll) }
                 </section>
             }
@@ -446,6 +473,46 @@ async fn skip_reason(input: &Input) -> Option<String> {
     }
     let head = browser::read_bytes(&input.file, 0, evtx_triage::input::PEEK_BYTES as u64).await.unwrap_or_default();
     (!evtx_triage::input::looks_like_events(&head)).then(|| "not an event log (by its first bytes); skipped".to_string())
+}
+
+/// "Times in: UTC / local / +hh:mm": how the page shows times (exports stay UTC).
+fn time_zone_picker(zone: ShownZone, on_zone: Callback<ShownZone>) -> Html {
+    let local = super::local_zone();
+    let on_select = {
+        let on_zone = on_zone.clone();
+        Callback::from(move |e: Event| {
+            let value = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
+            on_zone.emit(if value == "local" { local } else { ShownZone::Utc });
+        })
+    };
+    let on_offset = Callback::from(move |e: Event| {
+        let text = e.target_unchecked_into::<web_sys::HtmlInputElement>().value();
+        if let Some(z) = evtx_triage::time_zone::parse_offset(&text) {
+            on_zone.emit(z);
+        }
+    });
+    let selected = if zone == ShownZone::Utc {
+        "utc"
+    } else if zone == local {
+        "local"
+    } else {
+        "offset"
+    };
+    html! {
+        <p class="time-zone" data-zone={zone.label()}>
+            <label for="time-zone">{ "Times in: " }</label>
+            <select id="time-zone" onchange={on_select}>
+                <option value="utc" selected={selected == "utc"}>{ "UTC" }</option>
+                <option value="local" selected={selected == "local"}>{ format!("local time ({})", local.label()) }</option>
+                if selected == "offset" {
+                    <option value="offset" selected=true>{ zone.label() }</option>
+                }
+            </select>
+            <label for="time-offset">{ " or offset: " }</label>
+            <input id="time-offset" type="text" size="6" placeholder="+02:00" onchange={on_offset} />
+            <small>{ " (exports stay UTC, ISO 8601)" }</small>
+        </p>
+    }
 }
 
 fn source_name(inputs: &[Input]) -> String {

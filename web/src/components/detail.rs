@@ -113,7 +113,7 @@ pub fn detail(props: &DetailProps) -> Html {
             </header>
             <p class="where">{ format!("Record {} · EventID {} · {} · {} · {}", f.event_record_id,
                 f.event_id.map(|i| i.to_string()).unwrap_or_else(|| "?".into()),
-                f.time_created.as_deref().unwrap_or("?"), f.computer.as_deref().unwrap_or("?"), f.file) }</p>
+                f.time_created.as_deref().map(super::shown_time).unwrap_or_else(|| "?".into()), f.computer.as_deref().unwrap_or("?"), f.file) }</p>
             if let Some(hint) = &f.false_positive_hint {
                 <p class="fp-warning" role="note">{ format!("Possible false positive: {hint}.") }</p>
             }

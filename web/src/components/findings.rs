@@ -233,7 +233,7 @@ pub fn table(
                 html! {
                     <tr class="finding" tabindex="0" data-index={position} data-analytic={f.analytic_id.clone()} data-record={f.event_record_id.to_string()}
                         data-file={f.file.clone()} data-level={f.level.clone()} onclick={open} onkeydown={key}>
-                        <td>{ f.time_created.clone().unwrap_or_default() }</td>
+                        <td>{ f.time_created.as_deref().map(super::shown_time).unwrap_or_default() }</td>
                         <td title={f.analytic_title.clone()}><span class="analytic">{ f.analytic_id.clone() }</span>{ " " }<small>{ f.analytic_title.clone() }</small></td>
                         <td class="num">{ f.event_record_id }</td>
                         <td>{ f.attack.join(" ") }</td>
@@ -323,8 +323,8 @@ pub fn groups_table(groups: &[RuleGroup], on_pick: Callback<String>, on_disable:
                         <td class={classes!("level", g.level.clone())}>{ g.level.clone().unwrap_or_default() }</td>
                         <td><button class="pick-rule" onclick={pick}>{ g.title.clone() }</button><br/><small>{ id.clone() }</small></td>
                         <td class="num">{ g.count }</td>
-                        <td>{ g.first.clone().unwrap_or_default() }</td>
-                        <td>{ g.last.clone().unwrap_or_default() }</td>
+                        <td>{ g.first.as_deref().map(super::shown_time).unwrap_or_default() }</td>
+                        <td>{ g.last.as_deref().map(super::shown_time).unwrap_or_default() }</td>
                         <td>{ computers }</td>
                         <td>if !builtin.contains(&id) { <button class="disable-rule" onclick={off}>{ "Switch off" }</button> }</td>
                     </tr>
