@@ -52,6 +52,10 @@ async function writeExports() {
     TargetImage: 'C:\\Windows\\system32\\lsass.exe', CallTrace: 'C:\\Windows\\SYSTEM32\\ntdll.dll+1|C:\\Windows\\System32\\dbgcore.DLL+2' });
   await writeFile(broken, `${line(1)}\n{"EventID": 10, oops\n${line(3)}\n${line(4).slice(0, 40)}`);
   out.push(broken);
+  // An EVTX log beside them, whose file panel carries an integrity note (the log was cleared).
+  const cleared = path.join(dir, 'DE_1102_security_log_cleared.evtx');
+  await copyFile(path.join(CORPUS, 'attack-samples/Defense Evasion/DE_1102_security_log_cleared.evtx'), cleared);
+  out.push(cleared);
   return { dir, files: out };
 }
 
@@ -80,6 +84,10 @@ test('JSON and XML exports: CAR\'s true positive fires, and the page equals the 
       assert.equal(status['broken.jsonl'].status, 'partial');
       assert.match(status['broken.jsonl'].text, /line 2, offset 0x\w+: a JSON document that does not end on its line/);
       assert.match(status['broken.jsonl'].text, /line 4, offset 0x\w+: the file ends inside a JSON document/);
+
+      const note = page.locator('li.file-status[data-file="DE_1102_security_log_cleared.evtx"] ul.integrity-notes li');
+      assert.deepEqual(await note.allTextContents(),
+        ['Security EventID 1102 (the log was cleared) at record 1, 2019-03-19T23:35:07.5242021Z']);
 
       const { rows } = await findingRows(page);
       const tp = rows.filter((r) => r.file === TRUE_POSITIVE);
@@ -113,7 +121,8 @@ test('JSON and XML exports: CAR\'s true positive fires, and the page equals the 
       const browserDoc = JSON.parse(json.text);
       const cliDoc = JSON.parse(cli.stdout);
       assert.deepEqual(jsonDiff(browserDoc, cliDoc), [], 'browser JSON export vs CLI --format json');
-      assert.deepEqual(browserDoc.files.map((f) => f.format), ['winlogbeat', 'event-xml', 'evtx-json', 'helk', 'security-datasets']);
+      assert.deepEqual(browserDoc.files.map((f) => f.format), ['winlogbeat', 'event-xml', 'evtx-json', 'helk', 'security-datasets', 'evtx']);
+      assert.deepEqual(browserDoc.files[5].notes.map((n) => [n.kind, n.first_id]), [['log_cleared', 1]]);
 
       // The ATT&CK Navigator layer and the Timesketch CSV equal the CLI's too.
       const layer = await download(app, '#export-navigator');

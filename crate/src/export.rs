@@ -199,6 +199,9 @@ pub fn to_table(report: &RunReport) -> String {
         for i in f.issues.iter().take(20) {
             let _ = writeln!(out, "           {}: {}", i.location(), i.reason);
         }
+        for n in f.notes.iter().take(20) {
+            let _ = writeln!(out, "           note: {}", n.reason);
+        }
         if f.issues.len() > 20 {
             let _ = writeln!(out, "           ... {} more issue(s), see --format json", f.issues.len() - 20);
         }

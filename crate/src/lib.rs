@@ -15,6 +15,7 @@
 //! - [`input`]: which format a file is, by its content; [`text_split`] /
 //!   [`text_scan`]: JSON and XML exports read document by document, mapped
 //!   onto the same event view ([`doc_map`], [`xml_event`]).
+//! - [`integrity`]: EventRecordID gaps, time running backwards, cleared logs.
 //! - [`reread`]: one record's full event, read again from its chunk.
 //! - [`report`] / [`export`]: the run's results and their formats; [`navigator`]:
 //!   the techniques hit as an ATT&CK Navigator layer; [`time_zone`]: times as shown.
@@ -28,6 +29,7 @@ pub mod doc_map;
 pub mod event;
 pub mod export;
 pub mod input;
+pub mod integrity;
 pub mod logsource;
 pub mod navigator;
 pub mod prefilter;

@@ -214,6 +214,10 @@ pub struct FileReport {
     pub records: u64,
     pub findings: u64,
     pub issues: Vec<Issue>,
+    /// Signs that records were removed: EventRecordID gaps, time running
+    /// backwards, log-cleared events (facts about the evidence, not errors).
+    #[serde(default)]
+    pub notes: Vec<crate::integrity::Note>,
     pub stats: Stats,
 }
 

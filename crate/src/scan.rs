@@ -8,6 +8,7 @@
 
 use crate::event::EventView;
 use crate::input::InputFormat;
+use crate::integrity::{IntegrityBuilder, RecordMark};
 use crate::logsource::Scope;
 use crate::reader::{ChunkSplitter, RawChunk, CHUNK_SIZE};
 use crate::report::*;
@@ -29,6 +30,9 @@ pub struct ChunkAnalysis {
     pub parsed: bool,
     /// Records rendered in full for the rules (the rest only for statistics).
     pub rendered: u64,
+    /// Record ids and times, for the file's integrity notes.
+    #[serde(default)]
+    pub integrity: IntegrityBuilder,
 }
 
 fn parser_settings() -> Arc<ParserSettings> {
@@ -135,6 +139,8 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
             for r in records {
                 out.stats.add_record(None, r.computer.as_deref(), r.channel.as_deref(), r.event_id);
             }
+            let marks: Vec<RecordMark> = records.iter().map(|r| quick_mark(raw.file_offset, r)).collect();
+            out.integrity.add_chunk(raw.index, &marks);
             // Only the extremes matter for the time range: format just those.
             // (Text order equals FILETIME order up to year 9999; later ones,
             // rendered with a wrapped year, are added one by one.)
@@ -172,6 +178,7 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
         }
     };
     let quick_at: std::collections::HashMap<usize, &crate::quick::QuickRecord> = quick.iter().flatten().map(|q| (q.offset, q)).collect();
+    let mut marks = Vec::new();
     // Where the next record should start, to place errors that name no offset.
     let mut expected_at = 512u64;
     for record in parsed.iter() {
@@ -199,7 +206,8 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
             continue;
         }
         let record_id = record.event_record_id;
-        let header_time = crate::quick::format_filetime(timestamp_to_filetime(&record.timestamp));
+        let header_filetime = timestamp_to_filetime(&record.timestamp);
+        let header_time = crate::quick::format_filetime(header_filetime);
         let record_offset = raw.file_offset + start as u64;
         // Quick records are in the parser's order: look up by offset in a map.
         let known = quick_at.get(&start);
@@ -207,6 +215,7 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
         if !candidate {
             if let Some(q) = known {
                 add_quick_stats(&mut out.stats, q);
+                marks.push(quick_mark(raw.file_offset, q));
                 continue;
             }
         }
@@ -224,6 +233,14 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
         };
         let view = EventView::from_rendered(json);
         let b = view.basics();
+        marks.push(RecordMark {
+            offset: record_offset,
+            record_id,
+            // TimeCreated, as the quick path reads it, else the record header's time.
+            filetime: Some(b.time_created.as_deref().and_then(iso_to_filetime).unwrap_or(header_filetime)),
+            event_id: b.event_id,
+            channel: b.channel.clone(),
+        });
         out.stats.add_record(
             Some(b.time_created.as_deref().unwrap_or(&header_time)),
             b.computer.as_deref(),
@@ -236,12 +253,31 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
             }
         }
     }
+    out.integrity.add_chunk(raw.index, &marks);
     out
+}
+
+/// A record's integrity mark from its quick System fields.
+fn quick_mark(chunk_offset: u64, r: &crate::quick::QuickRecord) -> RecordMark {
+    RecordMark {
+        offset: chunk_offset + r.offset as u64,
+        record_id: r.record_id,
+        filetime: r.filetime,
+        event_id: r.event_id,
+        channel: r.channel.clone(),
+    }
 }
 
 fn add_quick_stats(stats: &mut StatsBuilder, r: &crate::quick::QuickRecord) {
     let time = r.filetime.map(crate::quick::format_filetime);
     stats.add_record(time.as_deref(), r.computer.as_deref(), r.channel.as_deref(), r.event_id);
+}
+
+/// An ISO 8601 time (`2019-03-17T19:09:41.3288680Z`) as a FILETIME.
+fn iso_to_filetime(text: &str) -> Option<u64> {
+    let t: jiff::Timestamp = text.parse().ok()?;
+    const UNIX_EPOCH_AS_FILETIME: i128 = 116_444_736_000_000_000;
+    u64::try_from(t.as_nanosecond() / 100 + UNIX_EPOCH_AS_FILETIME).ok()
 }
 
 /// The record header's time as a FILETIME, to render it as `evtx` renders times.
@@ -395,6 +431,8 @@ pub struct ChunkTally {
     /// ranges after it can be made file-wide when they are merged.
     #[serde(default)]
     pub lines: u64,
+    #[serde(default)]
+    pub integrity: IntegrityBuilder,
 }
 
 impl ChunkTally {
@@ -410,6 +448,7 @@ impl ChunkTally {
             issues: chunk.issues,
             format: chunk.parsed.then_some(InputFormat::Evtx),
             lines: 0,
+            integrity: chunk.integrity,
         });
     }
 
@@ -421,6 +460,7 @@ impl ChunkTally {
         }
         self.lines += next.lines;
         self.format = self.format.or(next.format);
+        self.integrity.merge(next.integrity);
         self.seen += next.seen;
         self.parsed += next.parsed;
         self.skipped += next.skipped;
@@ -541,7 +581,7 @@ impl FileScan {
             });
         }
         let format = self.tally.format;
-        let ChunkTally { parsed, skipped, stats, findings, issues, .. } = self.tally;
+        let ChunkTally { parsed, skipped, stats, findings, issues, integrity, .. } = self.tally;
         let chunk_trouble = issues.iter().any(|i| i.kind != "header");
         let status = if self.error.is_some() || (parsed == 0 && stats.records == 0 && chunk_trouble) {
             FileStatus::Unreadable
@@ -562,6 +602,7 @@ impl FileScan {
             records: stats.records,
             findings: findings.len() as u64 + self.drained,
             issues,
+            notes: integrity.finish(),
             stats: stats.build(),
         };
         (report, findings, stats)

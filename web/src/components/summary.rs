@@ -86,6 +86,14 @@ pub fn files_view(scan: &Scan) -> Html {
                                 if let Some(e) = &r.error {
                                     <p class="error">{ format!("{}: {e}", r.file) }</p>
                                 }
+                                if !r.notes.is_empty() {
+                                    <details class="notes" open=true>
+                                        <summary>{ format!("{} integrity note(s): signs that records were removed", r.notes.len()) }</summary>
+                                        <ul class="integrity-notes">
+                                        { for r.notes.iter().map(|n| html! { <li data-kind={format!("{:?}", n.kind)}>{ n.reason.clone() }</li> }) }
+                                        </ul>
+                                    </details>
+                                }
                                 if !r.issues.is_empty() {
                                     <details>
                                         <summary>{ format!("{} problem(s) in this file", r.issues.len()) }</summary>
