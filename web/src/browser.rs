@@ -65,7 +65,7 @@ pub struct Input {
     pub file: File,
     /// The path inside a picked or dropped folder, else the file name.
     pub name: String,
-    /// Came from a folder: non-.evtx files are skipped, not analyzed.
+    /// Came from a folder: files that are no event log by their content are skipped, not analyzed.
     pub from_folder: bool,
 }
 
