@@ -63,12 +63,6 @@ pub fn findings_csv(findings: &[Finding]) -> String {
 pub fn findings_csv_rows(findings: &[Finding]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     for f in findings {
-        let matched = f
-            .matched
-            .iter()
-            .map(|m| format!("{}={}", m.field, crate::event::scalar_text(&m.value).unwrap_or_default()))
-            .collect::<Vec<_>>()
-            .join("; ");
         let row = [
             f.analytic_id.clone(),
             f.analytic_title.clone(),
@@ -80,11 +74,20 @@ pub fn findings_csv_rows(findings: &[Finding]) -> String {
             f.source_process.clone().unwrap_or_default(),
             f.attack.join(" "),
             f.false_positive_hint.clone().unwrap_or_default(),
-            matched,
+            matched_cell(f),
         ];
         w.write_record(row.iter().map(|c| neutralize_formula(c))).unwrap();
     }
     String::from_utf8(w.into_inner().unwrap()).expect("csv is utf-8")
+}
+
+/// The fields that matched, as one cell: `Field=value; Field=value`.
+fn matched_cell(f: &Finding) -> String {
+    f.matched
+        .iter()
+        .map(|m| format!("{}={}", m.field, crate::event::scalar_text(&m.value).unwrap_or_default()))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Timesketch's CSV import: `message`, `datetime` (ISO 8601, UTC) and
@@ -113,7 +116,6 @@ pub fn timesketch_csv(findings: &[Finding], header: bool) -> String {
         w.write_record(TIMESKETCH_COLUMNS).expect("writes to memory");
     }
     for f in findings {
-        let matched = f.matched.iter().map(|m| format!("{}={}", m.field, crate::event::scalar_text(&m.value).unwrap_or_default()));
         let message = format!(
             "{}: {} on {}{}",
             f.analytic_id,
@@ -135,7 +137,7 @@ pub fn timesketch_csv(findings: &[Finding], header: bool) -> String {
             f.channel.clone().unwrap_or_default(),
             f.source_process.clone().unwrap_or_default(),
             f.attack.join(" "),
-            matched.collect::<Vec<_>>().join("; "),
+            matched_cell(f),
         ];
         w.write_record(row.iter().map(|c| neutralize_formula(c))).expect("writes to memory");
     }

@@ -6,6 +6,7 @@
 //! Also noted: time running backwards, and the log-cleared events (Security
 //! 1102, System 104). Like chunk issues these never change the exit status.
 
+use crate::report::thousands;
 use serde::{Deserialize, Serialize};
 
 /// Time running backwards by less than this is ordinary (providers stamp
@@ -131,20 +132,23 @@ fn compare(notes: &mut Vec<Note>, at: Place, a: (u64, Option<u64>), b: (u64, Opt
     let note = |kind, first_id, last_id, reason| Note { kind, chunk: at.chunk, offset: at.offset, first_id, last_id, reason };
     if b.0 > a.0 + 1 {
         let (from, to) = (a.0 + 1, b.0 - 1);
-        let range =
-            if from == to { format!("EventRecordID {}", group(from)) } else { format!("EventRecordIDs {}–{}", group(from), group(to)) };
+        let range = if from == to {
+            format!("EventRecordID {}", thousands(from))
+        } else {
+            format!("EventRecordIDs {}–{}", thousands(from), thousands(to))
+        };
         notes.push(note(
             NoteKind::RecordIdGap,
             Some(from),
             Some(to),
-            format!("{range} missing {whereabouts} ({} record(s))", group(to - from + 1)),
+            format!("{range} missing {whereabouts} ({} record(s))", thousands(to - from + 1)),
         ));
     } else if b.0 <= a.0 {
         notes.push(note(
             NoteKind::RecordIdOverlap,
             Some(a.0),
             Some(b.0),
-            format!("EventRecordID {} follows {} {whereabouts}", group(b.0), group(a.0)),
+            format!("EventRecordID {} follows {} {whereabouts}", thousands(b.0), thousands(a.0)),
         ));
     }
     if let (Some(ta), Some(tb)) = (a.1, b.1) {
@@ -197,18 +201,6 @@ fn cap(notes: Vec<Note>) -> Vec<Note> {
             last_id: None,
             reason: format!("{more} more note(s) of this kind not listed"),
         });
-    }
-    out
-}
-
-fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
     }
     out
 }

@@ -67,6 +67,19 @@ pub struct Issue {
     pub reason: String,
 }
 
+/// A count with thousands separators (`1,201`), for messages and the page.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 impl Issue {
     /// Where in the file, as a reader looks it up: `line 3, offset 0x1c` or `chunk 2, offset 0x21000`.
     pub fn location(&self) -> String {

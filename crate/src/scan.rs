@@ -273,16 +273,17 @@ fn add_quick_stats(stats: &mut StatsBuilder, r: &crate::quick::QuickRecord) {
     stats.add_record(time.as_deref(), r.computer.as_deref(), r.channel.as_deref(), r.event_id);
 }
 
+/// 1970-01-01 in FILETIME ticks (100 ns since 1601).
+const UNIX_EPOCH_AS_FILETIME: i128 = 116_444_736_000_000_000;
+
 /// An ISO 8601 time (`2019-03-17T19:09:41.3288680Z`) as a FILETIME.
 fn iso_to_filetime(text: &str) -> Option<u64> {
     let t: jiff::Timestamp = text.parse().ok()?;
-    const UNIX_EPOCH_AS_FILETIME: i128 = 116_444_736_000_000_000;
     u64::try_from(t.as_nanosecond() / 100 + UNIX_EPOCH_AS_FILETIME).ok()
 }
 
 /// The record header's time as a FILETIME, to render it as `evtx` renders times.
 fn timestamp_to_filetime(t: &evtx::Timestamp) -> u64 {
-    const UNIX_EPOCH_AS_FILETIME: i128 = 116_444_736_000_000_000;
     (t.as_nanosecond() / 100 + UNIX_EPOCH_AS_FILETIME).clamp(0, u64::MAX as i128) as u64
 }
 

@@ -43,14 +43,4 @@ pub fn human_bytes(n: u64) -> String {
 }
 
 /// A count with thousands separators.
-pub fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use evtx_triage::report::thousands as group;
