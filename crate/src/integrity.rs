@@ -26,6 +26,8 @@ pub enum NoteKind {
     TimeBackwards,
     /// A "log cleared" event: Security 1102 or System 104.
     LogCleared,
+    /// A record whose declared size covers the record after it (an edited log).
+    RecordCoversRecord,
 }
 
 /// One note, with where it is and the numbers involved.
@@ -44,7 +46,10 @@ pub struct Note {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordMark {
     pub offset: u64,
+    /// The record header's id (what gaps are counted in).
     pub record_id: u64,
+    /// System/EventRecordID, else the header's (exports renumber the header's).
+    pub event_record_id: u64,
     pub filetime: Option<u64>,
     pub event_id: Option<u64>,
     pub channel: Option<String>,
@@ -59,6 +64,9 @@ pub struct ChunkSpan {
     pub last_id: u64,
     pub first_time: Option<u64>,
     pub last_time: Option<u64>,
+    /// The range of System/EventRecordIDs in the chunk.
+    #[serde(default)]
+    pub event_record_ids: (u64, u64),
 }
 
 /// A file's notes as its chunks come in; mergeable in any order.
@@ -100,7 +108,38 @@ impl IntegrityBuilder {
             last_id: last.record_id,
             first_time: first.filetime,
             last_time: last.filetime,
+            event_record_ids: records.iter().fold((u64::MAX, 0), |(lo, hi), r| (lo.min(r.event_record_id), hi.max(r.event_record_id))),
         });
+    }
+
+    /// A record whose size covers another (found by `recover`).
+    pub fn add_cover(&mut self, chunk: u64, chunk_offset: u64, c: &crate::recover::Cover) {
+        self.notes.push(Note {
+            kind: NoteKind::RecordCoversRecord,
+            chunk: Some(chunk),
+            offset: chunk_offset + c.container_offset as u64,
+            first_id: Some(c.container_id),
+            last_id: Some(c.hidden_id),
+            reason: format!(
+                "record {} declares a size that covers record {} at offset {:#x} (a record hidden by an edit); it is carved and flagged recovered",
+                c.container_id,
+                c.hidden_id,
+                chunk_offset + c.hidden_offset as u64
+            ),
+        });
+    }
+
+    /// Whether a chunk other than `chunk` may hold a live record with this
+    /// EventRecordID and time: its id range covers the id and its time range
+    /// the time. (Only ranges are kept per chunk, so memory stays flat; a
+    /// record of another log with the same id and time is dropped too.)
+    pub fn live_elsewhere(&self, chunk: u64, event_record_id: u64, filetime: u64) -> bool {
+        self.spans.iter().any(|s| {
+            let (Some(a), Some(b)) = (s.first_time, s.last_time) else { return false };
+            let times = a.min(b).saturating_sub(BACKWARDS_TOLERANCE_TICKS)..=a.max(b).saturating_add(BACKWARDS_TOLERANCE_TICKS);
+            let (lo, hi) = s.event_record_ids;
+            s.chunk != chunk && (lo..=hi).contains(&event_record_id) && times.contains(&filetime)
+        })
     }
 
     pub fn merge(&mut self, other: IntegrityBuilder) {
@@ -210,7 +249,14 @@ mod tests {
     use super::*;
 
     fn mark(offset: u64, record_id: u64, minute: u64) -> RecordMark {
-        RecordMark { offset, record_id, filetime: Some(minute * 60 * 10_000_000), event_id: Some(1), channel: None }
+        RecordMark {
+            offset,
+            record_id,
+            event_record_id: record_id,
+            filetime: Some(minute * 60 * 10_000_000),
+            event_id: Some(1),
+            channel: None,
+        }
     }
 
     #[test]

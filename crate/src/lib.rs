@@ -24,6 +24,7 @@
 
 pub mod analytics;
 pub mod attack;
+pub mod cut_record;
 pub mod demo;
 pub mod doc_map;
 pub mod event;
@@ -35,6 +36,7 @@ pub mod navigator;
 pub mod prefilter;
 pub mod quick;
 pub mod reader;
+pub mod recover;
 pub mod report;
 pub mod reread;
 pub mod rule_load;

@@ -205,6 +205,7 @@ impl Output {
 
     fn file_done(&mut self, path: &Path, mut scan: FileScan, run: &mut RunBuilder) {
         if self.streams() {
+            scan.end_of_file();
             let rest = scan.drain_findings();
             self.findings(path, rest);
         }

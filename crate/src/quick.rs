@@ -25,6 +25,8 @@ pub struct QuickRecord {
     pub size: usize,
     pub record_id: u64,
     pub event_id: Option<u64>,
+    /// System/EventRecordID (exports renumber the record header's, not this).
+    pub event_record_id: Option<u64>,
     pub computer: Option<String>,
     pub channel: Option<String>,
     /// TimeCreated as a FILETIME (100 ns ticks since 1601), else the record header's.
@@ -46,6 +48,7 @@ enum Slot {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Slots {
     event_id: Slot,
+    event_record_id: Slot,
     computer: Slot,
     channel: Slot,
     system_time: Slot,
@@ -77,6 +80,7 @@ pub fn chunk_records(chunk: &[u8]) -> Option<Vec<QuickRecord>> {
             size,
             record_id,
             event_id: values.event_id,
+            event_record_id: values.event_record_id,
             computer: values.computer,
             channel: values.channel,
             filetime: values.filetime.or(u64_at(chunk, pos + 16)),
@@ -93,6 +97,7 @@ pub fn chunk_records(chunk: &[u8]) -> Option<Vec<QuickRecord>> {
 
 struct Values {
     event_id: Option<u64>,
+    event_record_id: Option<u64>,
     computer: Option<String>,
     channel: Option<String>,
     filetime: Option<u64>,
@@ -133,6 +138,10 @@ fn template_values(chunk: &[u8], start: usize, end: usize, templates: &mut HashM
             Slot::Constant(text) => Some(text.trim().parse().ok()?),
             _ => None,
         },
+        event_record_id: match &slots.event_record_id {
+            Slot::Constant(text) => Some(text.trim().parse().ok()?),
+            _ => None,
+        },
         computer: constant(&slots.computer),
         channel: constant(&slots.channel),
         filetime: None,
@@ -153,6 +162,8 @@ fn template_values(chunk: &[u8], start: usize, end: usize, templates: &mut HashM
         let i = Slot::Value(i as u16);
         if i == slots.event_id {
             out.event_id = unsigned(kind, data)?;
+        } else if i == slots.event_record_id {
+            out.event_record_id = unsigned(kind, data)?;
         } else if i == slots.computer {
             out.computer = text(kind, data)?;
         } else if i == slots.channel {
@@ -368,11 +379,12 @@ impl Walker<'_> {
     /// Element content: if it is one of the System fields, note where its
     /// value comes from. Two pieces of content for one field: give up.
     fn set_slot(&mut self, slot: Slot) -> Option<()> {
-        let Some(field) = ["EventID", "Computer", "Channel"].into_iter().find(|f| self.in_system(f)) else {
+        let Some(field) = ["EventID", "EventRecordID", "Computer", "Channel"].into_iter().find(|f| self.in_system(f)) else {
             return Some(());
         };
         let target = match field {
             "EventID" => &mut self.slots.event_id,
+            "EventRecordID" => &mut self.slots.event_record_id,
             "Computer" => &mut self.slots.computer,
             _ => &mut self.slots.channel,
         };

@@ -50,6 +50,68 @@ pub struct Finding {
     /// The fields the rule looks at that the event has and that are not in
     /// `matched` (for instance the acting process).
     pub snippet: Value,
+    /// The record was cut short (by the end of the file): read as far as its bytes go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial: Option<PartialRecord>,
+    /// The record was carved from where a record walk does not look.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovered: Option<Recovered>,
+}
+
+/// A record cut short: how many of its bytes the file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartialRecord {
+    pub bytes_present: u64,
+    pub record_size: u64,
+}
+
+/// Where a carved record was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "found", rename_all = "snake_case")]
+pub enum Recovered {
+    /// Inside the declared size of the record before it (an edited log hides records so).
+    InsideRecord { container_offset: u64, container_record_id: u64 },
+    /// After the chunk's free-space offset (older records of a reused or cleared chunk).
+    ChunkSlack,
+    /// Between damaged records, where the record walk does not reach.
+    BetweenRecords,
+    /// In a chunk whose header is broken but whose records are whole.
+    BrokenChunkHeader,
+}
+
+impl Recovered {
+    /// With offsets counted from the file's start, not the chunk's.
+    pub fn in_file(self, chunk_offset: u64) -> Self {
+        match self {
+            Recovered::InsideRecord { container_offset, container_record_id } => {
+                Recovered::InsideRecord { container_offset: chunk_offset + container_offset, container_record_id }
+            }
+            other => other,
+        }
+    }
+
+    /// Where it was found, in a few words, for tables and the page.
+    pub fn describe(&self) -> String {
+        match self {
+            Recovered::InsideRecord { container_offset, container_record_id } => {
+                format!("inside record {container_record_id} (offset {container_offset:#x})")
+            }
+            Recovered::ChunkSlack => "chunk slack, after the free-space offset".into(),
+            Recovered::BetweenRecords => "between damaged records".into(),
+            Recovered::BrokenChunkHeader => "chunk with a broken header".into(),
+        }
+    }
+}
+
+/// Records read apart from the live ones (not in `records`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryCounts {
+    /// Records cut short and read as far as their bytes go.
+    pub partial: u64,
+    /// Records carved (swallowed, in slack, in a broken chunk).
+    pub recovered: u64,
+    /// Carved records dropped because a live record is the same (same id and time).
+    pub duplicates: u64,
 }
 
 /// Something wrong inside a file that did not stop it being read.
@@ -231,6 +293,8 @@ pub struct FileReport {
     /// backwards, log-cleared events (facts about the evidence, not errors).
     #[serde(default)]
     pub notes: Vec<crate::integrity::Note>,
+    #[serde(default)]
+    pub recovery: RecoveryCounts,
     pub stats: Stats,
 }
 

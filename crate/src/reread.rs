@@ -34,18 +34,26 @@ impl std::error::Error for RereadError {}
 pub fn event_in_chunk(chunk_bytes: &[u8], chunk: u64, offset: u64) -> Result<Value, RereadError> {
     let fail = |what: String| RereadError(format!("chunk {chunk}, record at offset {offset}: {what}"));
     let wanted = offset.checked_sub(chunk_start(chunk)).ok_or_else(|| fail("the offset is before its chunk".into()))?;
-    let mut data = chunk_bytes.to_vec();
-    data.resize(CHUNK_SIZE, 0);
-    let mut parsed_chunk = EvtxChunkData::new(data, false).map_err(|e| fail(error_chain(&e)))?;
-    let settings = Arc::new(ParserSettings::default().num_threads(1));
-    let mut parsed = parsed_chunk.parse(settings).map_err(|e| fail(error_chain(&e)))?;
-    for record in parsed.iter().flatten() {
-        let start = record.binxml_offset.saturating_sub(24);
-        if start == wanted {
-            return record.into_json_value().map(|j| j.data).map_err(|e| fail(error_chain(&e)));
+    // Cut and carved records are read from the same repaired copy the scan read.
+    let plan = crate::recover::plan(chunk_bytes);
+    let data = match &plan {
+        Some(plan) => plan.bytes_to_parse(chunk_bytes),
+        None => {
+            let mut data = chunk_bytes.to_vec();
+            data.resize(CHUNK_SIZE, 0);
+            data
         }
-        if start > wanted {
-            break;
+    };
+    let settings = match &plan {
+        Some(plan) if plan.carve_slack => crate::scan::carving_settings(),
+        _ => Arc::new(ParserSettings::default().num_threads(1)),
+    };
+    let mut parsed_chunk = EvtxChunkData::new(data, false).map_err(|e| fail(error_chain(&e)))?;
+    let mut parsed = parsed_chunk.parse(settings).map_err(|e| fail(error_chain(&e)))?;
+    // Carved records come after the live ones: no early stop.
+    for record in parsed.iter().flatten() {
+        if record.binxml_offset.saturating_sub(24) == wanted {
+            return record.into_json_value().map(|j| j.data).map_err(|e| fail(error_chain(&e)));
         }
     }
     Err(fail("no record starts there (has the file changed?)".into()))

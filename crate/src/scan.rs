@@ -11,6 +11,7 @@ use crate::input::InputFormat;
 use crate::integrity::{IntegrityBuilder, RecordMark};
 use crate::logsource::Scope;
 use crate::reader::{ChunkSplitter, RawChunk, CHUNK_SIZE};
+use crate::recover::{ChunkPlan, Found};
 use crate::report::*;
 use crate::rules::{RuleHit, RuleSet};
 use evtx::{EvtxChunkData, ParserSettings};
@@ -33,11 +34,37 @@ pub struct ChunkAnalysis {
     /// Record ids and times, for the file's integrity notes.
     #[serde(default)]
     pub integrity: IntegrityBuilder,
+    /// Records read apart from the live ones: cut short or carved.
+    #[serde(default)]
+    pub found: Vec<FoundRecord>,
+    /// Carved records dropped as copies of live ones.
+    #[serde(default)]
+    pub duplicates: u64,
+}
+
+/// A record cut short or carved (see `recover`), for the file's counts and
+/// for dropping carved copies of live records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoundRecord {
+    pub chunk: u64,
+    /// File offset of the record.
+    pub offset: u64,
+    /// System/EventRecordID, else the record header's.
+    pub record_id: u64,
+    /// TimeCreated, else the record header's time (FILETIME).
+    pub filetime: u64,
+    pub partial: bool,
 }
 
 fn parser_settings() -> Arc<ParserSettings> {
     static SETTINGS: OnceLock<Arc<ParserSettings>> = OnceLock::new();
     SETTINGS.get_or_init(|| Arc::new(ParserSettings::default().num_threads(1))).clone()
+}
+
+/// The parser's settings for a chunk with records in its slack: it carves them.
+pub(crate) fn carving_settings() -> Arc<ParserSettings> {
+    static SETTINGS: OnceLock<Arc<ParserSettings>> = OnceLock::new();
+    SETTINGS.get_or_init(|| Arc::new(ParserSettings::default().num_threads(1).recover_records(true))).clone()
 }
 
 /// Analyzes one chunk. Never panics outward on native targets: a panic in
@@ -85,14 +112,26 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
         ));
         return out;
     }
+    // Records a walk by sizes misses (cut, swallowed, in slack, behind a broken header).
+    let plan = crate::recover::plan(&raw.data);
     let header = match evtx::EvtxChunkHeader::from_bytes(&raw.data) {
         Ok(h) => h,
         Err(e) => {
-            out.issues.push(issue("chunk", raw.file_offset, format!("chunk skipped: {}", error_chain(&e))));
-            return out;
+            let reason = error_chain(&e);
+            let Some(header) = plan.as_ref().and_then(ChunkPlan::written_header) else {
+                out.issues.push(issue("chunk", raw.file_offset, format!("chunk skipped: {reason}")));
+                return out;
+            };
+            out.issues.push(issue(
+                "chunk",
+                raw.file_offset,
+                format!("broken chunk header ({reason}); its whole records are carved and flagged recovered"),
+            ));
+            header
         }
     };
-    let stale = if raw.is_truncated() { None } else { stale_checksum(&raw.data, &header) };
+    let broken_header = plan.as_ref().is_some_and(|p| p.broken_header);
+    let stale = if raw.is_truncated() || broken_header { None } else { stale_checksum(&raw.data, &header) };
     if raw.is_truncated() {
         out.issues.push(issue(
             "truncated",
@@ -113,7 +152,7 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
     // System fields for statistics (and for choosing rules by logsource),
     // read without rendering (see `quick`). Only on intact chunks that carry
     // CRCs: damage is for the full parser to find and report.
-    let intact = !raw.is_truncated() && stale.is_none() && !header.flags.contains(evtx::ChunkFlags::NO_CRC32);
+    let intact = !raw.is_truncated() && stale.is_none() && !header.flags.contains(evtx::ChunkFlags::NO_CRC32) && plan.is_none();
     let quick = if rules.quick_stats() && intact { crate::quick::chunk_records(&raw.data) } else { None };
     // A record can match only if a rule of its logsource finds all its literals in it.
     // No literal anywhere, and every rule needs one: no record can match (most
@@ -158,8 +197,14 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
     }
 
     // The `evtx` parser wants the chunk's own full 64 KiB buffer.
-    let mut data = raw.data.clone();
-    data.resize(CHUNK_SIZE, 0);
+    let data = match &plan {
+        Some(p) => p.bytes_to_parse(&raw.data),
+        None => {
+            let mut data = raw.data.clone();
+            data.resize(CHUNK_SIZE, 0);
+            data
+        }
+    };
     let mut chunk = match EvtxChunkData::new(data, false) {
         Ok(c) => c,
         Err(e) => {
@@ -168,7 +213,7 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
             return out;
         }
     };
-    let settings = parser_settings();
+    let settings = if plan.as_ref().is_some_and(|p| p.carve_slack) { carving_settings() } else { parser_settings() };
     let mut parsed = match chunk.parse(settings) {
         Ok(p) => p,
         Err(e) => {
@@ -179,6 +224,9 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
     };
     let quick_at: std::collections::HashMap<usize, &crate::quick::QuickRecord> = quick.iter().flatten().map(|q| (q.offset, q)).collect();
     let mut marks = Vec::new();
+    // Carved records and their findings, kept apart until the live ones are known.
+    let mut carved: Vec<(FoundRecord, Vec<Finding>)> = Vec::new();
+    let unreadable_cut = plan.as_ref().and_then(|p| p.unreadable_cut);
     // Where the next record should start, to place errors that name no offset.
     let mut expected_at = 512u64;
     for record in parsed.iter() {
@@ -189,26 +237,70 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
                     evtx::err::EvtxError::FailedToReadRecordAt { offset, .. } => *offset,
                     _ => expected_at,
                 };
-                out.issues.push(issue("record", raw.file_offset + offset, error_chain(&e)));
+                match unreadable_cut.filter(|c| c.start as u64 == offset) {
+                    Some(cut) => out.issues.push(issue("truncated", raw.file_offset + offset, cut.to_string())),
+                    None => out.issues.push(issue("record", raw.file_offset + offset, error_chain(&e))),
+                }
                 continue;
             }
         };
         let start = record.binxml_offset.saturating_sub(24) as usize;
         let end = record.binxml_offset as usize + record.binxml_size as usize;
         expected_at = end as u64 + 4;
-        if end + 4 > raw.data.len() {
-            // Past the end of a truncated file: the zeros we padded with, not a record.
-            out.issues.push(issue(
-                "truncated",
-                raw.file_offset + start as u64,
-                format!("record {} is cut by the end of the file; not read", record.event_record_id),
-            ));
-            continue;
-        }
         let record_id = record.event_record_id;
         let header_filetime = timestamp_to_filetime(&record.timestamp);
-        let header_time = crate::quick::format_filetime(header_filetime);
         let record_offset = raw.file_offset + start as u64;
+        let found = plan.as_ref().and_then(|p| p.found_at(start, record.recovered));
+        if let Some(found) = found {
+            // Found records are rendered whether or not a rule may match: the
+            // event's own id and time tell a copy of a live record.
+            let Ok(json) = record.into_json_value() else {
+                continue; // Like `evtx` with carved records that do not parse: noise, not an issue.
+            };
+            let view = EventView::from_rendered(json.data);
+            let b = view.basics();
+            let mark = FoundRecord {
+                chunk: raw.index,
+                offset: record_offset,
+                record_id: b.event_record_id.unwrap_or(record_id),
+                filetime: b.time_created.as_deref().and_then(iso_to_filetime).unwrap_or(header_filetime),
+                partial: matches!(found, Found::Partial(_)),
+            };
+            if let Found::Partial(p) = &found {
+                out.issues.push(issue(
+                    "truncated",
+                    record_offset,
+                    format!(
+                        "record {record_id} is cut by the end of the file after {} of its {} bytes; read as a partial record",
+                        p.bytes_present, p.record_size
+                    ),
+                ));
+            }
+            // Every rule runs on them: the prefilter cannot see the literals of a
+            // template defined in a carved record before this one (not in the chunk's table).
+            let mut findings = Vec::new();
+            out.rendered += 1;
+            for hit in rules.evaluate(&view) {
+                let mut f = make_finding(file, raw.index, record_offset, record_id, &view, hit, rules);
+                match &found {
+                    Found::Partial(p) => f.partial = Some(*p),
+                    Found::Recovered(r) => f.recovered = Some(r.in_file(raw.file_offset)),
+                }
+                findings.push(f);
+            }
+            carved.push((mark, findings));
+            continue;
+        }
+        if end + 4 > raw.data.len() {
+            // Past the end of a truncated file: the zeros we padded with, not a record.
+            let reason = match unreadable_cut.filter(|c| c.start == start) {
+                Some(cut) => cut.to_string(),
+                None => format!("record {record_id} is cut by the end of the file; not read"),
+            };
+            out.issues.push(issue("truncated", raw.file_offset + start as u64, reason));
+            continue;
+        }
+        let header_time = crate::quick::format_filetime(header_filetime);
         // Quick records are in the parser's order: look up by offset in a map.
         let known = quick_at.get(&start);
         let candidate = is_candidate(start, end, known.and_then(|q| q.channel.as_deref()), known.and_then(|q| q.event_id));
@@ -236,6 +328,7 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
         marks.push(RecordMark {
             offset: record_offset,
             record_id,
+            event_record_id: b.event_record_id.unwrap_or(record_id),
             // TimeCreated, as the quick path reads it, else the record header's time.
             filetime: Some(b.time_created.as_deref().and_then(iso_to_filetime).unwrap_or(header_filetime)),
             event_id: b.event_id,
@@ -253,6 +346,21 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
             }
         }
     }
+    // A carved record with a live record's EventRecordID and time is that record's copy.
+    let live_keys: Vec<(u64, Option<u64>)> = marks.iter().map(|m| (m.event_record_id, m.filetime)).collect();
+    for (mark, findings) in carved {
+        if !mark.partial && live_keys.contains(&(mark.record_id, Some(mark.filetime))) {
+            out.duplicates += 1;
+            continue;
+        }
+        out.found.push(mark);
+        out.findings.extend(findings);
+    }
+    if let Some(plan) = &plan {
+        for c in &plan.covers {
+            out.integrity.add_cover(raw.index, raw.file_offset, c);
+        }
+    }
     out.integrity.add_chunk(raw.index, &marks);
     out
 }
@@ -262,6 +370,7 @@ fn quick_mark(chunk_offset: u64, r: &crate::quick::QuickRecord) -> RecordMark {
     RecordMark {
         offset: chunk_offset + r.offset as u64,
         record_id: r.record_id,
+        event_record_id: r.event_record_id.unwrap_or(r.record_id),
         filetime: r.filetime,
         event_id: r.event_id,
         channel: r.channel.clone(),
@@ -393,6 +502,8 @@ pub(crate) fn make_finding(
         false_positive_hint,
         matched: hit.matched,
         snippet: Value::Object(snippet),
+        partial: None,
+        recovered: None,
     }
 }
 
@@ -434,6 +545,10 @@ pub struct ChunkTally {
     pub lines: u64,
     #[serde(default)]
     pub integrity: IntegrityBuilder,
+    #[serde(default)]
+    pub found: Vec<FoundRecord>,
+    #[serde(default)]
+    pub duplicates: u64,
 }
 
 impl ChunkTally {
@@ -450,6 +565,8 @@ impl ChunkTally {
             format: chunk.parsed.then_some(InputFormat::Evtx),
             lines: 0,
             integrity: chunk.integrity,
+            found: chunk.found,
+            duplicates: chunk.duplicates,
         });
     }
 
@@ -462,6 +579,8 @@ impl ChunkTally {
         self.lines += next.lines;
         self.format = self.format.or(next.format);
         self.integrity.merge(next.integrity);
+        self.found.extend(next.found);
+        self.duplicates += next.duplicates;
         self.seen += next.seen;
         self.parsed += next.parsed;
         self.skipped += next.skipped;
@@ -485,11 +604,23 @@ pub struct FileScan {
     cancelled: bool,
     /// Findings handed out already by `drain_findings` (streamed output).
     drained: u64,
+    /// Findings on carved records, held until the whole file is read: a
+    /// later chunk may hold the live record they are a copy of.
+    held: Vec<Finding>,
 }
 
 impl FileScan {
     pub fn new(file: &str, size: u64) -> Self {
-        FileScan { file: file.into(), size, tally: ChunkTally::default(), error: None, header_chunks: None, cancelled: false, drained: 0 }
+        FileScan {
+            file: file.into(),
+            size,
+            tally: ChunkTally::default(),
+            error: None,
+            header_chunks: None,
+            cancelled: false,
+            drained: 0,
+            held: Vec::new(),
+        }
     }
 
     pub fn file(&self) -> &str {
@@ -524,11 +655,42 @@ impl FileScan {
 
     pub fn add(&mut self, chunk: ChunkAnalysis) {
         self.tally.add(chunk);
+        self.hold_carved();
     }
 
     /// Adds the results of a run of chunks (a worker's part), in file order.
     pub fn add_tally(&mut self, tally: ChunkTally) {
         self.tally.merge(tally);
+        self.hold_carved();
+    }
+
+    fn hold_carved(&mut self) {
+        if self.tally.findings.iter().any(|f| f.recovered.is_some()) {
+            let (carved, live) = std::mem::take(&mut self.tally.findings).into_iter().partition(|f| f.recovered.is_some());
+            self.tally.findings = live;
+            self.held.extend::<Vec<Finding>>(carved);
+        }
+    }
+
+    /// All chunks are in: carved records that are copies of live records in
+    /// other chunks are dropped, and the findings of the rest join the others
+    /// (after them). Called by `finish`; call it before the last
+    /// `drain_findings` of streamed output.
+    pub fn end_of_file(&mut self) {
+        let integrity = &self.tally.integrity;
+        let copies: Vec<u64> = self
+            .tally
+            .found
+            .iter()
+            .filter(|r| !r.partial && integrity.live_elsewhere(r.chunk, r.record_id, r.filetime))
+            .map(|r| r.offset)
+            .collect();
+        if !copies.is_empty() {
+            self.tally.found.retain(|r| !copies.contains(&r.offset));
+            self.tally.duplicates += copies.len() as u64;
+            self.held.retain(|f| !copies.contains(&f.offset));
+        }
+        self.tally.findings.append(&mut self.held);
     }
 
     /// Adds the results of a whole text export (see [`Self::text_done`]).
@@ -565,6 +727,7 @@ impl FileScan {
     }
 
     pub fn finish(mut self) -> (FileReport, Vec<Finding>, StatsBuilder) {
+        self.end_of_file();
         // A file cut inside a chunk already says so; one cut at a chunk boundary
         // shows only against the header's count.
         let cut_at_boundary = !self.cancelled
@@ -582,7 +745,9 @@ impl FileScan {
             });
         }
         let format = self.tally.format;
-        let ChunkTally { parsed, skipped, stats, findings, issues, integrity, .. } = self.tally;
+        let ChunkTally { parsed, skipped, stats, findings, issues, integrity, found, duplicates, .. } = self.tally;
+        let partial = found.iter().filter(|r| r.partial).count() as u64;
+        let recovery = RecoveryCounts { partial, recovered: found.len() as u64 - partial, duplicates };
         let chunk_trouble = issues.iter().any(|i| i.kind != "header");
         let status = if self.error.is_some() || (parsed == 0 && stats.records == 0 && chunk_trouble) {
             FileStatus::Unreadable
@@ -604,6 +769,7 @@ impl FileScan {
             findings: findings.len() as u64 + self.drained,
             issues,
             notes: integrity.finish(),
+            recovery,
             stats: stats.build(),
         };
         (report, findings, stats)

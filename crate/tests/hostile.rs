@@ -5,7 +5,7 @@
 mod support;
 
 use evtx_triage::export;
-use evtx_triage::report::{FileStatus, Finding, Issue};
+use evtx_triage::report::{FileStatus, Finding, Issue, Recovered, RecoveryCounts};
 use evtx_triage::rules::RuleSet;
 use evtx_triage::scan::{scan_bytes, RunBuilder};
 use evtx_triage::writer::{write_evtx, EventSpec};
@@ -195,8 +195,15 @@ fn a_file_cut_inside_a_record_body() {
         )
     );
     let cut_record = &report.issues[1];
-    assert_eq!((cut_record.kind.as_str(), cut_record.chunk), ("record", Some(2)));
-    assert!(cut_record.reason.contains("record number 208"), "{}", cut_record.reason);
+    assert_eq!((cut_record.kind.as_str(), cut_record.chunk), ("truncated", Some(2)));
+    assert_eq!(
+        cut_record.reason,
+        format!(
+            "record 208 is cut by the end of the file after 100 of its {} bytes; nothing of it can be read (the cut is before its first value)",
+            recs[8].1
+        )
+    );
+    assert_eq!(report.recovery, RecoveryCounts::default());
     assert_eq!(report.stats.last_time, Some(time(207)));
 }
 
@@ -275,12 +282,28 @@ fn a_chunk_with_a_bad_magic_is_skipped_and_reported() {
     assert_eq!(report.issues.len(), 1);
     let i = &report.issues[0];
     assert_eq!((i.kind.as_str(), i.chunk, i.offset), ("chunk", Some(1), 4096 + 65536));
-    assert!(i.reason.starts_with("chunk skipped: "), "{}", i.reason);
+    assert!(i.reason.starts_with("broken chunk header ("), "{}", i.reason);
     assert!(i.reason.contains("magic"), "{}", i.reason);
     assert!(i.reason.contains("[58, 58, 58, 58, 58, 58, 58, 58]"), "{}", i.reason);
+    // Its 41 whole records are carved, counted apart from the 87 live ones.
+    assert_eq!((report.chunks, report.records), (3, 41 + 46));
+    assert_eq!(report.recovery, RecoveryCounts { partial: 0, recovered: 41, duplicates: 0 });
+    assert_eq!(pairs(&findings), all_three());
+    let carved: Vec<_> = findings.iter().map(|f| (f.chunk, f.recovered)).collect();
+    assert_eq!(carved, [(0, None), (2, None), (1, Some(Recovered::BrokenChunkHeader))]);
+}
+
+/// Garbage where a chunk's header and records were: nothing to carve.
+#[test]
+fn a_chunk_of_garbage_is_skipped_and_reported() {
+    let mut bytes = three_chunks();
+    bytes[chunk_range(1)].fill(0x3a);
+    let (report, findings) = scan("garbage.evtx", &bytes);
+    assert_eq!(issue_shapes(&report.issues), [("chunk".to_string(), Some(1), chunk_offset(1))]);
+    assert!(report.issues[0].reason.starts_with("chunk skipped: "), "{}", report.issues[0].reason);
     assert_eq!((report.chunks, report.records), (2, 41 + 46));
+    assert_eq!(report.recovery, RecoveryCounts::default());
     assert_eq!(pairs(&findings), set(&[(MINIDUMP, 21), (MINIDUMP, 205)]));
-    assert_eq!(findings.iter().map(|f| f.chunk).collect::<Vec<_>>(), [0, 2]);
 }
 
 /// Zeros where chunk 1's magic was, its records intact: that is a damaged
@@ -290,7 +313,8 @@ fn a_chunk_with_a_zeroed_magic_is_reported() {
     let mut bytes = three_chunks();
     bytes[chunk_range(1)][..8].fill(0);
     let (report, findings) = scan("magic.evtx", &bytes);
-    assert_eq!(pairs(&findings), set(&[(MINIDUMP, 21), (MINIDUMP, 205)]));
+    assert_eq!(pairs(&findings), all_three());
+    assert_eq!(report.recovery, RecoveryCounts { partial: 0, recovered: 41, duplicates: 0 });
     assert_eq!(report.status, FileStatus::Partial);
     assert_eq!(report.issues.len(), 1, "{:#?}", report.issues);
     let i = &report.issues[0];
@@ -492,6 +516,7 @@ fn a_file_whose_only_chunk_cannot_be_read() {
     let mut one = bytes[..FILE_HEADER + CHUNK].to_vec();
     set_header(&mut one, 1, 42);
     one[FILE_HEADER..FILE_HEADER + 8].copy_from_slice(b"ElfFile\0");
+    one[FILE_HEADER + 512..].fill(0x3a); // and no whole record left to carve
     let (report, findings) = scan("bad-chunk.evtx", &one);
     assert_eq!(report.status, FileStatus::Unreadable);
     assert_eq!(report.error.as_deref(), Some("no chunk of this file could be read"));

@@ -1,0 +1,322 @@
+//! Records a record walk misses: cut by the end of the file, swallowed by
+//! the record before them, left in a chunk's slack, or in a chunk whose
+//! header is broken.
+//!
+//! The `evtx` parser walks a chunk's records by their sizes, from the chunk
+//! header to its free space. Event-log editing tools hide a record by growing
+//! the size of the record before it so that it covers the next one (chunk
+//! checksums recomputed); a chunk reused after the log wrapped, or cleared,
+//! keeps older records after its free-space offset; a log copied while it was
+//! written ends inside a record. [`plan`] finds such records in a chunk and
+//! makes a copy of the chunk in which the parser reads them:
+//!
+//! * a record inside another's declared size: the container's size is set
+//!   back to end where the hidden record starts;
+//! * a record cut by the end of the file: see [`crate::cut_record`];
+//! * a broken chunk header over whole records: a header is written for them;
+//! * records after the free space: `evtx`'s own carving (`recover_records`),
+//!   which checks each one's trailing size copy.
+//!
+//! A carved record needs its record magic, a sane size, a matching trailing
+//! size copy, a time between 1990 and 2100 and a BinXML fragment header.
+//! Chunks with nothing hidden (nearly all) are parsed as they are.
+
+use crate::reader::CHUNK_SIZE;
+use crate::report::{PartialRecord, Recovered};
+use std::collections::BTreeMap;
+
+const CHUNK_HEADER: usize = 512;
+const RECORD_HEADER: usize = 24;
+const RECORD_MAGIC: &[u8; 4] = b"\x2a\x2a\x00\x00";
+const CHUNK_MAGIC: &[u8; 8] = b"ElfChnk\0";
+/// The smallest record: header, a fragment header, the end token, size copy.
+const MIN_RECORD: usize = 28;
+/// 1990-01-01 and 2100-01-01 as FILETIMEs: a carved record's time lies between.
+const PLAUSIBLE_TIMES: std::ops::Range<u64> = 122_776_128_000_000_000..157_766_880_000_000_000;
+
+/// How a record the walk does not reach was found (offsets in its chunk).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    Partial(PartialRecord),
+    Recovered(Recovered),
+}
+
+/// A record whose declared size covers another record (an integrity note).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cover {
+    pub container_offset: usize,
+    pub container_id: u64,
+    pub hidden_offset: usize,
+    pub hidden_id: u64,
+}
+
+/// What to parse instead of the chunk as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ChunkPlan {
+    /// A repaired copy of the chunk (64 KiB), when anything had to be rewritten.
+    pub repaired: Option<Vec<u8>>,
+    /// Records after the live ones: let the parser carve them.
+    pub carve_slack: bool,
+    /// The chunk's header was rewritten: all its records are recovered.
+    pub broken_header: bool,
+    /// Records found at these chunk offsets, and how.
+    pub found: BTreeMap<usize, Found>,
+    pub covers: Vec<Cover>,
+    /// Where the live records end (the free space, as walked).
+    pub live_end: usize,
+    /// The record cut by the end of the file, when nothing of it can be read.
+    pub unreadable_cut: Option<UnreadableCut>,
+}
+
+/// A record cut by the end of the file of which nothing can be read, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnreadableCut {
+    pub start: usize,
+    pub record_id: u64,
+    pub cut: PartialRecord,
+    pub why: crate::cut_record::Unreadable,
+}
+
+impl std::fmt::Display for UnreadableCut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "record {} is cut by the end of the file after {} of its {} bytes; nothing of it can be read ({})",
+            self.record_id, self.cut.bytes_present, self.cut.record_size, self.why
+        )
+    }
+}
+
+impl ChunkPlan {
+    /// How the record at chunk offset `start` was found: by this plan, or by
+    /// the parser's own carving (`carved`); `None` for a live record.
+    pub fn found_at(&self, start: usize, carved: bool) -> Option<Found> {
+        if let Some(found) = self.found.get(&start) {
+            return Some(found.clone());
+        }
+        if !carved {
+            return self.broken_header.then_some(Found::Recovered(Recovered::BrokenChunkHeader));
+        }
+        Some(Found::Recovered(if start >= self.live_end { Recovered::ChunkSlack } else { Recovered::BetweenRecords }))
+    }
+
+    /// The chunk header written for records whose own header is broken.
+    pub fn written_header(&self) -> Option<evtx::EvtxChunkHeader> {
+        let copy = self.repaired.as_ref().filter(|_| self.broken_header)?;
+        evtx::EvtxChunkHeader::from_bytes(copy).ok()
+    }
+
+    /// The bytes to parse: the repaired copy, or the chunk padded to 64 KiB.
+    pub fn bytes_to_parse(&self, chunk: &[u8]) -> Vec<u8> {
+        let mut data = self.repaired.clone().unwrap_or_else(|| chunk.to_vec());
+        data.resize(CHUNK_SIZE, 0);
+        data
+    }
+}
+
+/// The records the walk of `chunk` (64 KiB, or fewer when the file ends in
+/// it) misses, or `None` when there are none.
+pub fn plan(chunk: &[u8]) -> Option<ChunkPlan> {
+    if chunk.len() < CHUNK_HEADER + MIN_RECORD {
+        return None;
+    }
+    let header_ok = &chunk[..8] == CHUNK_MAGIC && evtx::EvtxChunkHeader::from_bytes(chunk).is_ok();
+    let truncated = chunk.len() < CHUNK_SIZE;
+    let free = if header_ok { u32_at(chunk, 48) as usize } else { chunk.len() };
+    // A cut file's chunk header may predate its last records: walk to the cut.
+    let limit = if truncated { chunk.len() } else { free.clamp(CHUNK_HEADER, chunk.len()) };
+    let walk = walk(chunk, limit, !header_ok);
+    if !header_ok && walk.records.is_empty() {
+        return None;
+    }
+    let magics: Vec<usize> = memchr::memmem::find_iter(&chunk[CHUNK_HEADER..], RECORD_MAGIC).map(|p| p + CHUNK_HEADER).collect();
+    let hidden = hidden_records(chunk, &walk, &magics);
+    let carve_slack = magics.iter().any(|&p| p >= walk.end && carvable(chunk, p, chunk.len()).is_some());
+    if header_ok && hidden.is_empty() && walk.cut.is_none() && !carve_slack {
+        return None;
+    }
+    let live_end = if header_ok { free.min(chunk.len()) } else { walk.end };
+    let mut plan = ChunkPlan { carve_slack, broken_header: !header_ok, live_end, ..Default::default() };
+    let mut copy = chunk.to_vec();
+    copy.resize(CHUNK_SIZE, 0);
+    // The record the parser's walk must reach last.
+    let mut last = walk.records.last().map(|r| (r.start, r.id));
+    // Whole records past a cut file's stale free-space offset were not yet committed.
+    for r in walk.records.iter().filter(|r| header_ok && r.start >= live_end) {
+        plan.found.insert(r.start, Found::Recovered(Recovered::ChunkSlack));
+    }
+    for (container, inside) in &hidden {
+        split_container(&mut copy, *container, inside, &mut plan);
+        if let Some(h) = inside.last().filter(|h| Some(h.start) > last.map(|l| l.0)) {
+            last = Some((h.start, h.id));
+        }
+    }
+    if let Some(cut) = walk.cut {
+        let partial = PartialRecord { bytes_present: (chunk.len() - cut.start) as u64, record_size: cut.size as u64 };
+        match crate::cut_record::repair(&mut copy, cut.start, cut.size, chunk.len()) {
+            Ok(()) => {
+                plan.found.insert(cut.start, Found::Partial(partial));
+                last = Some((cut.start, cut.id));
+            }
+            Err(why) => plan.unreadable_cut = Some(UnreadableCut { start: cut.start, record_id: cut.id, cut: partial, why }),
+        }
+    }
+    let end_of_records = last.map(|(start, _)| start + record_size(&copy, start)).unwrap_or(CHUNK_HEADER);
+    if !header_ok {
+        write_chunk_header(&mut copy, &walk, end_of_records);
+    } else if let Some((start, id)) = last.filter(|&(start, _)| start + record_size(&copy, start) > live_end || !hidden.is_empty()) {
+        // Walk on to the last record found, and stop after it.
+        put_u64(&mut copy, 32, id);
+        put_u32(&mut copy, 44, start as u32);
+        put_u32(&mut copy, 48, end_of_records.max(live_end) as u32);
+    }
+    let rewritten = !header_ok || !hidden.is_empty() || !plan.found.is_empty();
+    plan.repaired = rewritten.then_some(copy);
+    Some(plan)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct WalkedRecord {
+    start: usize,
+    size: usize,
+    id: u64,
+}
+
+#[derive(Debug, Default)]
+struct Walk {
+    records: Vec<WalkedRecord>,
+    /// A record whose declared size runs past the end of the bytes.
+    cut: Option<WalkedRecord>,
+    /// Where the walk stopped.
+    end: usize,
+}
+
+/// Records one after another by their sizes from the chunk header up to
+/// `limit`; `strict` (no chunk header to trust) checks each like a carved one.
+fn walk(chunk: &[u8], limit: usize, strict: bool) -> Walk {
+    let mut out = Walk { end: CHUNK_HEADER, ..Default::default() };
+    let mut pos = CHUNK_HEADER;
+    while pos + RECORD_HEADER <= limit && &chunk[pos..pos + 4] == RECORD_MAGIC {
+        let size = u32_at(chunk, pos + 4) as usize;
+        if !(MIN_RECORD..=CHUNK_SIZE - CHUNK_HEADER).contains(&size) {
+            break;
+        }
+        let record = WalkedRecord { start: pos, size, id: u64_at(chunk, pos + 8) };
+        if pos + size > chunk.len() {
+            if chunk.len() < CHUNK_SIZE && pos + size <= CHUNK_SIZE {
+                out.cut = Some(record);
+            }
+            break;
+        }
+        if pos + size > limit || (strict && carvable(chunk, pos, chunk.len()).is_none()) {
+            break;
+        }
+        out.records.push(record);
+        pos += size;
+        out.end = pos;
+    }
+    out
+}
+
+/// A record that may be carved at `at`, ending by `limit`: its size, or `None`.
+fn carvable(chunk: &[u8], at: usize, limit: usize) -> Option<usize> {
+    let size = u32_at(chunk, at + 4) as usize;
+    if size < MIN_RECORD || at + size > limit || at + size > chunk.len() {
+        return None;
+    }
+    let copy_ok = u32_at(chunk, at + size - 4) as usize == size;
+    let plausible = PLAUSIBLE_TIMES.contains(&u64_at(chunk, at + 16)) && u64_at(chunk, at + 8) > 0;
+    (copy_ok && plausible && chunk[at + RECORD_HEADER] == 0x0f).then_some(size)
+}
+
+/// Records inside walked records, by container: a record magic past the
+/// container's header, with a sane size that ends by the container's end. Its
+/// own size copy may be the container's (the editor moved it there).
+fn hidden_records(chunk: &[u8], walk: &Walk, magics: &[usize]) -> Vec<(WalkedRecord, Vec<WalkedRecord>)> {
+    let mut out: Vec<(WalkedRecord, Vec<WalkedRecord>)> = Vec::new();
+    let mut records = walk.records.iter().peekable();
+    for &p in magics.iter().filter(|&&p| p < walk.end) {
+        while records.peek().is_some_and(|r| r.start + r.size <= p) {
+            records.next();
+        }
+        let Some(&&container) = records.peek() else { break };
+        let container_end = container.start + container.size;
+        if p < container.start + MIN_RECORD || p + MIN_RECORD > container_end {
+            continue;
+        }
+        let size = u32_at(chunk, p + 4) as usize;
+        if size < MIN_RECORD || p + size > container_end {
+            continue;
+        }
+        let copy = u32_at(chunk, p + size - 4) as usize;
+        let ends_container = p + size == container_end;
+        let plausible = PLAUSIBLE_TIMES.contains(&u64_at(chunk, p + 16)) && chunk[p + RECORD_HEADER] == 0x0f;
+        // The container's own size copy just before the hidden record tells
+        // where the container really ended.
+        let container_ended_here = u32_at(chunk, p - 4) as usize == p - container.start;
+        if plausible && (copy == size || (ends_container && container_ended_here)) {
+            let hidden = WalkedRecord { start: p, size, id: u64_at(chunk, p + 8) };
+            match out.last_mut() {
+                Some((c, inside)) if c.start == container.start => inside.push(hidden),
+                _ => out.push((container, vec![hidden])),
+            }
+        }
+    }
+    out
+}
+
+/// Gives the container back its own size, and each hidden record its own.
+fn split_container(copy: &mut [u8], container: WalkedRecord, inside: &[WalkedRecord], plan: &mut ChunkPlan) {
+    let container_end = container.start + container.size;
+    let mut starts: Vec<usize> = inside.iter().map(|h| h.start).collect();
+    starts.insert(0, container.start);
+    for (i, &start) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).copied().unwrap_or(container_end);
+        put_u32(copy, start + 4, (end - start) as u32);
+        put_u32(copy, end - 4, (end - start) as u32);
+    }
+    for h in inside {
+        plan.found.insert(
+            h.start,
+            Found::Recovered(Recovered::InsideRecord { container_offset: container.start as u64, container_record_id: container.id }),
+        );
+        plan.covers.push(Cover { container_offset: container.start, container_id: container.id, hidden_offset: h.start, hidden_id: h.id });
+    }
+}
+
+/// A chunk header for records whose own header is broken: their record
+/// numbers and where they end; no string or template tables (the parser
+/// reads names and templates where the records point).
+fn write_chunk_header(copy: &mut [u8], walk: &Walk, end_of_records: usize) {
+    copy[..CHUNK_HEADER].fill(0);
+    copy[..8].copy_from_slice(CHUNK_MAGIC);
+    let first = walk.records.first().map(|r| r.id).unwrap_or(0);
+    let last = walk.records.last().map(|r| r.id).unwrap_or(0);
+    put_u64(copy, 8, first);
+    put_u64(copy, 16, last);
+    put_u64(copy, 24, first);
+    put_u64(copy, 32, last);
+    put_u32(copy, 40, 128);
+    put_u32(copy, 44, walk.records.last().map(|r| r.start).unwrap_or(CHUNK_HEADER) as u32);
+    put_u32(copy, 48, end_of_records as u32);
+}
+
+fn record_size(chunk: &[u8], start: usize) -> usize {
+    u32_at(chunk, start + 4) as usize
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    b.get(at..at + 4).map(|s| u32::from_le_bytes(s.try_into().unwrap())).unwrap_or(0)
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    b.get(at..at + 8).map(|s| u64::from_le_bytes(s.try_into().unwrap())).unwrap_or(0)
+}
+
+fn put_u32(b: &mut [u8], at: usize, v: u32) {
+    b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+fn put_u64(b: &mut [u8], at: usize, v: u64) {
+    b[at..at + 8].copy_from_slice(&v.to_le_bytes());
+}
