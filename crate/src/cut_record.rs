@@ -113,10 +113,10 @@ fn null_missing_values(chunk: &mut [u8], record: usize, at: usize, cut: usize) -
             }
             cut_reached = true;
             // Event data is often a BinXML value holding a template instance of its own.
-            if kind == BINXML_TYPE && value + 5 <= cut && chunk[value] == FRAGMENT_HEADER && chunk[value + 4] == TEMPLATE_INSTANCE {
-                if null_missing_values(chunk, record, value + 4, cut).is_ok() {
-                    continue;
-                }
+            let nested =
+                kind == BINXML_TYPE && value + 5 <= cut && chunk[value] == FRAGMENT_HEADER && chunk[value + 4] == TEMPLATE_INSTANCE;
+            if nested && null_missing_values(chunk, record, value + 4, cut).is_ok() {
+                continue;
             }
             let present = cut.saturating_sub(value);
             let kept = match kind {

@@ -129,17 +129,18 @@ impl IntegrityBuilder {
         });
     }
 
-    /// Whether a chunk other than `chunk` may hold a live record with this
-    /// EventRecordID and time: its id range covers the id and its time range
-    /// the time. (Only ranges are kept per chunk, so memory stays flat; a
-    /// record of another log with the same id and time is dropped too.)
-    pub fn live_elsewhere(&self, chunk: u64, event_record_id: u64, filetime: u64) -> bool {
-        self.spans.iter().any(|s| {
-            let (Some(a), Some(b)) = (s.first_time, s.last_time) else { return false };
-            let times = a.min(b).saturating_sub(BACKWARDS_TOLERANCE_TICKS)..=a.max(b).saturating_add(BACKWARDS_TOLERANCE_TICKS);
-            let (lo, hi) = s.event_record_ids;
-            s.chunk != chunk && (lo..=hi).contains(&event_record_id) && times.contains(&filetime)
-        })
+    /// The chunks' EventRecordID and time ranges, to tell carved copies of
+    /// live records (see [`LiveRanges::holds_elsewhere`]).
+    pub fn live_ranges(&self) -> LiveRanges<'_> {
+        let mut spans: Vec<&ChunkSpan> = self.spans.iter().collect();
+        spans.sort_by_key(|s| s.event_record_ids.0);
+        let mut highest = 0;
+        let reach = spans.iter().map(|s| {
+            highest = highest.max(s.event_record_ids.1);
+            highest
+        });
+        let reach = reach.collect();
+        LiveRanges { spans, reach }
     }
 
     pub fn merge(&mut self, other: IntegrityBuilder) {
@@ -158,6 +159,29 @@ impl IntegrityBuilder {
         }
         self.notes.sort_by_key(|n| (n.offset, n.kind as u8));
         cap(self.notes)
+    }
+}
+
+/// Chunk spans sorted by their lowest EventRecordID.
+pub struct LiveRanges<'a> {
+    spans: Vec<&'a ChunkSpan>,
+    /// The highest EventRecordID of the spans up to each one.
+    reach: Vec<u64>,
+}
+
+impl LiveRanges<'_> {
+    /// Whether a chunk other than `chunk` may hold a live record with this
+    /// EventRecordID and time: its id range covers the id and its time range
+    /// the time. (Only ranges are kept per chunk, so memory stays flat; a
+    /// record of another log with the same id and time is dropped too.)
+    pub fn holds_elsewhere(&self, chunk: u64, event_record_id: u64, filetime: u64) -> bool {
+        let upto = self.spans.partition_point(|s| s.event_record_ids.0 <= event_record_id);
+        (0..upto).rev().take_while(|&i| self.reach[i] >= event_record_id).any(|i| {
+            let s = self.spans[i];
+            let (Some(a), Some(b)) = (s.first_time, s.last_time) else { return false };
+            let times = a.min(b).saturating_sub(BACKWARDS_TOLERANCE_TICKS)..=a.max(b).saturating_add(BACKWARDS_TOLERANCE_TICKS);
+            s.chunk != chunk && s.event_record_ids.1 >= event_record_id && times.contains(&filetime)
+        })
     }
 }
 

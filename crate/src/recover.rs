@@ -106,6 +106,25 @@ impl ChunkPlan {
         evtx::EvtxChunkHeader::from_bytes(copy).ok()
     }
 
+    /// For a plan that only carves the slack: a copy of the chunk whose live
+    /// records are one empty record, so the parser carves without parsing
+    /// them (their bytes stay: carved records may use their templates).
+    pub fn live_records_blanked(&self, chunk: &[u8]) -> Option<Vec<u8>> {
+        let span = self.live_end.checked_sub(CHUNK_HEADER)?;
+        if self.repaired.is_some() || !self.carve_slack || span < MIN_RECORD || chunk.len() < CHUNK_SIZE {
+            return None;
+        }
+        let mut copy = chunk.to_vec();
+        let last_id = u64_at(chunk, 32);
+        copy[CHUNK_HEADER..CHUNK_HEADER + 4].copy_from_slice(RECORD_MAGIC);
+        put_u32(&mut copy, CHUNK_HEADER + 4, span as u32);
+        put_u64(&mut copy, CHUNK_HEADER + 8, last_id); // the walk stops after it
+                                                       // A fragment header and the end of the fragment: an empty record.
+        copy[CHUNK_HEADER + RECORD_HEADER..CHUNK_HEADER + RECORD_HEADER + 5].copy_from_slice(&[0x0f, 1, 1, 0, 0]);
+        put_u32(&mut copy, self.live_end - 4, span as u32);
+        Some(copy)
+    }
+
     /// The bytes to parse: the repaired copy, or the chunk padded to 64 KiB.
     pub fn bytes_to_parse(&self, chunk: &[u8]) -> Vec<u8> {
         let mut data = self.repaired.clone().unwrap_or_else(|| chunk.to_vec());
@@ -129,14 +148,17 @@ pub fn plan(chunk: &[u8]) -> Option<ChunkPlan> {
     if !header_ok && walk.records.is_empty() {
         return None;
     }
-    let magics: Vec<usize> = memchr::memmem::find_iter(&chunk[CHUNK_HEADER..], RECORD_MAGIC).map(|p| p + CHUNK_HEADER).collect();
-    let hidden = hidden_records(chunk, &walk, &magics);
-    let carve_slack = magics.iter().any(|&p| p >= walk.end && carvable(chunk, p, chunk.len()).is_some());
+    let hidden = hidden_records(chunk, &walk);
+    let carve_slack = record_magics(chunk, walk.end..chunk.len()).any(|p| carvable(chunk, p, chunk.len()).is_some());
     if header_ok && hidden.is_empty() && walk.cut.is_none() && !carve_slack {
         return None;
     }
     let live_end = if header_ok { free.min(chunk.len()) } else { walk.end };
     let mut plan = ChunkPlan { carve_slack, broken_header: !header_ok, live_end, ..Default::default() };
+    let uncommitted = header_ok && walk.records.last().is_some_and(|r| r.start >= live_end);
+    if header_ok && hidden.is_empty() && walk.cut.is_none() && !uncommitted {
+        return Some(plan); // The slack alone: the parser carves it from the chunk as it is.
+    }
     let mut copy = chunk.to_vec();
     copy.resize(CHUNK_SIZE, 0);
     // The record the parser's walk must reach last.
@@ -218,6 +240,40 @@ fn walk(chunk: &[u8], limit: usize, strict: bool) -> Walk {
     out
 }
 
+/// Where the record magic `** \0 \0` is in `range` of the chunk. `memmem`
+/// picks its zero bytes as the rare ones, which UTF-16 is full of; `*` is
+/// rarer, so `memchr` finds it and the rest is checked.
+fn record_magics(chunk: &[u8], range: std::ops::Range<usize>) -> impl Iterator<Item = usize> + '_ {
+    let to = range.end.min(chunk.len());
+    let from = range.start.min(to);
+    let body = &chunk[from..to];
+    memchr::memchr_iter(b'*', body).filter(move |&p| body.get(p..p + 4) == Some(RECORD_MAGIC)).map(move |p| p + from)
+}
+
+/// Where a template-instance record's BinXML ends (after the fragment's end
+/// token), from its value sizes; `None` for any other layout. A record can
+/// hide another only after this point, so only the rest is searched (the
+/// whole chunk took 12 µs; the value sizes of its records, well under 1).
+fn content_end(chunk: &[u8], record: &WalkedRecord) -> Option<usize> {
+    let at = record.start + RECORD_HEADER;
+    let end = record.start + record.size - 4;
+    if *chunk.get(at)? != 0x0f || *chunk.get(at + 4)? != 0x0c {
+        return None;
+    }
+    let mut p = at + 14;
+    if u32_at(chunk, at + 10) as usize == p {
+        p = p.checked_add(24 + u32_at(chunk, p + 20) as usize)?;
+    }
+    let count = u32_at(chunk, p) as usize;
+    let values = p.checked_add(4 + count.checked_mul(4)?)?;
+    if values > end {
+        return None;
+    }
+    let sizes: usize = (0..count).map(|i| u16::from_le_bytes([chunk[p + 4 + i * 4], chunk[p + 5 + i * 4]]) as usize).sum();
+    let content = values + sizes + 1;
+    (content <= end).then_some(content)
+}
+
 /// A record that may be carved at `at`, ending by `limit`: its size, or `None`.
 fn carvable(chunk: &[u8], at: usize, limit: usize) -> Option<usize> {
     let size = u32_at(chunk, at + 4) as usize;
@@ -230,39 +286,37 @@ fn carvable(chunk: &[u8], at: usize, limit: usize) -> Option<usize> {
 }
 
 /// Records inside walked records, by container: a record magic past the
-/// container's header, with a sane size that ends by the container's end. Its
-/// own size copy may be the container's (the editor moved it there).
-fn hidden_records(chunk: &[u8], walk: &Walk, magics: &[usize]) -> Vec<(WalkedRecord, Vec<WalkedRecord>)> {
-    let mut out: Vec<(WalkedRecord, Vec<WalkedRecord>)> = Vec::new();
-    let mut records = walk.records.iter().peekable();
-    for &p in magics.iter().filter(|&&p| p < walk.end) {
-        while records.peek().is_some_and(|r| r.start + r.size <= p) {
-            records.next();
-        }
-        let Some(&&container) = records.peek() else { break };
+/// container's content, with a sane size that ends by the container's end.
+/// Its own size copy may be the container's (the editor moved it there).
+fn hidden_records(chunk: &[u8], walk: &Walk) -> Vec<(WalkedRecord, Vec<WalkedRecord>)> {
+    let mut out = Vec::new();
+    for &container in &walk.records {
         let container_end = container.start + container.size;
-        if p < container.start + MIN_RECORD || p + MIN_RECORD > container_end {
-            continue;
-        }
-        let size = u32_at(chunk, p + 4) as usize;
-        if size < MIN_RECORD || p + size > container_end {
-            continue;
-        }
-        let copy = u32_at(chunk, p + size - 4) as usize;
-        let ends_container = p + size == container_end;
-        let plausible = PLAUSIBLE_TIMES.contains(&u64_at(chunk, p + 16)) && chunk[p + RECORD_HEADER] == 0x0f;
-        // The container's own size copy just before the hidden record tells
-        // where the container really ended.
-        let container_ended_here = u32_at(chunk, p - 4) as usize == p - container.start;
-        if plausible && (copy == size || (ends_container && container_ended_here)) {
-            let hidden = WalkedRecord { start: p, size, id: u64_at(chunk, p + 8) };
-            match out.last_mut() {
-                Some((c, inside)) if c.start == container.start => inside.push(hidden),
-                _ => out.push((container, vec![hidden])),
-            }
+        let from = content_end(chunk, &container).unwrap_or(container.start + MIN_RECORD);
+        let inside: Vec<WalkedRecord> = record_magics(chunk, from..container_end.saturating_sub(MIN_RECORD - 4))
+            .filter(|&p| hides_record(chunk, container, p))
+            .map(|p| WalkedRecord { start: p, size: u32_at(chunk, p + 4) as usize, id: u64_at(chunk, p + 8) })
+            .collect();
+        if !inside.is_empty() {
+            out.push((container, inside));
         }
     }
     out
+}
+
+/// Whether a record starts at `p` inside `container`.
+fn hides_record(chunk: &[u8], container: WalkedRecord, p: usize) -> bool {
+    let container_end = container.start + container.size;
+    let size = u32_at(chunk, p + 4) as usize;
+    if p < container.start + MIN_RECORD || size < MIN_RECORD || p + size > container_end {
+        return false;
+    }
+    let copy = u32_at(chunk, p + size - 4) as usize;
+    let plausible = PLAUSIBLE_TIMES.contains(&u64_at(chunk, p + 16)) && chunk[p + RECORD_HEADER] == 0x0f;
+    // The container's own size copy just before the hidden record tells
+    // where the container really ended.
+    let container_ended_here = u32_at(chunk, p - 4) as usize == p - container.start;
+    plausible && (copy == size || (p + size == container_end && container_ended_here))
 }
 
 /// Gives the container back its own size, and each hidden record its own.

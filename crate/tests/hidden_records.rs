@@ -152,7 +152,7 @@ fn a_cleared_and_partly_rewritten_log_keeps_its_old_records() {
     let mut chunk = old_chunk.clone();
     chunk[..new_free].copy_from_slice(&new_chunk[..new_free]);
     fix_chunk_crcs(&mut chunk);
-    let mut file = log_of_chunks(&[new.clone()]);
+    let mut file = log_of_chunks(std::slice::from_ref(&new));
     file[chunk_range(0)].copy_from_slice(&chunk);
 
     let (report, findings) = scan("cleared.evtx", &file);
