@@ -48,6 +48,7 @@ pub const CSV_COLUMNS: &[&str] = &[
     "attack",
     "false_positive_hint",
     "matched",
+    "recovery",
 ];
 
 /// The findings as CSV. Cells that a spreadsheet would run as a formula
@@ -75,6 +76,7 @@ pub fn findings_csv_rows(findings: &[Finding]) -> String {
             f.attack.join(" "),
             f.false_positive_hint.clone().unwrap_or_default(),
             matched_cell(f),
+            f.recovery_text().unwrap_or_default(),
         ];
         w.write_record(row.iter().map(|c| neutralize_formula(c))).unwrap();
     }
@@ -152,6 +154,23 @@ pub fn neutralize_formula(cell: &str) -> String {
     }
 }
 
+pub const NOTES_CSV_COLUMNS: &[&str] = &["file", "kind", "chunk", "offset", "first_id", "last_id", "reason"];
+
+/// The files' integrity notes as CSV, one row per note.
+pub fn notes_csv(files: &[crate::report::FileReport]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(NOTES_CSV_COLUMNS).expect("writes to memory");
+    let text = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_default();
+    for f in files {
+        for n in &f.notes {
+            let kind = serde_json::to_value(n.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            let row = [f.file.clone(), kind, text(n.chunk), n.offset.to_string(), text(n.first_id), text(n.last_id), n.reason.clone()];
+            w.write_record(row.iter().map(|c| neutralize_formula(c))).expect("writes to memory");
+        }
+    }
+    String::from_utf8(w.into_inner().expect("writes to memory")).expect("csv is utf-8")
+}
+
 /// A readable summary for a terminal.
 pub fn to_table(report: &RunReport) -> String {
     use std::fmt::Write;
@@ -185,6 +204,9 @@ pub fn to_table(report: &RunReport) -> String {
                 f.file,
                 if f.false_positive_hint.is_some() { "  [known false positive?]" } else { "" }
             );
+            if let Some(how) = f.recovery_text() {
+                let _ = writeln!(out, "{:<16} {how}", "");
+            }
         }
     }
     let _ = writeln!(out, "\nFILES");
@@ -200,6 +222,9 @@ pub fn to_table(report: &RunReport) -> String {
         }
         for i in f.issues.iter().take(20) {
             let _ = writeln!(out, "           {}: {}", i.location(), i.reason);
+        }
+        if let Some(recovery) = f.recovery.summary() {
+            let _ = writeln!(out, "           {recovery}");
         }
         for n in f.notes.iter().take(20) {
             let _ = writeln!(out, "           note: {}", n.reason);

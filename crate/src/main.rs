@@ -53,6 +53,9 @@ enum Command {
         /// Also write the ATT&CK techniques hit as a Navigator layer (format 4.5) to FILE.
         #[arg(long, value_name = "FILE")]
         navigator: Option<PathBuf>,
+        /// Also write the files' integrity notes (EventRecordID gaps, cleared logs, hidden records, ...) as CSV to FILE.
+        #[arg(long, value_name = "FILE")]
+        notes_csv: Option<PathBuf>,
         /// Worker threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
@@ -87,7 +90,7 @@ mod exit {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Command::Scan { format, rules: rule_paths, min_level, status, events, navigator, threads, paths } = cli.command;
+    let Command::Scan { format, rules: rule_paths, min_level, status, events, navigator, notes_csv, threads, paths } = cli.command;
     let options = LoadOptions { min_level, statuses: status, disabled: Vec::new() };
     let rules = match load_rules(&rule_paths, &options) {
         Ok(r) => r,
@@ -135,6 +138,12 @@ fn main() -> ExitCode {
         let layer = serde_json::to_string_pretty(&layer.finish(&report)).expect("layer serializes") + "\n";
         if let Err(e) = std::fs::write(path, layer) {
             eprintln!("evtx-triage: {}: cannot write the Navigator layer: {e}", path.display());
+            return ExitCode::from(exit::USAGE);
+        }
+    }
+    if let Some(path) = &notes_csv {
+        if let Err(e) = std::fs::write(path, evtx_triage::export::notes_csv(&report.files)) {
+            eprintln!("evtx-triage: {}: cannot write the integrity notes: {e}", path.display());
             return ExitCode::from(exit::USAGE);
         }
     }

@@ -58,6 +58,17 @@ pub struct Finding {
     pub recovered: Option<Recovered>,
 }
 
+impl Finding {
+    /// How the record was read when it was not a live one: `partial: 700 of
+    /// 2,320 bytes` or `recovered: chunk slack, ...`.
+    pub fn recovery_text(&self) -> Option<String> {
+        if let Some(p) = &self.partial {
+            return Some(format!("partial: {} of {} bytes", thousands(p.bytes_present), thousands(p.record_size)));
+        }
+        self.recovered.as_ref().map(|r| format!("recovered: {}", r.describe()))
+    }
+}
+
 /// A record cut short: how many of its bytes the file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartialRecord {
@@ -100,6 +111,21 @@ impl Recovered {
             Recovered::BetweenRecords => "between damaged records".into(),
             Recovered::BrokenChunkHeader => "chunk with a broken header".into(),
         }
+    }
+}
+
+impl RecoveryCounts {
+    /// `2 record(s) recovered (1 copy of a live record dropped), 1 partial`, or `None` when all are zero.
+    pub fn summary(&self) -> Option<String> {
+        if *self == RecoveryCounts::default() {
+            return None;
+        }
+        Some(format!(
+            "{} record(s) recovered ({} copy(ies) of live records dropped), {} partial",
+            thousands(self.recovered),
+            thousands(self.duplicates),
+            thousands(self.partial)
+        ))
     }
 }
 

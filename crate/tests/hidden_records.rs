@@ -212,3 +212,34 @@ fn found_records_are_flagged_in_the_json() {
     assert_eq!(json["files"][0]["recovery"], serde_json::json!({"partial": 0, "recovered": 2, "duplicates": 0}));
     assert!(json["findings"][0].get("partial").is_none());
 }
+
+#[test]
+fn found_records_and_notes_in_the_csv_and_the_table() {
+    let events = [benign(1), benign(2), hit(3), benign(4)];
+    let file = log_with(&events, |chunk| {
+        let records = records_of_chunk(chunk);
+        let (at, size, _) = records[1];
+        let grown = size + records[2].1;
+        put_u32(chunk, at + 4, grown as u32);
+        put_u32(chunk, at + grown - 4, grown as u32);
+    });
+    let report = run("edited.evtx", &file, &evtx_triage::rules::RuleSet::builtin());
+    let container = report.findings[0].recovered.map(|r| match r {
+        Recovered::InsideRecord { container_offset, .. } => container_offset,
+        other => panic!("{other:?}"),
+    });
+    let csv = evtx_triage::export::findings_csv(&report.findings);
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let recovery = reader.records().next().unwrap().unwrap().iter().last().unwrap().to_string();
+    assert_eq!(recovery, format!("recovered: inside record 2 (offset {:#x})", container.unwrap()));
+
+    let notes = evtx_triage::export::notes_csv(&report.files);
+    let rows: Vec<Vec<String>> =
+        csv::Reader::from_reader(notes.as_bytes()).records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect();
+    let kinds: Vec<(&str, &str, &str)> = rows.iter().map(|r| (r[1].as_str(), r[4].as_str(), r[5].as_str())).collect();
+    assert_eq!(kinds, [("record_covers_record", "2", "3"), ("record_id_gap", "3", "3")]);
+
+    let table = evtx_triage::export::to_table(&report);
+    assert!(table.contains(&format!("recovered: inside record 2 (offset {:#x})", container.unwrap())), "{table}");
+    assert!(table.contains("1 record(s) recovered (0 copy(ies) of live records dropped), 0 partial"), "{table}");
+}

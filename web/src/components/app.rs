@@ -342,6 +342,15 @@ pub fn app() -> Html {
         })
     };
 
+    let export_notes = {
+        let scan = scan.clone();
+        Callback::from(move |_: MouseEvent| {
+            if let Some(r) = &scan.borrow().report {
+                browser::download("evtx-triage-integrity-notes.csv", "text/csv", &evtx_triage::export::notes_csv(&r.files));
+            }
+        })
+    };
+
     let s = scan.borrow();
     let phase = s.phase;
     let all = s.findings();
@@ -444,6 +453,7 @@ pub fn app() -> Html {
                     <button id="export-csv" onclick={export_csv}>{ "Export CSV (findings)" }</button>
                     <button id="export-navigator" onclick={export_navigator}>{ "Export ATT&CK Navigator layer" }</button>
                     <button id="export-timesketch" onclick={export_timesketch}>{ "Export Timesketch CSV" }</button>
+                    <button id="export-notes" onclick={export_notes}>{ "Export integrity notes (CSV)" }</button>
                 </section>
             }
             if phase != Phase::Idle {

@@ -114,6 +114,9 @@ pub fn detail(props: &DetailProps) -> Html {
             <p class="where">{ format!("Record {} · EventID {} · {} · {} · {}", f.event_record_id,
                 f.event_id.map(|i| i.to_string()).unwrap_or_else(|| "?".into()),
                 f.time_created.as_deref().map(super::shown_time).unwrap_or_else(|| "?".into()), f.computer.as_deref().unwrap_or("?"), f.file) }</p>
+            if let Some(how) = f.recovery_text() {
+                <p class="recovery-note" role="note">{ format!("Not a live record of the log — {how}. Its event is read again the same way.") }</p>
+            }
             if let Some(hint) = &f.false_positive_hint {
                 <p class="fp-warning" role="note">{ format!("Possible false positive: {hint}.") }</p>
             }

@@ -235,7 +235,13 @@ pub fn table(
                         data-file={f.file.clone()} data-level={f.level.clone()} onclick={open} onkeydown={key}>
                         <td>{ f.time_created.as_deref().map(super::shown_time).unwrap_or_default() }</td>
                         <td title={f.analytic_title.clone()}><span class="analytic">{ f.analytic_id.clone() }</span>{ " " }<small>{ f.analytic_title.clone() }</small></td>
-                        <td class="num">{ f.event_record_id }</td>
+                        <td class="num">{ f.event_record_id }
+                            if let Some(how) = f.recovery_text() {
+                                <span class={classes!("recovery", if f.partial.is_some() { "partial" } else { "recovered" })} title={how}>
+                                    { if f.partial.is_some() { " partial" } else { " recovered" } }
+                                </span>
+                            }
+                        </td>
                         <td>{ f.attack.join(" ") }</td>
                         <td>{ f.computer.clone().unwrap_or_default() }</td>
                         <td class="path">{ f.source_process.clone().unwrap_or_default() }

@@ -86,6 +86,11 @@ pub fn files_view(scan: &Scan) -> Html {
                                 if let Some(e) = &r.error {
                                     <p class="error">{ format!("{}: {e}", r.file) }</p>
                                 }
+                                if let Some(recovery) = r.recovery.summary() {
+                                    <p class="recovery" data-recovered={r.recovery.recovered.to_string()} data-partial={r.recovery.partial.to_string()}>
+                                        { format!("Beyond its live records: {recovery}") }
+                                    </p>
+                                }
                                 if !r.notes.is_empty() {
                                     <details class="notes" open=true>
                                         <summary>{ format!("{} integrity note(s): signs that records were removed", r.notes.len()) }</summary>
