@@ -230,7 +230,7 @@ fn found_records_and_notes_in_the_csv_and_the_table() {
     });
     let csv = evtx_triage::export::findings_csv(&report.findings);
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
-    let recovery = reader.records().next().unwrap().unwrap().iter().last().unwrap().to_string();
+    let recovery = reader.records().next().unwrap().unwrap().iter().next_back().unwrap().to_string();
     assert_eq!(recovery, format!("recovered: inside record 2 (offset {:#x})", container.unwrap()));
 
     let notes = evtx_triage::export::notes_csv(&report.files);
