@@ -37,8 +37,28 @@ const PLAUSIBLE_TIMES: std::ops::Range<u64> = 122_776_128_000_000_000..157_766_8
 /// How a record the walk does not reach was found (offsets in its chunk).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Found {
-    Partial(PartialRecord),
+    Partial(PartialRecord, CutBy),
     Recovered(Recovered),
+}
+
+/// What cut a record short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CutBy {
+    EndOfFile,
+    /// Another chunk's header inside the record (a cut chunk followed by the
+    /// next one: a carved or concatenated file), at this chunk offset.
+    ChunkHeader {
+        offset: usize,
+    },
+}
+
+impl std::fmt::Display for CutBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CutBy::EndOfFile => f.write_str("the end of the file"),
+            CutBy::ChunkHeader { offset } => write!(f, "a chunk header at chunk offset {offset:#x}"),
+        }
+    }
 }
 
 /// A record whose declared size covers another record (an integrity note).
@@ -66,6 +86,9 @@ pub struct ChunkPlan {
     pub live_end: usize,
     /// The record cut by the end of the file, when nothing of it can be read.
     pub unreadable_cut: Option<UnreadableCut>,
+    /// Another chunk's header at this chunk offset: the bytes from here on
+    /// are that chunk's (off its 64 KiB boundary), and not read.
+    pub foreign_chunk_at: Option<usize>,
 }
 
 /// A record cut by the end of the file of which nothing can be read, and why.
@@ -74,6 +97,7 @@ pub struct UnreadableCut {
     pub start: usize,
     pub record_id: u64,
     pub cut: PartialRecord,
+    pub by: CutBy,
     pub why: crate::cut_record::Unreadable,
 }
 
@@ -81,8 +105,8 @@ impl std::fmt::Display for UnreadableCut {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "record {} is cut by the end of the file after {} of its {} bytes; nothing of it can be read ({})",
-            self.record_id, self.cut.bytes_present, self.cut.record_size, self.why
+            "record {} is cut by {} after {} of its {} bytes; nothing of it can be read ({})",
+            self.record_id, self.by, self.cut.bytes_present, self.cut.record_size, self.why
         )
     }
 }
@@ -144,23 +168,29 @@ pub fn plan(chunk: &[u8]) -> Option<ChunkPlan> {
     let free = if header_ok { u32_at(chunk, 48) as usize } else { chunk.len() };
     // A cut file's chunk header may predate its last records: walk to the cut.
     let limit = if truncated { chunk.len() } else { free.clamp(CHUNK_HEADER, chunk.len()) };
-    let walk = walk(chunk, limit, !header_ok);
+    let mut walk = walk(chunk, limit, !header_ok);
     if !header_ok && walk.records.is_empty() {
         return None;
     }
+    let foreign_chunk_at = if header_ok { stop_at_chunk_header(chunk, &mut walk) } else { None };
     let hidden = hidden_records(chunk, &walk);
-    let carve_slack = record_magics(chunk, walk.end..chunk.len()).any(|p| carvable(chunk, p, chunk.len()).is_some());
-    if header_ok && hidden.is_empty() && walk.cut.is_none() && !carve_slack {
+    // After another chunk's header, the bytes are that chunk's: no slack of this one.
+    let carve_slack =
+        foreign_chunk_at.is_none() && record_magics(chunk, walk.end..chunk.len()).any(|p| carvable(chunk, p, chunk.len()).is_some());
+    if header_ok && hidden.is_empty() && walk.cut.is_none() && !carve_slack && foreign_chunk_at.is_none() {
         return None;
     }
     let live_end = if header_ok { free.min(chunk.len()) } else { walk.end };
-    let mut plan = ChunkPlan { carve_slack, broken_header: !header_ok, live_end, ..Default::default() };
+    let mut plan = ChunkPlan { carve_slack, broken_header: !header_ok, live_end, foreign_chunk_at, ..Default::default() };
     let uncommitted = header_ok && walk.records.last().is_some_and(|r| r.start >= live_end);
-    if header_ok && hidden.is_empty() && walk.cut.is_none() && !uncommitted {
+    if header_ok && hidden.is_empty() && walk.cut.is_none() && !uncommitted && foreign_chunk_at.is_none() {
         return Some(plan); // The slack alone: the parser carves it from the chunk as it is.
     }
     let mut copy = chunk.to_vec();
     copy.resize(CHUNK_SIZE, 0);
+    if let Some(at) = foreign_chunk_at {
+        copy[at..].fill(0);
+    }
     // The record the parser's walk must reach last.
     let mut last = walk.records.last().map(|r| (r.start, r.id));
     // Whole records past a cut file's stale free-space offset were not yet committed.
@@ -173,14 +203,14 @@ pub fn plan(chunk: &[u8]) -> Option<ChunkPlan> {
             last = Some((h.start, h.id));
         }
     }
-    if let Some(cut) = walk.cut {
-        let partial = PartialRecord { bytes_present: (chunk.len() - cut.start) as u64, record_size: cut.size as u64 };
-        match crate::cut_record::repair(&mut copy, cut.start, cut.size, chunk.len()) {
+    if let Some(Cut { record: cut, at, by }) = walk.cut {
+        let partial = PartialRecord { bytes_present: (at - cut.start) as u64, record_size: cut.size as u64 };
+        match crate::cut_record::repair(&mut copy, cut.start, cut.size, at) {
             Ok(()) => {
-                plan.found.insert(cut.start, Found::Partial(partial));
+                plan.found.insert(cut.start, Found::Partial(partial, by));
                 last = Some((cut.start, cut.id));
             }
-            Err(why) => plan.unreadable_cut = Some(UnreadableCut { start: cut.start, record_id: cut.id, cut: partial, why }),
+            Err(why) => plan.unreadable_cut = Some(UnreadableCut { start: cut.start, record_id: cut.id, cut: partial, by, why }),
         }
     }
     let end_of_records = last.map(|(start, _)| start + record_size(&copy, start)).unwrap_or(CHUNK_HEADER);
@@ -192,7 +222,7 @@ pub fn plan(chunk: &[u8]) -> Option<ChunkPlan> {
         put_u32(&mut copy, 44, start as u32);
         put_u32(&mut copy, 48, end_of_records.max(live_end) as u32);
     }
-    let rewritten = !header_ok || !hidden.is_empty() || !plan.found.is_empty();
+    let rewritten = !header_ok || !hidden.is_empty() || !plan.found.is_empty() || foreign_chunk_at.is_some();
     plan.repaired = rewritten.then_some(copy);
     Some(plan)
 }
@@ -208,9 +238,32 @@ struct WalkedRecord {
 struct Walk {
     records: Vec<WalkedRecord>,
     /// A record whose declared size runs past the end of the bytes.
-    cut: Option<WalkedRecord>,
+    cut: Option<Cut>,
     /// Where the walk stopped.
     end: usize,
+}
+
+/// A record cut short: where, and by what.
+#[derive(Debug, Clone, Copy)]
+struct Cut {
+    record: WalkedRecord,
+    at: usize,
+    by: CutBy,
+}
+
+/// Another chunk's header inside the walked records (a chunk cut short and
+/// the next one right after it): the walk ends there, and the record it
+/// falls in is cut there. Returns where the header is.
+fn stop_at_chunk_header(chunk: &[u8], walk: &mut Walk) -> Option<usize> {
+    let at = memchr::memmem::find(&chunk[CHUNK_HEADER..walk.end], CHUNK_MAGIC)? + CHUNK_HEADER;
+    let kept = walk.records.partition_point(|r| r.start < at);
+    let cut = walk.records[..kept].last().copied().filter(|r| r.start + r.size > at);
+    walk.records.truncate(kept - usize::from(cut.is_some()));
+    walk.end = walk.records.last().map_or(CHUNK_HEADER, |r| r.start + r.size);
+    if walk.cut.is_none() {
+        walk.cut = cut.map(|record| Cut { record, at, by: CutBy::ChunkHeader { offset: at } });
+    }
+    Some(at)
 }
 
 /// Records one after another by their sizes from the chunk header up to
@@ -226,7 +279,7 @@ fn walk(chunk: &[u8], limit: usize, strict: bool) -> Walk {
         let record = WalkedRecord { start: pos, size, id: u64_at(chunk, pos + 8) };
         if pos + size > chunk.len() {
             if chunk.len() < CHUNK_SIZE && pos + size <= CHUNK_SIZE {
-                out.cut = Some(record);
+                out.cut = Some(Cut { record, at: chunk.len(), by: CutBy::EndOfFile });
             }
             break;
         }

@@ -131,6 +131,15 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
         }
     };
     let broken_header = plan.as_ref().is_some_and(|p| p.broken_header);
+    if let Some(at) = plan.as_ref().and_then(|p| p.foreign_chunk_at) {
+        out.issues.push(issue(
+            "chunk",
+            raw.file_offset + at as u64,
+            "another chunk's header starts here, inside this chunk: the file's chunks are off their 64 KiB boundaries from here on \
+             (a cut or carved file); the bytes after it are not read"
+                .into(),
+        ));
+    }
     let stale = if raw.is_truncated() || broken_header { None } else { stale_checksum(&raw.data, &header) };
     if raw.is_truncated() {
         out.issues.push(issue(
@@ -352,16 +361,16 @@ fn read_found(
         offset: record_offset,
         record_id: b.event_record_id.unwrap_or(record_id),
         filetime: b.time_created.as_deref().and_then(iso_to_filetime).unwrap_or(header_filetime),
-        partial: matches!(found, Found::Partial(_)),
+        partial: matches!(found, Found::Partial(..)),
     };
-    if let Found::Partial(p) = &found {
+    if let Found::Partial(p, by) = &found {
         out.issues.push(Issue {
             kind: "truncated".into(),
             chunk: Some(raw.index),
             offset: record_offset,
             line: None,
             reason: format!(
-                "record {record_id} is cut by the end of the file after {} of its {} bytes; read as a partial record",
+                "record {record_id} is cut by {by} after {} of its {} bytes; read as a partial record",
                 p.bytes_present, p.record_size
             ),
         });
@@ -371,7 +380,7 @@ fn read_found(
     for hit in rules.evaluate(&view) {
         let mut f = make_finding(file, raw.index, record_offset, record_id, &view, hit, rules);
         match &found {
-            Found::Partial(p) => f.partial = Some(*p),
+            Found::Partial(p, _) => f.partial = Some(*p),
             Found::Recovered(r) => f.recovered = Some(r.in_file(raw.file_offset)),
         }
         findings.push(f);

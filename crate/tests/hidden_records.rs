@@ -243,3 +243,32 @@ fn found_records_and_notes_in_the_csv_and_the_table() {
     assert!(table.contains(&format!("recovered: inside record 2 (offset {:#x})", container.unwrap())), "{table}");
     assert!(table.contains("1 record(s) recovered (0 copy(ies) of live records dropped), 0 partial"), "{table}");
 }
+
+/// A chunk cut short with the next chunk right after it (a carved or
+/// concatenated file): the record the next chunk's header falls in is cut
+/// there, and read as far as its bytes go.
+#[test]
+fn a_record_cut_by_the_start_of_another_chunk_is_read_as_far_as_its_bytes_go() {
+    let first = one_chunk(&[benign(1), benign(2)]);
+    let cut_chunk = one_chunk(&[benign(3), hit(4), benign(5)]);
+    let next = one_chunk(&[benign(6), benign(7)]);
+    let (at, size, _) = records_of_chunk(&cut_chunk)[1];
+    let need = end_of_utf16(&cut_chunk[at..at + size], LSASS).max(end_of_utf16(&cut_chunk[at..at + size], "dbghelp.dll"));
+    let present = need + 10;
+    let mut file = log_of_chunks(&[vec![benign(1)], vec![benign(3)]])[..FILE_HEADER].to_vec();
+    file.extend_from_slice(&first);
+    file.extend_from_slice(&cut_chunk[..at + present]);
+    file.extend_from_slice(&next);
+    let (report, findings) = scan("concatenated.evtx", &file);
+    assert_eq!(pairs(&findings), set(&[(MINIDUMP, 4)]));
+    assert_eq!(findings[0].partial, Some(PartialRecord { bytes_present: present as u64, record_size: size as u64 }));
+    assert_eq!(findings[0].offset, chunk_offset(1) + at as u64);
+    let reasons: Vec<&str> = report.issues.iter().filter(|i| i.chunk == Some(1)).map(|i| i.reason.as_str()).collect();
+    assert!(reasons.iter().any(|r| r.starts_with("another chunk's header starts here")), "{reasons:?}");
+    let header_at = at + present;
+    assert!(
+        reasons.contains(&format!("record 4 is cut by a chunk header at chunk offset {header_at:#x} after {present} of its {size} bytes; read as a partial record").as_str()),
+        "{reasons:?}"
+    );
+    assert_eq!(report.records, 3, "records 1, 2 and 3");
+}
