@@ -148,13 +148,14 @@ impl ChunkPlan {
         put_u32(&mut copy, self.live_end - 4, span as u32);
         Some(copy)
     }
+}
 
-    /// The bytes to parse: the repaired copy, or the chunk padded to 64 KiB.
-    pub fn bytes_to_parse(&self, chunk: &[u8]) -> Vec<u8> {
-        let mut data = self.repaired.clone().unwrap_or_else(|| chunk.to_vec());
-        data.resize(CHUNK_SIZE, 0);
-        data
-    }
+/// What the parser reads of a chunk: its plan's repaired copy, or the chunk
+/// itself, padded to the 64 KiB buffer the `evtx` parser wants.
+pub fn bytes_to_parse(plan: Option<&ChunkPlan>, chunk: &[u8]) -> Vec<u8> {
+    let mut data = plan.and_then(|p| p.repaired.clone()).unwrap_or_else(|| chunk.to_vec());
+    data.resize(CHUNK_SIZE, 0);
+    data
 }
 
 /// The records the walk of `chunk` (64 KiB, or fewer when the file ends in

@@ -8,9 +8,8 @@
 use crate::reader::{CHUNK_SIZE, FILE_HEADER_SIZE};
 use crate::report::Finding;
 use crate::scan::error_chain;
-use evtx::{EvtxChunkData, ParserSettings};
+use evtx::EvtxChunkData;
 use serde_json::Value;
-use std::sync::Arc;
 
 /// The file offset at which chunk `index` starts.
 pub fn chunk_start(index: u64) -> u64 {
@@ -36,20 +35,9 @@ pub fn event_in_chunk(chunk_bytes: &[u8], chunk: u64, offset: u64) -> Result<Val
     let wanted = offset.checked_sub(chunk_start(chunk)).ok_or_else(|| fail("the offset is before its chunk".into()))?;
     // Cut and carved records are read from the same repaired copy the scan read.
     let plan = crate::recover::plan(chunk_bytes);
-    let data = match &plan {
-        Some(plan) => plan.bytes_to_parse(chunk_bytes),
-        None => {
-            let mut data = chunk_bytes.to_vec();
-            data.resize(CHUNK_SIZE, 0);
-            data
-        }
-    };
-    let settings = match &plan {
-        Some(plan) if plan.carve_slack => crate::scan::carving_settings(),
-        _ => Arc::new(ParserSettings::default().num_threads(1)),
-    };
+    let data = crate::recover::bytes_to_parse(plan.as_ref(), chunk_bytes);
     let mut parsed_chunk = EvtxChunkData::new(data, false).map_err(|e| fail(error_chain(&e)))?;
-    let mut parsed = parsed_chunk.parse(settings).map_err(|e| fail(error_chain(&e)))?;
+    let mut parsed = parsed_chunk.parse(crate::scan::settings_for(plan.as_ref())).map_err(|e| fail(error_chain(&e)))?;
     // Carved records come after the live ones: no early stop.
     for record in parsed.iter().flatten() {
         if record.binxml_offset.saturating_sub(24) == wanted {

@@ -10,7 +10,7 @@ use crate::event::EventView;
 use crate::input::InputFormat;
 use crate::integrity::{IntegrityBuilder, RecordMark};
 use crate::logsource::Scope;
-use crate::reader::{ChunkSplitter, RawChunk, CHUNK_SIZE};
+use crate::reader::{ChunkSplitter, RawChunk};
 use crate::recover::{ChunkPlan, Found};
 use crate::report::*;
 use crate::rules::{RuleHit, RuleSet};
@@ -61,8 +61,17 @@ fn parser_settings() -> Arc<ParserSettings> {
     SETTINGS.get_or_init(|| Arc::new(ParserSettings::default().num_threads(1))).clone()
 }
 
+/// The parser's settings for a chunk: it carves the slack when the plan says so.
+pub(crate) fn settings_for(plan: Option<&ChunkPlan>) -> Arc<ParserSettings> {
+    if plan.is_some_and(|p| p.carve_slack) {
+        carving_settings()
+    } else {
+        parser_settings()
+    }
+}
+
 /// The parser's settings for a chunk with records in its slack: it carves them.
-pub(crate) fn carving_settings() -> Arc<ParserSettings> {
+fn carving_settings() -> Arc<ParserSettings> {
     static SETTINGS: OnceLock<Arc<ParserSettings>> = OnceLock::new();
     SETTINGS.get_or_init(|| Arc::new(ParserSettings::default().num_threads(1).recover_records(true))).clone()
 }
@@ -212,15 +221,7 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
         }
     }
 
-    // The `evtx` parser wants the chunk's own full 64 KiB buffer.
-    let data = match &plan {
-        Some(p) => p.bytes_to_parse(&raw.data),
-        None => {
-            let mut data = raw.data.clone();
-            data.resize(CHUNK_SIZE, 0);
-            data
-        }
-    };
+    let data = crate::recover::bytes_to_parse(plan.as_ref(), &raw.data);
     let mut chunk = match EvtxChunkData::new(data, false) {
         Ok(c) => c,
         Err(e) => {
@@ -229,8 +230,7 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
             return out;
         }
     };
-    let settings = if plan.as_ref().is_some_and(|p| p.carve_slack) { carving_settings() } else { parser_settings() };
-    let mut parsed = match chunk.parse(settings) {
+    let mut parsed = match chunk.parse(settings_for(plan.as_ref())) {
         Ok(p) => p,
         Err(e) => {
             out.parsed = false;
