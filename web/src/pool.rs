@@ -28,6 +28,17 @@ pub fn crash_next_job_for_tests() {
 /// Workers beyond this add memory, not speed, for one file at a time.
 const MAX_WORKERS: usize = 8;
 const WORKER_SCRIPT: &str = "./worker_loader.js";
+/// A page that carries its worker code itself (the one-file offline build,
+/// where a `file://` page may not load scripts) names a blob URL here.
+const WORKER_URL_GLOBAL: &str = "evtxTriageWorkerUrl";
+
+/// The worker script: the page's own override, else Trunk's loader beside the page.
+fn worker_script() -> String {
+    js_sys::Reflect::get(&js_sys::global(), &WORKER_URL_GLOBAL.into())
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_else(|| WORKER_SCRIPT.to_string())
+}
 /// Parts posted to a worker ahead of its answers.
 const IN_FLIGHT_PER_WORKER: usize = 2;
 
@@ -123,7 +134,7 @@ impl Pool {
     }
 
     fn spawn(&self, index: usize) -> Option<Slot> {
-        let worker = Worker::new(WORKER_SCRIPT).ok()?;
+        let worker = Worker::new(&worker_script()).ok()?;
         let me = self.me.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             if let Some(pool) = me.upgrade() {
