@@ -238,7 +238,7 @@ export async function raceFailure(app, promise, what) {
  * Records every value #app's data-state takes (from mutation records' old values, so a
  * working → done inside one task is not lost), and the most finding rows seen while working.
  */
-async function installStateRecorder(page) {
+export async function installStateRecorder(page) {
   await page.evaluate(() => {
     const w = window;
     const app = () => document.querySelector('#app');
