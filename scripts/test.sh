@@ -26,5 +26,8 @@ cargo build --release -p evtx-triage --bins --examples
 step "trunk build --release (wasm-opt: $(command -v wasm-opt))"
 trunk build --release
 
+step "bash scripts/build-offline.sh (the one-file build from dist/, no second trunk build: tests/offline-file.test.mjs opens it)"
+bash scripts/build-offline.sh
+
 step "node --test tests/ (e2e in Chromium)"
 exec node --test --test-reporter=tap tests/
