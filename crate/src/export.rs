@@ -1,6 +1,6 @@
 //! Output formats for a run: JSON (the schema), JSON Lines, CSV, a table.
 
-use crate::report::{FileStatus, Finding, RunReport};
+use crate::report::{Finding, RunReport};
 
 /// The whole run as pretty JSON (the documented schema).
 pub fn to_json(report: &RunReport) -> String {
@@ -211,12 +211,19 @@ pub fn to_table(report: &RunReport) -> String {
     }
     let _ = writeln!(out, "\nFILES");
     for f in &report.files {
-        let status = match f.status {
-            FileStatus::Ok => "ok",
-            FileStatus::Partial => "partial",
-            FileStatus::Unreadable => "unreadable",
-        };
+        let status = f.status.as_str();
+        if let Some(first) = &f.duplicate_of {
+            let _ = writeln!(out, "{status:<10} the same bytes as {first}: not analyzed again  {}", f.file);
+            let _ = writeln!(out, "           sha256 {}", f.sha256.as_deref().unwrap_or("-"));
+            continue;
+        }
         let _ = writeln!(out, "{:<10} {:>8} records {:>11} {:>3} findings  {}", status, f.records, f.layout(), f.findings, f.file);
+        let _ = writeln!(
+            out,
+            "           sha256 {}  {} bytes",
+            f.sha256.as_deref().unwrap_or("not computed (the file was not read to its end)"),
+            f.size
+        );
         if let Some(e) = &f.error {
             let _ = writeln!(out, "           {e}");
         }

@@ -26,6 +26,7 @@ pub mod analytics;
 pub mod attack;
 pub mod cut_record;
 pub mod demo;
+pub mod digest;
 pub mod doc_map;
 pub mod event;
 pub mod export;

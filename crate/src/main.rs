@@ -1,6 +1,7 @@
 //! `evtx-triage`: the command-line scanner over the same core as the web app.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use evtx_triage::digest::{self, HashingReader};
 use evtx_triage::export;
 use evtx_triage::input;
 use evtx_triage::reader::{ChunkSplitter, FileHeaderInfo, RawChunk};
@@ -122,6 +123,11 @@ fn main() -> ExitCode {
     out.layer = navigator.as_ref().map(|_| evtx_triage::navigator::LayerBuilder::default());
     let mut run = RunBuilder::new();
     for path in &inputs {
+        if let Some((sha256, first)) = duplicate_of(path, &run) {
+            let size = std::fs::metadata(path).map_or(0, |m| m.len());
+            run.add_duplicate(&path.display().to_string(), size, sha256, &first);
+            continue;
+        }
         let streams = out.streams();
         let mut stream = |findings| out.findings(path, findings);
         let scan = scan_file(path, &rules, threads, streams.then_some(&mut stream as &mut dyn FnMut(Vec<Finding>)));
@@ -152,6 +158,19 @@ fn main() -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// The earlier input with the same bytes as `path`, and their SHA-256. Only
+/// an input of the same size as an earlier one is hashed ahead of its scan
+/// (read twice only when the sizes match and the bytes do not).
+fn duplicate_of(path: &Path, run: &RunBuilder) -> Option<(String, String)> {
+    let size = std::fs::metadata(path).ok()?.len();
+    if !run.has_size(size) {
+        return None;
+    }
+    let sha256 = digest::file_sha256(path).ok()?;
+    let first = run.first_with_sha256(&sha256)?.to_string();
+    Some((sha256, first))
 }
 
 /// Writes results as they come (`jsonl`, `csv`) or once at the end (`json`, `table`).
@@ -401,7 +420,11 @@ fn scan_file(path: &Path, rules: &RuleSet, threads: usize, mut on_findings: Opti
                 }
             }
         }
-        match reader.join().expect("reader thread") {
+        let (end, sha256) = reader.join().expect("reader thread");
+        if let Some(hex) = sha256 {
+            scan.set_sha256(hex);
+        }
+        match end {
             Ok(ReadEnd::Evtx(header)) => scan.header(&header),
             Ok(ReadEnd::Text) => scan.text_done(),
             Err(reason) => scan.fail(reason),
@@ -410,10 +433,19 @@ fn scan_file(path: &Path, rules: &RuleSet, threads: usize, mut on_findings: Opti
     scan
 }
 
-/// Reads the file into batches for the analysis threads, as EVTX chunks or
-/// text documents by what its first bytes are; returns which, or why the
-/// file is not readable at all.
-fn read_batches(mut file: std::fs::File, jobs: mpsc::SyncSender<(u64, Batch)>) -> Result<ReadEnd, String> {
+/// Reads the file into batches for the analysis threads (see [`read_format`]),
+/// hashing every byte on the way; returns what the file is and its SHA-256
+/// (`None` on a read error).
+fn read_batches(file: std::fs::File, jobs: mpsc::SyncSender<(u64, Batch)>) -> (Result<ReadEnd, String>, Option<String>) {
+    let mut file = HashingReader::new(file);
+    let end = read_format(&mut file, jobs);
+    let sha256 = file.finish().ok().map(|(hex, _)| hex);
+    (end, sha256)
+}
+
+/// Reads EVTX chunks or text documents by what the first bytes are; returns
+/// which, or why the file is not readable at all.
+fn read_format(file: &mut dyn Read, jobs: mpsc::SyncSender<(u64, Batch)>) -> Result<ReadEnd, String> {
     let mut buf = vec![0u8; READ_SIZE];
     let mut filled = 0;
     // The first piece decides the format (a short read is not the end of the file).
@@ -440,7 +472,7 @@ fn read_batches(mut file: std::fs::File, jobs: mpsc::SyncSender<(u64, Batch)>) -
     }
 }
 
-fn read_chunks(mut file: std::fs::File, buf: &mut [u8], first: usize, send: &mut dyn FnMut(Batch)) -> Result<FileHeaderInfo, String> {
+fn read_chunks(file: &mut dyn Read, buf: &mut [u8], first: usize, send: &mut dyn FnMut(Batch)) -> Result<FileHeaderInfo, String> {
     let mut splitter = ChunkSplitter::new();
     let mut batch: Vec<RawChunk> = splitter.push(&buf[..first]).map_err(|e| e.0)?;
     loop {
@@ -465,7 +497,7 @@ fn read_chunks(mut file: std::fs::File, buf: &mut [u8], first: usize, send: &mut
 const BATCH_TEXT_BYTES: usize = 2 << 20;
 
 fn read_documents(
-    mut file: std::fs::File,
+    file: &mut dyn Read,
     buf: &mut [u8],
     first: usize,
     container: input::Container,

@@ -189,6 +189,19 @@ pub enum FileStatus {
     Partial,
     /// Nothing could be read (see `error`).
     Unreadable,
+    /// The same bytes as an earlier input (see `duplicate_of`): analyzed once, as that one.
+    Duplicate,
+}
+
+impl FileStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileStatus::Ok => "ok",
+            FileStatus::Partial => "partial",
+            FileStatus::Unreadable => "unreadable",
+            FileStatus::Duplicate => "duplicate",
+        }
+    }
 }
 
 /// Counts of events by channel and EventID.
@@ -303,6 +316,13 @@ impl StatsBuilder {
 pub struct FileReport {
     pub file: String,
     pub size: u64,
+    /// SHA-256 of the file's bytes, computed as the scan read them (`None`
+    /// when the scan did not read the whole file: cancelled, or a part lost).
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// The earlier input with the same SHA-256 (status `duplicate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
     /// The format recognized from the file's content (none when unreadable).
     #[serde(default)]
     pub format: Option<crate::input::InputFormat>,
@@ -325,6 +345,27 @@ pub struct FileReport {
 }
 
 impl FileReport {
+    /// An input whose bytes are those of the earlier input `of`: nothing of it is analyzed again.
+    pub fn duplicate(file: &str, size: u64, sha256: String, of: &str) -> Self {
+        FileReport {
+            file: file.to_string(),
+            size,
+            sha256: Some(sha256),
+            duplicate_of: Some(of.to_string()),
+            format: None,
+            status: FileStatus::Duplicate,
+            error: None,
+            chunks: 0,
+            chunks_skipped: 0,
+            records: 0,
+            findings: 0,
+            issues: Vec::new(),
+            notes: Vec::new(),
+            recovery: RecoveryCounts::default(),
+            stats: Stats::default(),
+        }
+    }
+
     /// How the file was read: `12 chunks` (EVTX) or its text format.
     pub fn layout(&self) -> String {
         match self.format {

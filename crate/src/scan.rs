@@ -662,6 +662,8 @@ pub struct FileScan {
     /// Findings on carved records, held until the whole file is read: a
     /// later chunk may hold the live record they are a copy of.
     held: Vec<Finding>,
+    /// The file's SHA-256, once its reader has seen every byte.
+    sha256: Option<String>,
 }
 
 impl FileScan {
@@ -675,7 +677,13 @@ impl FileScan {
             cancelled: false,
             drained: 0,
             held: Vec::new(),
+            sha256: None,
         }
+    }
+
+    /// The SHA-256 of the file's bytes (from the reader that read them all).
+    pub fn set_sha256(&mut self, hex: String) {
+        self.sha256 = Some(hex);
     }
 
     pub fn file(&self) -> &str {
@@ -824,6 +832,8 @@ impl FileScan {
         let report = FileReport {
             file: self.file,
             size: self.size,
+            sha256: self.sha256,
+            duplicate_of: None,
             format: format.filter(|_| status != FileStatus::Unreadable),
             status,
             error,
@@ -844,6 +854,7 @@ impl FileScan {
 /// whichever format its content is.
 pub fn scan_bytes(file: &str, bytes: &[u8], rules: &RuleSet) -> FileScan {
     let mut scan = FileScan::new(file, bytes.len() as u64);
+    scan.set_sha256(crate::digest::sha256_hex(bytes));
     match crate::input::sniff(bytes, true) {
         Ok(Some(crate::input::Container::Evtx)) | Ok(None) => {}
         Ok(Some(container)) => {
@@ -899,6 +910,21 @@ impl RunBuilder {
         self.totals.merge(&stats);
         self.files.push(report);
         self.findings.extend(findings);
+    }
+
+    /// An input with the bytes of the earlier input `of` (see [`Self::first_with_sha256`]).
+    pub fn add_duplicate(&mut self, file: &str, size: u64, sha256: String, of: &str) {
+        self.files.push(FileReport::duplicate(file, size, sha256, of));
+    }
+
+    /// The first input added with this SHA-256.
+    pub fn first_with_sha256(&self, sha256: &str) -> Option<&str> {
+        self.files.iter().find(|f| f.duplicate_of.is_none() && f.sha256.as_deref() == Some(sha256)).map(|f| f.file.as_str())
+    }
+
+    /// Whether an input of this size was added: only then can a new one be a duplicate.
+    pub fn has_size(&self, size: u64) -> bool {
+        self.files.iter().any(|f| f.duplicate_of.is_none() && f.size == size)
     }
 
     pub fn finish(self, rules: &RuleSet) -> RunReport {

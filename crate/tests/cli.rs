@@ -238,7 +238,11 @@ fn an_unreadable_input_exits_1_and_the_others_are_still_reported() {
     let out = cli(&[&"scan", &bad, &good]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stdout(&out).contains(&format!("unreadable        0 records    0 chunks   0 findings  {}\n           not an EVTX file", s(&bad))),
+        stdout(&out).contains(&format!(
+            "unreadable        0 records    0 chunks   0 findings  {}\n           sha256 {}  30 bytes\n           not an EVTX file",
+            s(&bad),
+            evtx_triage::digest::sha256_hex(b"these are my notes, not a log\n")
+        )),
         "{}",
         stdout(&out)
     );
@@ -337,7 +341,9 @@ fn folders_are_searched_recursively_for_logs_by_content() {
     other.push(access(6, "WKS-09", r"C:\x\y.exe", LSASS, DBGCORE_TRACE));
     let a = dir.write("case/a.evtx", &bytes);
     let b = dir.write("case/sub/deeper/b.EVTX", &write_evtx(&other));
-    let renamed = dir.write("case/sub/log.evtx.txt", &bytes); // an EVTX log, but not named .evtx
+    let mut third = benign_run(1, 3);
+    third.push(access(4, "WKS-11", r"C:\x\z.exe", LSASS, DBGCORE_TRACE));
+    let renamed = dir.write("case/sub/log.evtx.txt", &write_evtx(&third)); // an EVTX log, but not named .evtx
     let export = dir.write("case/sub/x/export.log", br#"{"EventID":10,"Channel":"Microsoft-Windows-Sysmon/Operational","Hostname":"WKS-10","RecordNumber":7,"TargetImage":"C:\\Windows\\system32\\lsass.exe","CallTrace":"C:\\Windows\\SYSTEM32\\dbghelp.dll+1"}"#);
     dir.write("case/notes.txt", b"not a log");
     dir.write("case/sub/readme.md", b"# not a log");
@@ -359,13 +365,12 @@ fn folders_are_searched_recursively_for_logs_by_content() {
             (MINIDUMP.to_string(), 11, s(&a)),
             (TASKMGR.to_string(), 12, s(&a)),
             (MINIDUMP.to_string(), 6, s(&b)),
-            (MINIDUMP.to_string(), 11, s(&renamed)),
-            (TASKMGR.to_string(), 12, s(&renamed)),
+            (MINIDUMP.to_string(), 4, s(&renamed)),
             (MINIDUMP.to_string(), 7, s(&export)),
         ]
     );
     assert_eq!(v["files"][3]["format"], "security-datasets");
-    assert_eq!(v["totals"]["records"], 23 + 6 + 23 + 1);
+    assert_eq!(v["totals"]["records"], 23 + 6 + 4 + 1);
     // A folder with no .evtx in it: nothing to do, nothing wrong.
     let empty = TempDir::new("no-logs");
     empty.write("x/readme.txt", b"nothing here");
@@ -410,4 +415,74 @@ fn custom_rules_add_their_findings() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let ids: Vec<String> = stdout(&out).lines().skip(1).map(|l| l.split(',').next().unwrap().to_string()).collect();
     assert_eq!(ids, [MINIDUMP, TASKMGR, "whoami-run", "net"]);
+}
+
+#[test]
+fn every_input_gets_its_sha256_and_a_copy_is_analyzed_once() {
+    let dir = TempDir::new("hashes");
+    let bytes = log();
+    // Bigger than one read of the CLI (256 KiB), so the hash spans many reads.
+    let mut many = benign_run(1, 3000);
+    many.push(access(3001, "WKS-03", r"C:\x\big.exe", LSASS, DBGHELP_TRACE));
+    let big_bytes = write_evtx(&many);
+    assert!(big_bytes.len() > 1 << 20, "{} bytes", big_bytes.len());
+    let mut same_size = benign_run(1, 10);
+    same_size.push(access(11, "WKS-04", r"C:\x\other.exe", LSASS, DBGHELP_TRACE));
+    let same_size_bytes = write_evtx(&same_size);
+    assert_eq!(same_size_bytes.len(), bytes.len(), "a log of the same size, other bytes");
+    let first = dir.write("a.evtx", &bytes);
+    let copy = dir.write("copy/a-again.evtx", &bytes);
+    let other = dir.write("other.evtx", &same_size_bytes);
+    let big = dir.write("big.evtx", &big_bytes);
+    let junk = dir.write("junk.evtx", b"not a log at all");
+    let out = cli(&[&"scan", &"--format", &"json", &first, &copy, &other, &big, &first, &junk]);
+    assert_eq!(out.status.code(), Some(1), "junk.evtx is unreadable");
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let files: Vec<(String, String, String, Option<String>)> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let text = |k: &str| f[k].as_str().unwrap().to_string();
+            (text("file"), text("status"), text("sha256"), f.get("duplicate_of").map(|d| d.as_str().unwrap().to_string()))
+        })
+        .collect();
+    let sha = evtx_triage::digest::sha256_hex;
+    assert_eq!(
+        files,
+        [
+            (s(&first), "ok".into(), sha(&bytes), None),
+            (s(&copy), "duplicate".into(), sha(&bytes), Some(s(&first))),
+            (s(&other), "ok".into(), sha(&same_size_bytes), None),
+            (s(&big), "ok".into(), sha(&big_bytes), None),
+            (s(&first), "duplicate".into(), sha(&bytes), Some(s(&first))),
+            (s(&junk), "unreadable".into(), sha(b"not a log at all"), None),
+        ]
+    );
+    let found: Vec<(String, u64, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["analytic_id"].as_str().unwrap().into(), f["event_record_id"].as_u64().unwrap(), f["file"].as_str().unwrap().into()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (MINIDUMP.to_string(), 11, s(&first)),
+            (TASKMGR.to_string(), 12, s(&first)),
+            (MINIDUMP.to_string(), 11, s(&other)),
+            (MINIDUMP.to_string(), 3001, s(&big)),
+        ]
+    );
+    assert_eq!(v["totals"]["records"], 23 + 11 + 3001);
+    let table = stdout(&cli(&[&"scan", &first, &copy]));
+    assert!(
+        table.contains(&format!(
+            "duplicate  the same bytes as {}: not analyzed again  {}\n           sha256 {}\n",
+            s(&first),
+            s(&copy),
+            sha(&bytes)
+        )),
+        "{table}"
+    );
 }

@@ -97,6 +97,7 @@ fn folding_chunks_in_parts_gives_the_report_of_chunk_by_chunk() {
         let Ok(mut chunks) = splitter.push(&bytes) else { continue };
         chunks.extend(splitter.finish().unwrap());
         let mut by_parts = FileScan::new(rel, bytes.len() as u64);
+        by_parts.set_sha256(evtx_triage::digest::sha256_hex(&bytes));
         if let Some(h) = splitter.header() {
             by_parts.header(h);
         }

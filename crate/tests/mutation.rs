@@ -303,6 +303,7 @@ fn check_case(what: &str, original: &[u8], s: &Subject, base: &[ChunkOutcome], r
             tally.partial += 1;
         }
         FileStatus::Ok => assert_eq!(report.error, None, "{what}"),
+        FileStatus::Duplicate => panic!("{what}: one input cannot be a duplicate"),
     }
 
     // Every chunk left whole and untouched yields what it yields in the original.
@@ -324,7 +325,9 @@ fn check_case(what: &str, original: &[u8], s: &Subject, base: &[ChunkOutcome], r
         let mut scan = FileScan::new("m.evtx", bytes.len() as u64);
         let mut header_done = false;
         let mut failed = None;
+        let mut digest = evtx_triage::digest::StreamDigest::new();
         for p in bytes.chunks(piece) {
+            digest.update(p);
             match splitter.push(p) {
                 Ok(raws) => {
                     if !header_done {
@@ -352,6 +355,7 @@ fn check_case(what: &str, original: &[u8], s: &Subject, base: &[ChunkOutcome], r
         if let Some(e) = failed {
             scan.fail(e);
         }
+        scan.set_sha256(digest.finish(bytes.len() as u64).expect("every byte was hashed"));
         let (pieces, pieces_findings, _) = scan.finish();
         assert_eq!(pieces, report, "{what}: read in pieces of {piece}");
         assert_eq!(pieces_findings, findings, "{what}: read in pieces of {piece}");

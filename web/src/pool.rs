@@ -3,7 +3,7 @@
 //! early findings arrive early; a file's later parts are queued once part 0
 //! has checked its header.
 
-use crate::protocol::{job_for, part_count, Job, Reply, READY};
+use crate::protocol::{job_for, part_count, Job, Reply, PIECE, READY};
 use evtx_triage::input::Container;
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -56,7 +56,19 @@ struct RunFile {
     file: File,
     name: String,
     size: u64,
+    /// Its jobs post the bytes they read, for the page to hash (not when
+    /// its hash is known already, from a check for a duplicate).
+    post_bytes: bool,
 }
+
+impl RunFile {
+    fn job(&self, run: u32, part: u64) -> Job {
+        Job { post_bytes: self.post_bytes, ..job_for(run, self.index, &self.name, self.size, part) }
+    }
+}
+
+/// Gets the bytes a worker read: (run, file index, file offset, bytes).
+pub type OnPiece = Rc<dyn Fn(u32, usize, u64, js_sys::Uint8Array)>;
 
 pub struct Pool {
     slots: Vec<Option<Slot>>,
@@ -65,6 +77,7 @@ pub struct Pool {
     run: u32,
     on_reply: Rc<dyn Fn(Reply)>,
     on_ready: Rc<dyn Fn(usize)>,
+    on_piece: OnPiece,
     me: Weak<RefCell<Pool>>,
     warm_up_file: Option<File>,
     /// The rule set message every worker gets once ready (`None`: built-ins only).
@@ -80,7 +93,7 @@ const WARM_UP_RUN: u32 = u32::MAX;
 /// through its first file streams): measured on a 1 GiB log, a scan right
 /// after load took 2.9-3.0 s, and 2.4 s once any small file had been scanned.
 fn warm_up(slot: &mut Slot, file: &File) {
-    slot.post(job_for(WARM_UP_RUN, usize::MAX, &file.name(), file.size() as u64, 0), file);
+    slot.post(Job { post_bytes: false, ..job_for(WARM_UP_RUN, usize::MAX, &file.name(), file.size() as u64, 0) }, file);
 }
 
 /// Posts a rule set (a worker posted before it is ready would drop it: its
@@ -106,8 +119,8 @@ impl Slot {
 
 impl Pool {
     /// Starts the workers; `on_reply` gets every answer, `on_ready` the
-    /// number of workers ready so far.
-    pub fn start(workers: usize, on_reply: Rc<dyn Fn(Reply)>, on_ready: Rc<dyn Fn(usize)>) -> Rc<RefCell<Pool>> {
+    /// number of workers ready so far, `on_piece` the bytes they read.
+    pub fn start(workers: usize, on_reply: Rc<dyn Fn(Reply)>, on_ready: Rc<dyn Fn(usize)>, on_piece: OnPiece) -> Rc<RefCell<Pool>> {
         let count = workers.clamp(1, MAX_WORKERS);
         let pool = Rc::new_cyclic(|me| {
             RefCell::new(Pool {
@@ -117,6 +130,7 @@ impl Pool {
                 run: 0,
                 on_reply,
                 on_ready,
+                on_piece,
                 me: me.clone(),
                 warm_up_file: None,
                 rules: None,
@@ -138,7 +152,10 @@ impl Pool {
         let me = self.me.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             if let Some(pool) = me.upgrade() {
-                Pool::handle_message(&pool, index, e.data().as_string().unwrap_or_default());
+                match e.data().as_string() {
+                    Some(text) => Pool::handle_message(&pool, index, text),
+                    None => Pool::handle_piece(&pool, &e.data()),
+                }
             }
         });
         let me = self.me.clone();
@@ -155,18 +172,32 @@ impl Pool {
 
     /// Begins a new run; results of earlier runs are dropped. Each file
     /// comes with its index in the page's list (skipped inputs have none).
-    pub fn begin(&mut self, run: u32, files: Vec<(usize, (File, String))>) {
+    /// The `twins` (inputs the size of an earlier one) are only hashed, until
+    /// [`Self::release`] says they are no duplicate.
+    pub fn begin(&mut self, run: u32, files: Vec<(usize, (File, String))>, twins: &[usize]) {
         self.run = run;
         self.queue.clear();
         self.files = files
             .into_iter()
             .map(|(index, (file, name))| {
                 let size = file.size() as u64;
-                RunFile { index, file, name, size }
+                RunFile { index, file, name, size, post_bytes: true }
             })
             .collect();
         for f in &self.files {
-            self.queue.push_back(job_for(run, f.index, &f.name, f.size, 0));
+            let job = f.job(run, 0);
+            self.queue.push_back(if twins.contains(&f.index) { Job { digest_only: true, ..job } } else { job });
+        }
+        self.pump();
+    }
+
+    /// Analyzes a twin after all: its bytes differ from every earlier input's.
+    pub fn release(&mut self, index: usize) {
+        let run = self.run;
+        if let Some(f) = self.files.iter_mut().find(|f| f.index == index) {
+            f.post_bytes = false;
+            let job = f.job(run, 0);
+            self.queue.push_back(job);
         }
         self.pump();
     }
@@ -211,6 +242,17 @@ impl Pool {
         self.warm_up_file = Some(file);
     }
 
+    /// Bytes a worker read, for the page's hash of the file.
+    fn handle_piece(pool: &Rc<RefCell<Pool>>, data: &JsValue) {
+        let Ok(at) = js_sys::Reflect::get(data, &PIECE.into()) else { return };
+        let at: Vec<f64> = js_sys::Array::from(&at).iter().filter_map(|v| v.as_f64()).collect();
+        let bytes = js_sys::Reflect::get(data, &"bytes".into()).ok().and_then(|b| b.dyn_into::<js_sys::Uint8Array>().ok());
+        if let ([run, file, offset], Some(bytes)) = (at.as_slice(), bytes) {
+            let on_piece = pool.borrow().on_piece.clone();
+            on_piece(*run as u32, *file as usize, *offset as u64, bytes);
+        }
+    }
+
     fn handle_message(pool: &Rc<RefCell<Pool>>, index: usize, text: String) {
         if text == READY {
             let ready = {
@@ -247,8 +289,7 @@ impl Pool {
                 if *run == p.run {
                     if let Some(f) = p.run_file(*file) {
                         let text = container.filter(|c| *c != Container::Evtx);
-                        let jobs: Vec<Job> =
-                            (1..part_count(f.size)).map(|k| Job { container: text, ..job_for(*run, *file, &f.name, f.size, k) }).collect();
+                        let jobs: Vec<Job> = (1..part_count(f.size)).map(|k| Job { container: text, ..f.job(*run, k) }).collect();
                         p.queue.extend(jobs);
                     }
                 }
@@ -276,9 +317,9 @@ impl Pool {
             let fresh = p.spawn(index);
             p.slots[index] = fresh;
             // The header may be fine and only a chunk fatal: go on with the rest.
-            if let Some(j) = job.as_ref().filter(|j| j.part == 0 && j.run == p.run) {
+            if let Some(j) = job.as_ref().filter(|j| j.part == 0 && !j.digest_only && j.run == p.run) {
                 if let Some(f) = p.run_file(j.file) {
-                    let jobs: Vec<Job> = (1..part_count(f.size)).map(|k| job_for(j.run, j.file, &f.name, f.size, k)).collect();
+                    let jobs: Vec<Job> = (1..part_count(f.size)).map(|k| f.job(j.run, k)).collect();
                     p.queue.extend(jobs);
                 }
             }

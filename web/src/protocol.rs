@@ -40,6 +40,13 @@ pub struct Job {
     /// Makes the worker panic on this job (see `pool::crash_next_job_for_tests`).
     #[serde(default)]
     pub crash_test: bool,
+    /// Post every byte read to the page, which hashes the file (see [`PIECE`]).
+    #[serde(default)]
+    pub post_bytes: bool,
+    /// Read the whole file for its hash only: an input of the same size as an
+    /// earlier one, not analyzed if it is a duplicate of it.
+    #[serde(default)]
+    pub digest_only: bool,
 }
 
 /// A worker's answer to one job.
@@ -88,6 +95,12 @@ impl RulesMessage {
 /// What a worker posts once its code has loaded and it takes jobs.
 pub const READY: &str = "ready";
 
+/// The key of a message holding bytes a worker read: `{piece: [run, file,
+/// offset], bytes: Uint8Array}`, its buffer transferred, not copied. A
+/// worker posts a part's pieces before its reply, so when the last reply of a
+/// file is in, so are its bytes.
+pub const PIECE: &str = "piece";
+
 /// How many parts a file of `size` bytes is cut into.
 pub fn part_count(size: u64) -> u64 {
     let body = size.saturating_sub(FILE_HEADER_SIZE as u64);
@@ -109,5 +122,17 @@ pub fn job_for(run: u32, file: usize, name: &str, size: u64, part: u64) -> Job {
     let chunk_start = FILE_HEADER_SIZE as u64 + first_chunk * CHUNK_SIZE as u64;
     let start = if part == 0 { 0 } else { chunk_start };
     let end = (FILE_HEADER_SIZE as u64 + (first_chunk + chunks) * CHUNK_SIZE as u64).min(size);
-    Job { run, file, part, name: name.to_string(), start, end, first_chunk, container: None, crash_test: false }
+    Job {
+        run,
+        file,
+        part,
+        name: name.to_string(),
+        start,
+        end,
+        first_chunk,
+        container: None,
+        crash_test: false,
+        post_bytes: true,
+        digest_only: false,
+    }
 }

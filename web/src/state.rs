@@ -3,6 +3,7 @@
 //! (and exports) is what the CLI reports for the same files.
 
 use crate::protocol::{part_count, Reply};
+use evtx_triage::digest::{InOrder, StreamDigest};
 use evtx_triage::input::Container;
 use evtx_triage::report::{Finding, Issue, RunReport};
 use evtx_triage::rules::RuleSet;
@@ -40,6 +41,27 @@ pub struct FileEntry {
     pub bytes_done: u64,
     /// A text export (its end is checked for having given any event).
     text: bool,
+    /// The file's bytes as the workers read them, back in file order for its
+    /// SHA-256 (`None` once hashed, or when its hash is known already).
+    order: InOrder<js_sys::Uint8Array>,
+    digest: Option<StreamDigest>,
+    pub sha256: Option<String>,
+    pub twin: Twin,
+}
+
+/// Whether an input may be a duplicate of an earlier one (the same size).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Twin {
+    /// No earlier input has its size.
+    No,
+    /// Being read for its hash only.
+    Hashing,
+    /// Hashed; waiting for the earlier inputs of its size to be.
+    Hashed,
+    /// No earlier input has its bytes: analyzed.
+    Released,
+    /// The bytes of this earlier input: not analyzed.
+    DuplicateOf(String),
 }
 
 enum PartResult {
@@ -54,7 +76,30 @@ impl FileEntry {
     }
 
     pub fn is_complete(&self) -> bool {
-        self.skipped.is_some() || self.next_part >= self.parts
+        match self.twin {
+            Twin::Hashing | Twin::Hashed => false,
+            Twin::DuplicateOf(_) => true,
+            Twin::No | Twin::Released => self.skipped.is_some() || self.next_part >= self.parts,
+        }
+    }
+
+    /// Takes bytes a worker read at `offset`; hashes what is due in order.
+    fn add_piece(&mut self, offset: u64, bytes: js_sys::Uint8Array, scratch: &mut Vec<u8>) {
+        let Some(digest) = self.digest.as_mut() else { return };
+        for (skip, piece) in self.order.add(offset, bytes.length() as usize, bytes) {
+            let len = piece.length() as usize - skip;
+            scratch.resize(len.max(scratch.len()), 0);
+            piece.subarray(skip as u32, piece.length()).copy_to(&mut scratch[..len]);
+            digest.update(&scratch[..len]);
+        }
+    }
+
+    /// Every byte was given (the file's jobs are done): its hash, if whole.
+    fn finish_digest(&mut self) {
+        if let Some(digest) = self.digest.take() {
+            self.order = InOrder::new();
+            self.sha256 = digest.finish(self.size);
+        }
     }
 }
 
@@ -74,6 +119,10 @@ pub struct Scan {
     pub worker_read_ms: f64,
     pub worker_analyze_ms: f64,
     rules: RuleSet,
+    /// Where due pieces are copied into wasm memory to be hashed.
+    scratch: Vec<u8>,
+    /// Twins found to be no duplicate, for the pool to analyze.
+    released: Vec<usize>,
 }
 
 impl Default for Scan {
@@ -91,6 +140,8 @@ impl Default for Scan {
             worker_read_ms: 0.0,
             worker_analyze_ms: 0.0,
             rules: RuleSet::builtin(),
+            scratch: Vec::new(),
+            released: Vec::new(),
         }
     }
 }
@@ -116,21 +167,74 @@ impl Scan {
         self.first_finding_percent = None;
         self.worker_read_ms = 0.0;
         self.worker_analyze_ms = 0.0;
+        self.released.clear();
+        let mut sizes = std::collections::HashSet::new();
         self.files = inputs
             .into_iter()
-            .map(|(name, size, skipped)| FileEntry {
-                scan: skipped.is_none().then(|| FileScan::new(&name, size)),
-                parts: part_count(size),
-                name,
-                size,
-                skipped,
-                waiting: BTreeMap::new(),
-                next_part: 0,
-                bytes_done: 0,
-                text: false,
+            .map(|(name, size, skipped)| {
+                let twin = if skipped.is_none() && !sizes.insert(size) { Twin::Hashing } else { Twin::No };
+                FileEntry {
+                    scan: skipped.is_none().then(|| FileScan::new(&name, size)),
+                    parts: part_count(size),
+                    name,
+                    size,
+                    skipped,
+                    waiting: BTreeMap::new(),
+                    next_part: 0,
+                    bytes_done: 0,
+                    text: false,
+                    order: InOrder::new(),
+                    digest: Some(StreamDigest::new()),
+                    sha256: None,
+                    twin,
+                }
             })
             .collect();
         self.finish_if_complete(now);
+    }
+
+    /// The inputs of the same size as an earlier one: only hashed at first.
+    pub fn twins(&self) -> Vec<usize> {
+        self.files.iter().enumerate().filter(|(_, f)| f.twin == Twin::Hashing).map(|(i, _)| i).collect()
+    }
+
+    /// Twins found to be no duplicate since the last call: the pool analyzes them.
+    pub fn take_released(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.released)
+    }
+
+    /// Takes bytes a worker read.
+    pub fn add_piece(&mut self, run: u32, file: usize, offset: u64, bytes: js_sys::Uint8Array) {
+        if run != self.run || self.phase != Phase::Working {
+            return;
+        }
+        if let Some(entry) = self.files.get_mut(file) {
+            entry.add_piece(offset, bytes, &mut self.scratch);
+        }
+    }
+
+    /// Decides the hashed twins whose earlier inputs of the same size are all
+    /// hashed: a duplicate of the first with the same bytes, or analyzed.
+    fn settle_twins(&mut self) {
+        for i in 0..self.files.len() {
+            if self.files[i].twin != Twin::Hashed {
+                continue;
+            }
+            let (earlier, rest) = self.files.split_at_mut(i);
+            let twin = &mut rest[0];
+            let same_size = || earlier.iter().filter(|e| e.skipped.is_none() && e.size == twin.size);
+            let first = same_size().find(|e| e.sha256.is_some() && e.sha256 == twin.sha256).map(|e| match &e.twin {
+                Twin::DuplicateOf(first) => first.clone(),
+                _ => e.name.clone(),
+            });
+            if let Some(first) = first {
+                twin.twin = Twin::DuplicateOf(first);
+                twin.bytes_done = twin.size;
+            } else if same_size().all(|e| e.sha256.is_some() || e.is_complete()) {
+                twin.twin = Twin::Released;
+                self.released.push(i);
+            }
+        }
     }
 
     pub fn cancel(&mut self, now: f64) {
@@ -155,6 +259,14 @@ impl Scan {
             return false;
         }
         let Some(entry) = self.files.get_mut(file) else { return false };
+        if entry.twin == Twin::Hashing {
+            // Its hash-only read: done (or failed, and then it is analyzed).
+            entry.finish_digest();
+            entry.twin = Twin::Hashed;
+            self.settle_twins();
+            self.finish_if_complete(now);
+            return true;
+        }
         match reply {
             Reply::Unreadable { reason, .. } => {
                 if let Some(scan) = entry.scan.as_mut() {
@@ -196,6 +308,10 @@ impl Scan {
             }
             entry.next_part += 1;
         }
+        if entry.is_complete() {
+            entry.finish_digest();
+            self.settle_twins();
+        }
         if self.first_finding_ms.is_none() && self.finding_count() > 0 {
             self.first_finding_ms = Some(now - self.started_ms);
             let total = self.bytes_total().max(1) as f64;
@@ -214,9 +330,16 @@ impl Scan {
     fn complete(&mut self, now: f64) {
         let mut run = RunBuilder::new();
         for entry in &mut self.files {
+            if let (Twin::DuplicateOf(first), Some(sha256)) = (&entry.twin, &entry.sha256) {
+                run.add_duplicate(&entry.name, entry.size, sha256.clone(), first);
+                continue;
+            }
             if let Some(mut scan) = entry.scan.take() {
                 if entry.text && !self.cancelled {
                     scan.text_done();
+                }
+                if let Some(sha256) = entry.sha256.clone() {
+                    scan.set_sha256(sha256);
                 }
                 run.add_file(scan);
             }

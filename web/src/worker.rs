@@ -6,7 +6,7 @@
 //! piece by piece: no allocation per read, so memory stays flat however big
 //! the file, and chunks are analyzed while the browser fills the stream.
 
-use crate::protocol::{Job, Reply, RulesMessage};
+use crate::protocol::{Job, Reply, RulesMessage, PIECE};
 use evtx_triage::input::{sniff, Container};
 use evtx_triage::reader::ChunkSplitter;
 use evtx_triage::rules::RuleSet;
@@ -122,6 +122,9 @@ async fn analyze_part(worker: &Worker, job: &Job, file: &File) -> Reply {
     // A panic traps the whole wasm instance, as a parser bug would.
     assert!(!job.crash_test, "crash test requested by the page");
     let started = now_ms();
+    if job.digest_only {
+        return digest_only(worker, job, file).await;
+    }
     let unreadable = |reason: String| Reply::Unreadable { run: job.run, file: job.file, reason };
     let size = file.size() as u64;
     let (reader, from, to) = match (job.part, job.container) {
@@ -290,11 +293,23 @@ async fn read_stream(
         worker.read_buffer.borrow_mut().replace(value.buffer());
         let len = value.length() as usize;
         if len > 0 {
-            // A read never returns more than the buffer holds.
-            let mut piece = worker.piece.borrow_mut();
-            value.copy_to(&mut piece[..len]);
-            feed(worker, job, part, &piece[..len], to.max(job.end))?;
+            if job.post_bytes {
+                post_piece(worker, job, pos, &value);
+            }
+            let fed = {
+                // A read never returns more than the buffer holds.
+                let mut piece = worker.piece.borrow_mut();
+                value.copy_to(&mut piece[..len]);
+                feed(worker, job, part, &piece[..len], to.max(job.end))
+            };
             pos += len as u64;
+            if let Err(reason) = fed {
+                // A file that is no event log is still hashed, for the case file.
+                if job.post_bytes && !done {
+                    let _ = post_rest(worker, job, reader, pos).await;
+                }
+                return Err(reason);
+            }
         }
         if done {
             if pos != to {
@@ -308,6 +323,59 @@ async fn read_stream(
     Ok(())
 }
 
+/// Posts bytes read at file offset `offset` to the page, which hashes the
+/// file: a copy of `view`, its buffer transferred (the read buffer is reused).
+fn post_piece(worker: &Worker, job: &Job, offset: u64, view: &js_sys::Uint8Array) {
+    let bytes = view.slice(0, view.length());
+    let message = js_sys::Object::new();
+    let at = js_sys::Array::of3(&job.run.into(), &(job.file as f64).into(), &(offset as f64).into());
+    let _ = js_sys::Reflect::set(&message, &PIECE.into(), &at);
+    let _ = js_sys::Reflect::set(&message, &"bytes".into(), &bytes);
+    let _ = worker.scope.post_message_with_transfer(&message, &js_sys::Array::of1(&bytes.buffer()));
+}
+
+/// Reads the rest of a stream only to post it (from file offset `pos`).
+async fn post_rest(worker: &Worker, job: &Job, reader: &ReadableStreamByobReader, mut pos: u64) -> Result<(), String> {
+    loop {
+        let buffer = worker.read_buffer.borrow_mut().take().unwrap_or_else(|| js_sys::ArrayBuffer::new(READ_BUFFER_BYTES));
+        let view = js_sys::Uint8Array::new(&buffer);
+        let result = JsFuture::from(reader.read_with_array_buffer_view(&view)).await.map_err(|e| js_text(&e))?;
+        let done = js_sys::Reflect::get(&result, &"done".into()).map(|d| d.is_truthy()).unwrap_or(true);
+        let value = js_sys::Reflect::get(&result, &"value".into()).ok().and_then(|v| v.dyn_into::<js_sys::Uint8Array>().ok());
+        let Some(value) = value else { return Ok(()) };
+        worker.read_buffer.borrow_mut().replace(value.buffer());
+        if value.length() > 0 {
+            post_piece(worker, job, pos, &value);
+            pos += u64::from(value.length());
+        }
+        if done {
+            return Ok(());
+        }
+    }
+}
+
+/// A twin's job: the whole file is read for its hash only.
+async fn digest_only(worker: &Worker, job: &Job, file: &File) -> Reply {
+    let started = now_ms();
+    let size = file.size() as u64;
+    if let Some(reader) = byob_reader(file, 0, size) {
+        // A read error leaves the hash incomplete: the page then analyzes the file.
+        let _ = post_rest(worker, job, &reader, 0).await;
+    }
+    Reply::Done {
+        run: job.run,
+        file: job.file,
+        part: 0,
+        bytes: size,
+        header: None,
+        container: None,
+        whole_file: true,
+        tally: ChunkTally::default(),
+        read_ms: now_ms() - started,
+        analyze_ms: 0.0,
+    }
+}
+
 /// Reads the part in big `File.slice`s (browsers without blob byte streams).
 fn read_slices(worker: &Worker, job: &Job, file: &File, part: &mut PartAnalysis, end: u64) -> Result<(), String> {
     let reader = FileReaderSync::new().map_err(|e| js_text(&e))?;
@@ -318,7 +386,11 @@ fn read_slices(worker: &Worker, job: &Job, file: &File, part: &mut PartAnalysis,
         let blob = file.slice_with_f64_and_f64(pos as f64, to as f64).map_err(|e| js_text(&e))?;
         let buffer =
             reader.read_as_array_buffer(&blob).map_err(|e| format!("the browser could not read bytes {pos}..{to}: {}", js_text(&e)))?;
-        let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+        let view = js_sys::Uint8Array::new(&buffer);
+        if job.post_bytes {
+            post_piece(worker, job, pos, &view);
+        }
+        let bytes = view.to_vec();
         release(&buffer);
         part.read_ms += now_ms() - t;
         feed(worker, job, part, &bytes, end.max(job.end))?;

@@ -50,11 +50,20 @@ pub fn app() -> Html {
             // for each one made a run quadratic. The end of a run redraws at once.
             let pending = Rc::new(std::cell::Cell::new(false));
             let last_redraw = Rc::new(std::cell::Cell::new(f64::NEG_INFINITY));
+            let on_piece: crate::pool::OnPiece = {
+                let scan = scan.clone();
+                Rc::new(move |run, file, offset, bytes| scan.borrow_mut().add_piece(run, file, offset, bytes))
+            };
+            let pool_for_replies = pool.clone();
             let on_reply: Rc<dyn Fn(Reply)> = Rc::new(move |reply: Reply| {
                 let now = browser::now_ms();
                 let had_findings = scan.borrow().finding_count() > 0;
                 if !scan.borrow_mut().apply(reply, now) {
                     return;
+                }
+                let released = scan.borrow_mut().take_released();
+                if let Some(p) = pool_for_replies.borrow().as_ref() {
+                    released.into_iter().for_each(|i| p.borrow_mut().release(i));
                 }
                 let since = now - last_redraw.get();
                 // The first findings are shown at once, whatever the throttle.
@@ -75,7 +84,7 @@ pub fn app() -> Html {
             // One worker per core (at least two, so one analyzes while another
             // waits for bytes). Workers stream their parts and analyze as bytes
             // arrive, so a third worker on 2 cores adds 40 MiB, not speed.
-            let started = Pool::start(browser::hardware_threads().max(2), on_reply, on_ready);
+            let started = Pool::start(browser::hardware_threads().max(2), on_reply, on_ready, on_piece);
             started.borrow_mut().warm_up_with(browser::demo_file());
             *pool.borrow_mut() = Some(started);
         });
@@ -246,10 +255,11 @@ pub fn app() -> Html {
                 selected.set(None);
                 filter.set(Filter::default());
                 scan.borrow_mut().begin(run, described, browser::now_ms());
+                let twins = scan.borrow().twins();
                 if let Some(p) = pool.borrow().as_ref() {
                     // Skipped inputs keep their place (file indexes match `scan.files`) but get no job.
                     let files: Vec<_> = to_scan.into_iter().enumerate().filter_map(|(i, f)| f.map(|f| (i, f))).collect();
-                    p.borrow_mut().begin(run, files);
+                    p.borrow_mut().begin(run, files, &twins);
                 }
                 redraw.force_update();
             });

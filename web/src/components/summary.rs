@@ -3,7 +3,7 @@
 
 use super::{group, human_bytes};
 use crate::state::Scan;
-use evtx_triage::report::FileStatus;
+use evtx_triage::report::FileReport;
 use yew::prelude::*;
 
 pub fn view(scan: &Scan) -> Html {
@@ -52,7 +52,8 @@ pub fn files_view(scan: &Scan) -> Html {
     if scan.files.is_empty() {
         return html! {};
     }
-    let reports = scan.report.as_ref().map(|r| &r.files);
+    // Reports come in the order of the inputs analyzed (skipped ones have none).
+    let mut reports = scan.report.as_ref().map(|r| r.files.iter());
     html! {
         <section id="files" aria-labelledby="files-title">
             <h2 id="files-title">{ "Files" }</h2>
@@ -67,7 +68,7 @@ pub fn files_view(scan: &Scan) -> Html {
                         </li>
                     };
                 }
-                let report = reports.and_then(|rs| rs.iter().find(|r| r.file == entry.name));
+                let report = reports.as_mut().and_then(|rs| rs.next());
                 match report {
                     None => html! {
                         <li class="file-status" data-file={entry.name.clone()} data-status="pending">
@@ -77,12 +78,18 @@ pub fn files_view(scan: &Scan) -> Html {
                         </li>
                     },
                     Some(r) => {
-                        let status = match r.status { FileStatus::Ok => "ok", FileStatus::Partial => "partial", FileStatus::Unreadable => "unreadable" };
+                        let status = r.status.as_str();
                         html! {
-                            <li class="file-status" data-file={entry.name.clone()} data-status={status} data-parts={entry.parts().to_string()}>
+                            <li class="file-status" data-file={entry.name.clone()} data-status={status} data-parts={entry.parts().to_string()}
+                                data-sha256={r.sha256.clone().unwrap_or_default()}>
                                 <span class={classes!("status", status)}>{ status }</span>
                                 <span class="name">{ r.file.clone() }</span>
-                                <span class="why">{ format!("{} records, {}, {} findings, {}", group(r.records), r.layout(), r.findings, human_bytes(r.size)) }</span>
+                                if let Some(first) = &r.duplicate_of {
+                                    <span class="why">{ format!("the same bytes as {first}: analyzed once, as that file") }</span>
+                                } else {
+                                    <span class="why">{ format!("{} records, {}, {} findings, {}", group(r.records), r.layout(), r.findings, human_bytes(r.size)) }</span>
+                                }
+                                <p class="evidence">{ evidence_line(r) }</p>
                                 if let Some(e) = &r.error {
                                     <p class="error">{ format!("{}: {e}", r.file) }</p>
                                 }
@@ -117,4 +124,15 @@ pub fn files_view(scan: &Scan) -> Html {
             </ul>
         </section>
     }
+}
+
+/// What identifies the evidence: its hash, exact size and time span.
+fn evidence_line(r: &FileReport) -> String {
+    let hash =
+        r.sha256.as_deref().map_or("SHA-256 not computed (the file was not read to its end)".to_string(), |h| format!("SHA-256 {h}"));
+    let span = match (&r.stats.first_time, &r.stats.last_time) {
+        (Some(a), Some(b)) => format!(", records from {a} to {b}"),
+        _ => String::new(),
+    };
+    format!("{hash}, {} bytes{span}", r.size)
 }
