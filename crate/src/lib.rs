@@ -30,6 +30,7 @@ pub mod digest;
 pub mod doc_map;
 pub mod event;
 pub mod export;
+pub mod html_report;
 pub mod input;
 pub mod integrity;
 pub mod logsource;

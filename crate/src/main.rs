@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use evtx_triage::digest::{self, HashingReader};
 use evtx_triage::export;
+use evtx_triage::html_report::HtmlReportBuilder;
 use evtx_triage::input;
 use evtx_triage::reader::{ChunkSplitter, FileHeaderInfo, RawChunk};
 use evtx_triage::report::FileStatus;
@@ -54,6 +55,9 @@ enum Command {
         /// Also write the ATT&CK techniques hit as a Navigator layer (format 4.5) to FILE.
         #[arg(long, value_name = "FILE")]
         navigator: Option<PathBuf>,
+        /// Also write a self-contained HTML report (inputs and their SHA-256, rule set, coverage, findings, ATT&CK) to FILE.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
         /// Also write the files' integrity notes (EventRecordID gaps, cleared logs, hidden records, ...) as CSV to FILE.
         #[arg(long, value_name = "FILE")]
         notes_csv: Option<PathBuf>,
@@ -91,7 +95,8 @@ mod exit {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Command::Scan { format, rules: rule_paths, min_level, status, events, navigator, notes_csv, threads, paths } = cli.command;
+    let Command::Scan { format, rules: rule_paths, min_level, status, events, navigator, report: html_path, notes_csv, threads, paths } =
+        cli.command;
     let options = LoadOptions { min_level, statuses: status, disabled: Vec::new() };
     let rules = match load_rules(&rule_paths, &options) {
         Ok(r) => r,
@@ -121,6 +126,7 @@ fn main() -> ExitCode {
     let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let mut out = Output::new(format, events, &rules);
     out.layer = navigator.as_ref().map(|_| evtx_triage::navigator::LayerBuilder::default());
+    out.html = html_path.as_ref().map(|_| HtmlReportBuilder::default());
     let mut run = RunBuilder::new();
     for path in &inputs {
         if let Some((sha256, first)) = duplicate_of(path, &run) {
@@ -139,7 +145,14 @@ fn main() -> ExitCode {
             eprintln!("evtx-triage: {}: {e}", f.file);
         }
     }
-    let layer = out.finish(&report, &inputs);
+    let (layer, html) = out.finish(&report, &inputs);
+    if let (Some(path), Some(html)) = (&html_path, html) {
+        let written = jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default();
+        if let Err(e) = std::fs::write(path, html.finish(&report, &rules, &written)) {
+            eprintln!("evtx-triage: {}: cannot write the HTML report: {e}", path.display());
+            return ExitCode::from(exit::USAGE);
+        }
+    }
     if let (Some(path), Some(layer)) = (&navigator, layer) {
         let layer = serde_json::to_string_pretty(&layer.finish(&report)).expect("layer serializes") + "\n";
         if let Err(e) = std::fs::write(path, layer) {
@@ -177,14 +190,15 @@ fn duplicate_of(path: &Path, run: &RunBuilder) -> Option<(String, String)> {
 struct Output {
     format: Format,
     events: bool,
-    /// The Navigator layer, when asked for, fed as findings go by.
+    /// The Navigator layer and the HTML report, when asked for, fed as findings go by.
     layer: Option<evtx_triage::navigator::LayerBuilder>,
+    html: Option<HtmlReportBuilder>,
     stdout: std::io::BufWriter<std::io::Stdout>,
 }
 
 impl Output {
     fn new(format: Format, events: bool, rules: &RuleSet) -> Self {
-        let mut out = Output { format, events, layer: None, stdout: std::io::BufWriter::new(std::io::stdout()) };
+        let mut out = Output { format, events, layer: None, html: None, stdout: std::io::BufWriter::new(std::io::stdout()) };
         match format {
             Format::Jsonl => {
                 let line = export::jsonl_line("rules", serde_json::to_value(rules.load_report()).expect("report serializes"));
@@ -204,9 +218,7 @@ impl Output {
 
     /// Findings of `path`, in file order, as they are folded.
     fn findings(&mut self, path: &Path, findings: Vec<Finding>) {
-        if let Some(layer) = self.layer.as_mut() {
-            findings.iter().for_each(|f| layer.add(f));
-        }
+        self.feed_builders(&findings);
         match self.format {
             Format::Jsonl => {
                 let mut text = String::new();
@@ -240,11 +252,23 @@ impl Output {
         run.add_file(scan);
     }
 
-    /// Writes what is left; returns the Navigator layer, complete.
-    fn finish(mut self, report: &RunReport, inputs: &[PathBuf]) -> Option<evtx_triage::navigator::LayerBuilder> {
-        let streamed = self.streams();
-        if let (Some(layer), false) = (self.layer.as_mut(), streamed) {
-            report.findings.iter().for_each(|f| layer.add(f));
+    fn feed_builders(&mut self, findings: &[Finding]) {
+        if let Some(layer) = self.layer.as_mut() {
+            findings.iter().for_each(|f| layer.add(f));
+        }
+        if let Some(html) = self.html.as_mut() {
+            findings.iter().for_each(|f| html.add(f));
+        }
+    }
+
+    /// Writes what is left; returns the Navigator layer and the HTML report, fed every finding.
+    fn finish(
+        mut self,
+        report: &RunReport,
+        inputs: &[PathBuf],
+    ) -> (Option<evtx_triage::navigator::LayerBuilder>, Option<HtmlReportBuilder>) {
+        if !self.streams() {
+            self.feed_builders(&report.findings);
         }
         match self.format {
             Format::Table => self.write(&export::to_table(report)),
@@ -276,7 +300,7 @@ impl Output {
             Format::Csv | Format::Timesketch => {}
         }
         let _ = self.stdout.flush();
-        self.layer
+        (self.layer, self.html)
     }
 }
 

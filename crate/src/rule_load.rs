@@ -111,7 +111,7 @@ impl SkipKind {
     }
 }
 
-fn level_rank(level: &str) -> Option<u8> {
+pub(crate) fn level_rank(level: &str) -> Option<u8> {
     match level.to_ascii_lowercase().as_str() {
         "informational" => Some(0),
         "low" => Some(1),

@@ -51,6 +51,15 @@ pub struct RuleSet {
     /// Read System fields from template values when no rule needs the record.
     quick_stats: bool,
     report: LoadReport,
+    /// The user's rule files with their SHA-256, loaded or not (reports name the rule set by them).
+    rule_files: Vec<RuleFile>,
+}
+
+/// A rule file the user gave, by its source name and the SHA-256 of its text.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RuleFile {
+    pub source: String,
+    pub sha256: String,
 }
 
 impl RuleSet {
@@ -82,7 +91,17 @@ impl RuleSet {
         let (extra, skipped) = parse_texts(&pack.texts, &pack.unreadable, options);
         let mut all = builtin_analytics();
         all.extend(extra);
-        Self::compile(all, skipped).0
+        let mut set = Self::compile(all, skipped).0;
+        set.rule_files = pack
+            .texts
+            .iter()
+            .map(|t| RuleFile { source: t.source.clone(), sha256: crate::digest::sha256_hex(t.text.as_bytes()) })
+            .collect();
+        set
+    }
+
+    pub fn rule_files(&self) -> &[RuleFile] {
+        &self.rule_files
     }
 
     /// Compiles what the engine takes, in order; the first of an id wins.
@@ -142,7 +161,18 @@ impl RuleSet {
         let fields = kept.iter().map(|a| fields_of(&a.rule)).collect();
         let conditions =
             kept.iter().map(|a| a.rule.detection.conditions.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" ")).collect();
-        let set = RuleSet { analytics: kept, analytic_of, fields, conditions, engine, scopes, prefilter, quick_stats: true, report };
+        let set = RuleSet {
+            analytics: kept,
+            analytic_of,
+            fields,
+            conditions,
+            engine,
+            scopes,
+            prefilter,
+            quick_stats: true,
+            report,
+            rule_files: Vec::new(),
+        };
         (set, skipped)
     }
 

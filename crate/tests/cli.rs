@@ -11,6 +11,7 @@ use evtx_triage::rules::RuleSet;
 use evtx_triage::scan::{scan_bytes, RunBuilder};
 use evtx_triage::writer::write_evtx;
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use support::*;
@@ -485,4 +486,60 @@ fn every_input_gets_its_sha256_and_a_copy_is_analyzed_once() {
         )),
         "{table}"
     );
+}
+
+#[test]
+fn the_html_report_names_the_evidence_loads_nothing_and_escapes_event_text() {
+    let dir = TempDir::new("report");
+    let mut events = benign_run(1, 4);
+    events.push(access(5, "WKS-<b>7</b>", r#"C:\x\<img src=x onerror="alert(1)">.exe"#, LSASS, DBGHELP_TRACE));
+    let hostile = dir.write("hostile.evtx", &write_evtx(&events));
+    let good = dir.write("good.evtx", &log());
+    let copy = dir.write("copy.evtx", &log());
+    let rule = dir.write("rules/whoami.yml", WHOAMI_RULE.as_bytes());
+    let html_of = |format: &str| {
+        let path = dir.path().join(format!("report-{format}.html"));
+        let out = cli(&[&"scan", &"--format", &format, &"--rules", &rule, &"--report", &path, &hostile, &good, &copy]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let html = std::fs::read_to_string(&path).unwrap();
+        // The one line that differs run to run: when it was written.
+        let written = html.find(" · written ").unwrap();
+        let end = html[written..].find("Z · ").unwrap() + written;
+        format!("{}{}", &html[..written], &html[end..])
+    };
+    let html = html_of("json");
+    assert_eq!(html_of("jsonl"), html, "a run that streams its findings writes the same report");
+    // No markup from the event: its text is escaped.
+    assert!(!html.contains("<img") && !html.contains("<b>7"), "{html}");
+    assert!(html.contains(r#"C:\x\&lt;img src=x onerror=&quot;alert(1)&quot;&gt;.exe"#));
+    assert!(html.contains("WKS-&lt;b&gt;7&lt;/b&gt;"));
+    // Nothing that loads or runs anything: every `<` opens one of the report's own tags (event text
+    // has none left), and no tag or style names a URL.
+    let tags: Vec<&str> = html.split('<').skip(1).map(|rest| &rest[..rest.find('>').expect("a tag ends")]).collect();
+    let names: BTreeSet<&str> = tags.iter().map(|t| t.split([' ', '\n']).next().unwrap().trim_start_matches('/')).collect();
+    let allowed =
+        ["!DOCTYPE", "html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "span", "b", "br", "table", "thead"];
+    let allowed: BTreeSet<&str> = allowed.into_iter().chain(["tbody", "tr", "th", "td", "details", "summary", "ul", "li"]).collect();
+    assert!(names.is_subset(&allowed), "tags: {names:?}");
+    for needle in ["src=", "href=", "url(", "action=", "http:", "https:"] {
+        assert!(!tags.iter().any(|t| t.contains(needle)), "a tag holds {needle:?}");
+    }
+    let style = &html[html.find("<style>").unwrap()..html.find("</style>").unwrap()];
+    assert!(!style.contains("url(") && !style.contains("@import"), "{style}");
+    assert!(html.contains("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'sha256-"));
+    // The inputs' hashes are sha256sum's, the copy is listed as a duplicate.
+    let sums = Command::new("sha256sum").args([&hostile, &good, &copy]).output().expect("sha256sum runs");
+    for line in String::from_utf8(sums.stdout).unwrap().lines() {
+        let (hash, file) = line.split_once("  ").unwrap();
+        assert!(html.contains(&format!("<span class=\"mono file\">{file}</span><br><span class=\"hash\">{hash}</span>")), "{file} {hash}");
+    }
+    assert!(html.contains(&format!("<td>duplicate of {}</td>", s(&good))));
+    // The rule file by its SHA-256, the findings by rule, the ATT&CK table.
+    let rule_hash = evtx_triage::digest::sha256_hex(WHOAMI_RULE.as_bytes());
+    assert!(html.contains(&format!("<td class=\"mono\">{}</td><td class=\"hash\">{rule_hash}</td>", s(&rule))), "{html}");
+    assert!(html.contains(
+        "<h3>MiniDump of LSASS <span class=\"muted\">CAR-2020-05-001</span> · <span class=\"level-high\">high</span> · 2 finding(s)</h3>"
+    ));
+    assert!(html
+        .contains("<tr><td class=\"mono\">T1003.001</td><td>OS Credential Dumping: LSASS Memory</td><td>Credential Access</td><td>3</td>"));
 }

@@ -194,3 +194,13 @@ pub fn after_ms(ms: i32, f: impl FnOnce() + 'static) {
         let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms);
     }
 }
+
+/// Now, in UTC to the second (ISO 8601), as the CLI writes it in its reports.
+pub fn now_utc_iso() -> String {
+    // toISOString gives milliseconds: "2026-12-01T17:37:13.123Z".
+    let iso = String::from(js_sys::Date::new_0().to_iso_string());
+    match iso.split_once('.') {
+        Some((seconds, _)) => format!("{seconds}Z"),
+        None => iso,
+    }
+}

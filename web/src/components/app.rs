@@ -343,6 +343,16 @@ pub fn app() -> Html {
             }
         })
     };
+    let export_report = {
+        let scan = scan.clone();
+        Callback::from(move |_: MouseEvent| {
+            let s = scan.borrow();
+            if let Some(r) = &s.report {
+                let html = evtx_triage::html_report::html_report(r, s.rules(), &browser::now_utc_iso());
+                browser::download("evtx-triage-report.html", "text/html", &html);
+            }
+        })
+    };
     let export_timesketch = {
         let scan = scan.clone();
         Callback::from(move |_: MouseEvent| {
@@ -461,6 +471,7 @@ pub fn app() -> Html {
                 <section class="exports">
                     <button id="export-json" onclick={export_json}>{ "Export JSON" }</button>
                     <button id="export-csv" onclick={export_csv}>{ "Export CSV (findings)" }</button>
+                    <button id="export-report" onclick={export_report}>{ "Export HTML report" }</button>
                     <button id="export-navigator" onclick={export_navigator}>{ "Export ATT&CK Navigator layer" }</button>
                     <button id="export-timesketch" onclick={export_timesketch}>{ "Export Timesketch CSV" }</button>
                     <button id="export-notes" onclick={export_notes}>{ "Export integrity notes (CSV)" }</button>
