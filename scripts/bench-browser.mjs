@@ -3,7 +3,8 @@
 // non-zero only when the scan itself cannot run (no dist/, a page error, a timeout).
 //
 //   node scripts/bench-browser.mjs FILE [--json OUT.json] [--timeout-s 1800] [--sample-ms 200] [--settle-s 5]
-//                                       [--no-worker-probe]
+//                                       [--no-worker-probe] [--no-hash]
+// (--no-hash: untick #hash-inputs, so the page computes no SHA-256 of the input.)
 //
 // Chromium is launched as the e2e tests launch it (tests/harness.mjs: /usr/bin/chromium or
 // CHROMIUM_PATH, headless, --no-sandbox, ...), dist/ (or EVTX_TRIAGE_DIST) is served by
@@ -36,7 +37,7 @@ import { startServer } from '../tests/server.mjs';
 const MiB = 1024 * 1024;
 
 function parseArgs(argv) {
-  const opts = { file: null, json: null, timeoutS: 1800, sampleMs: 200, settleS: 5, workerProbe: true };
+  const opts = { file: null, json: null, timeoutS: 1800, sampleMs: 200, settleS: 5, workerProbe: true, hash: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -48,8 +49,9 @@ function parseArgs(argv) {
     else if (a === '--sample-ms') opts.sampleMs = Number(next());
     else if (a === '--settle-s') opts.settleS = Number(next());
     else if (a === '--no-worker-probe') opts.workerProbe = false;
+    else if (a === '--no-hash') opts.hash = false;
     else if (a === '-h' || a === '--help') {
-      console.log('usage: node scripts/bench-browser.mjs FILE [--json OUT.json] [--timeout-s 1800] [--sample-ms 200] [--settle-s 5] [--no-worker-probe]');
+      console.log('usage: node scripts/bench-browser.mjs FILE [--json OUT.json] [--timeout-s 1800] [--sample-ms 200] [--settle-s 5] [--no-worker-probe] [--no-hash]');
       process.exit(0);
     } else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
     else if (opts.file === null) opts.file = a;
@@ -446,6 +448,8 @@ async function main() {
       }
     })();
 
+    if (!opts.hash) await page.uncheck('#hash-inputs');
+    console.log(`browser SHA-256 of the input: ${opts.hash ? 'on' : 'off (--no-hash)'}`);
     const cpuBefore = browserCpu();
     const threadsBefore = appRendererThreadCpu();
     const start = performance.now();

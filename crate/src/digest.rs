@@ -22,7 +22,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(Sha256::new_with_prefix(bytes))
 }
 
-/// Hashes every byte read through it.
+/// Hashes every byte read through it. On the reading thread: a thread of its
+/// own gave the same time on 2 cores (1 GiB scan: 1.44-1.54 s either way,
+/// against 0.60 s without hashing; the hash is ~1.2 CPU s per GiB, sha2 with
+/// the CPU's SHA extensions).
 pub struct HashingReader<R> {
     inner: R,
     hasher: Sha256,
@@ -134,6 +137,11 @@ impl<P> InOrder<P> {
         }
     }
 
+    /// Gives up: the pieces held, to be let go (an earlier piece will never come).
+    pub fn take_pending(&mut self) -> Vec<P> {
+        std::mem::take(&mut self.pending).into_values().map(|(_, piece)| piece).collect()
+    }
+
     /// Bytes held, waiting for an earlier piece.
     pub fn pending_bytes(&self) -> usize {
         self.pending.values().map(|(len, _)| len).sum()
@@ -182,5 +190,9 @@ mod tests {
         assert_eq!(digest_of(&[(0, b"ab"), (3, b"d")], 4).0, None);
         assert_eq!(digest_of(&[(0, b"abc")], 4).0, None);
         assert_eq!(digest_of(&[(1, b"bc"), (0, b"a")], 3).0.as_deref(), Some(ABC));
+        let mut order = InOrder::new();
+        assert!(order.add(5, 2, "late").is_empty());
+        assert_eq!(order.take_pending(), ["late"]);
+        assert_eq!(order.pending_bytes(), 0);
     }
 }

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: `files[].sha256`, `duplicate_of` and the status `duplicate`.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// One event on which one analytic fired: where its record is, the summary
 /// columns and the fields that matched. The full event is not kept (a few

@@ -204,3 +204,15 @@ pub fn now_utc_iso() -> String {
         None => iso,
     }
 }
+
+/// Frees a buffer's memory now rather than at the next garbage collection:
+/// read slices and posted pieces (a GiB of them per GiB of log) would pile
+/// up until one. `transfer(0)` detaches the buffer; where it is missing the
+/// buffer is left to the GC.
+pub fn free_buffer(buffer: &js_sys::ArrayBuffer) {
+    if let Ok(transfer) = js_sys::Reflect::get(buffer, &"transfer".into()) {
+        if let Some(transfer) = transfer.dyn_ref::<js_sys::Function>() {
+            let _ = transfer.call1(buffer, &JsValue::from(0));
+        }
+    }
+}

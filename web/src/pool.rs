@@ -67,8 +67,17 @@ impl RunFile {
     }
 }
 
-/// Gets the bytes a worker read: (run, file index, file offset, bytes).
-pub type OnPiece = Rc<dyn Fn(u32, usize, u64, js_sys::Uint8Array)>;
+/// Bytes a worker read, for the page's hash of the file.
+pub struct Piece {
+    pub run: u32,
+    pub file: usize,
+    pub offset: u64,
+    /// The worker that posted it, told by [`Pool::taken`] when it is taken.
+    pub worker: usize,
+    pub bytes: js_sys::Uint8Array,
+}
+
+pub type OnPiece = Rc<dyn Fn(Piece)>;
 
 pub struct Pool {
     slots: Vec<Option<Slot>>,
@@ -154,7 +163,7 @@ impl Pool {
             if let Some(pool) = me.upgrade() {
                 match e.data().as_string() {
                     Some(text) => Pool::handle_message(&pool, index, text),
-                    None => Pool::handle_piece(&pool, &e.data()),
+                    None => Pool::handle_piece(&pool, index, &e.data()),
                 }
             }
         });
@@ -173,15 +182,15 @@ impl Pool {
     /// Begins a new run; results of earlier runs are dropped. Each file
     /// comes with its index in the page's list (skipped inputs have none).
     /// The `twins` (inputs the size of an earlier one) are only hashed, until
-    /// [`Self::release`] says they are no duplicate.
-    pub fn begin(&mut self, run: u32, files: Vec<(usize, (File, String))>, twins: &[usize]) {
+    /// [`Self::release`] says they are no duplicate. `hash`: jobs post the bytes they read.
+    pub fn begin(&mut self, run: u32, files: Vec<(usize, (File, String))>, twins: &[usize], hash: bool) {
         self.run = run;
         self.queue.clear();
         self.files = files
             .into_iter()
             .map(|(index, (file, name))| {
                 let size = file.size() as u64;
-                RunFile { index, file, name, size, post_bytes: true }
+                RunFile { index, file, name, size, post_bytes: hash }
             })
             .collect();
         for f in &self.files {
@@ -242,14 +251,25 @@ impl Pool {
         self.warm_up_file = Some(file);
     }
 
-    /// Bytes a worker read, for the page's hash of the file.
-    fn handle_piece(pool: &Rc<RefCell<Pool>>, data: &JsValue) {
+    /// Tells worker `index` that the page took `bytes` of its pieces.
+    /// and gives back the read buffers of its pieces that are hashed.
+    pub fn taken(&self, index: usize, bytes: u64, buffers: Vec<js_sys::ArrayBuffer>) {
+        if let Some(slot) = self.slots.get(index).and_then(Option::as_ref) {
+            let message = js_sys::Object::new();
+            let buffers: js_sys::Array = buffers.into_iter().collect();
+            let _ = js_sys::Reflect::set(&message, &crate::protocol::TAKEN.into(), &JsValue::from(bytes as f64));
+            let _ = js_sys::Reflect::set(&message, &"buffers".into(), &buffers);
+            let _ = slot.worker.post_message_with_transfer(&message, &buffers);
+        }
+    }
+
+    fn handle_piece(pool: &Rc<RefCell<Pool>>, index: usize, data: &JsValue) {
         let Ok(at) = js_sys::Reflect::get(data, &PIECE.into()) else { return };
         let at: Vec<f64> = js_sys::Array::from(&at).iter().filter_map(|v| v.as_f64()).collect();
         let bytes = js_sys::Reflect::get(data, &"bytes".into()).ok().and_then(|b| b.dyn_into::<js_sys::Uint8Array>().ok());
         if let ([run, file, offset], Some(bytes)) = (at.as_slice(), bytes) {
             let on_piece = pool.borrow().on_piece.clone();
-            on_piece(*run as u32, *file as usize, *offset as u64, bytes);
+            on_piece(Piece { run: *run as u32, file: *file as usize, offset: *offset as u64, worker: index, bytes });
         }
     }
 

@@ -101,6 +101,10 @@ pub const READY: &str = "ready";
 /// file is in, so are its bytes.
 pub const PIECE: &str = "piece";
 
+/// The key of the page's answer to pieces: `{taken: bytes}` of this
+/// worker's pieces it has taken (hashed, or held in order), so the worker may read on.
+pub const TAKEN: &str = "taken";
+
 /// How many parts a file of `size` bytes is cut into.
 pub fn part_count(size: u64) -> u64 {
     let body = size.saturating_sub(FILE_HEADER_SIZE as u64);

@@ -2,6 +2,7 @@
 //! are folded into each file's scan in file order, so what the page shows
 //! (and exports) is what the CLI reports for the same files.
 
+use crate::pool::Piece;
 use crate::protocol::{part_count, Reply};
 use evtx_triage::digest::{InOrder, StreamDigest};
 use evtx_triage::input::Container;
@@ -43,7 +44,7 @@ pub struct FileEntry {
     text: bool,
     /// The file's bytes as the workers read them, back in file order for its
     /// SHA-256 (`None` once hashed, or when its hash is known already).
-    order: InOrder<js_sys::Uint8Array>,
+    order: InOrder<(usize, js_sys::Uint8Array)>,
     digest: Option<StreamDigest>,
     pub sha256: Option<String>,
     pub twin: Twin,
@@ -83,21 +84,27 @@ impl FileEntry {
         }
     }
 
-    /// Takes bytes a worker read at `offset`; hashes what is due in order.
-    fn add_piece(&mut self, offset: u64, bytes: js_sys::Uint8Array, scratch: &mut Vec<u8>) {
-        let Some(digest) = self.digest.as_mut() else { return };
-        for (skip, piece) in self.order.add(offset, bytes.length() as usize, bytes) {
-            let len = piece.length() as usize - skip;
-            scratch.resize(len.max(scratch.len()), 0);
-            piece.subarray(skip as u32, piece.length()).copy_to(&mut scratch[..len]);
-            digest.update(&scratch[..len]);
+    /// Takes bytes a worker read; hashes what is due in order. The buffers
+    /// of hashed pieces go into `used`, to go back to their workers.
+    fn add_piece(&mut self, piece: Piece, scratch: &mut Vec<u8>, used: &mut Vec<(usize, js_sys::ArrayBuffer)>) {
+        let Some(digest) = self.digest.as_mut() else {
+            used.push((piece.worker, piece.bytes.buffer()));
+            return;
+        };
+        for (skip, (worker, bytes)) in self.order.add(piece.offset, piece.bytes.length() as usize, (piece.worker, piece.bytes)) {
+            let new = bytes.length() as usize - skip;
+            scratch.resize(new.max(scratch.len()), 0);
+            bytes.subarray(skip as u32, bytes.length()).copy_to(&mut scratch[..new]);
+            digest.update(&scratch[..new]);
+            used.push((worker, bytes.buffer()));
         }
     }
 
-    /// Every byte was given (the file's jobs are done): its hash, if whole.
-    fn finish_digest(&mut self) {
+    /// The file's jobs are done (or it is given up): its hash, if every byte
+    /// came; pieces still held are let go.
+    fn finish_digest(&mut self, used: &mut Vec<(usize, js_sys::ArrayBuffer)>) {
+        used.extend(self.order.take_pending().into_iter().map(|(worker, bytes)| (worker, bytes.buffer())));
         if let Some(digest) = self.digest.take() {
-            self.order = InOrder::new();
             self.sha256 = digest.finish(self.size);
         }
     }
@@ -123,6 +130,10 @@ pub struct Scan {
     scratch: Vec<u8>,
     /// Twins found to be no duplicate, for the pool to analyze.
     released: Vec<usize>,
+    /// Bytes taken per worker since the last `take_taken`, to tell the workers,
+    /// and the read buffers of pieces hashed or let go, to give back to them.
+    taken: Vec<(usize, u32)>,
+    used: Vec<(usize, js_sys::ArrayBuffer)>,
 }
 
 impl Default for Scan {
@@ -142,6 +153,8 @@ impl Default for Scan {
             rules: RuleSet::builtin(),
             scratch: Vec::new(),
             released: Vec::new(),
+            taken: Vec::new(),
+            used: Vec::new(),
         }
     }
 }
@@ -156,8 +169,9 @@ impl Scan {
         self.rules = rules;
     }
 
-    /// Starts a new run over `(name, size, skipped reason)` inputs.
-    pub fn begin(&mut self, run: u32, inputs: Vec<(String, u64, Option<String>)>, now: f64) {
+    /// Starts a new run over `(name, size, skipped reason)` inputs; `hash`:
+    /// each input's SHA-256 is computed (and duplicates found).
+    pub fn begin(&mut self, run: u32, inputs: Vec<(String, u64, Option<String>)>, now: f64, hash: bool) {
         self.run = run;
         self.phase = Phase::Working;
         self.cancelled = false;
@@ -168,11 +182,12 @@ impl Scan {
         self.worker_read_ms = 0.0;
         self.worker_analyze_ms = 0.0;
         self.released.clear();
+        self.let_go_of_pieces();
         let mut sizes = std::collections::HashSet::new();
         self.files = inputs
             .into_iter()
             .map(|(name, size, skipped)| {
-                let twin = if skipped.is_none() && !sizes.insert(size) { Twin::Hashing } else { Twin::No };
+                let twin = if hash && skipped.is_none() && !sizes.insert(size) { Twin::Hashing } else { Twin::No };
                 FileEntry {
                     scan: skipped.is_none().then(|| FileScan::new(&name, size)),
                     parts: part_count(size),
@@ -184,7 +199,7 @@ impl Scan {
                     bytes_done: 0,
                     text: false,
                     order: InOrder::new(),
-                    digest: Some(StreamDigest::new()),
+                    digest: hash.then(StreamDigest::new),
                     sha256: None,
                     twin,
                 }
@@ -203,13 +218,36 @@ impl Scan {
         std::mem::take(&mut self.released)
     }
 
-    /// Takes bytes a worker read.
-    pub fn add_piece(&mut self, run: u32, file: usize, offset: u64, bytes: js_sys::Uint8Array) {
-        if run != self.run || self.phase != Phase::Working {
-            return;
+    /// Takes bytes a worker read (those of an earlier or ended run are let go).
+    /// The worker learns it has been taken, hashed or held until the bytes
+    /// before it come: it waits on that, not on the hash, as a wait for
+    /// another worker's part could go round in a circle.
+    pub fn add_piece(&mut self, piece: Piece) {
+        self.taken.push((piece.worker, piece.bytes.length()));
+        if let Some(entry) = self.files.get_mut(piece.file).filter(|_| piece.run == self.run && self.phase == Phase::Working) {
+            entry.add_piece(piece, &mut self.scratch, &mut self.used);
+        } else {
+            self.used.push((piece.worker, piece.bytes.buffer()));
         }
-        if let Some(entry) = self.files.get_mut(file) {
-            entry.add_piece(offset, bytes, &mut self.scratch);
+    }
+
+    /// Per worker, the bytes taken since the last call and the buffers to
+    /// give back: the pool tells them.
+    pub fn take_taken(&mut self) -> BTreeMap<usize, (u64, Vec<js_sys::ArrayBuffer>)> {
+        let mut per_worker: BTreeMap<usize, (u64, Vec<js_sys::ArrayBuffer>)> = BTreeMap::new();
+        for (worker, bytes) in self.taken.drain(..) {
+            per_worker.entry(worker).or_default().0 += u64::from(bytes);
+        }
+        for (worker, buffer) in self.used.drain(..) {
+            per_worker.entry(worker).or_default().1.push(buffer);
+        }
+        per_worker
+    }
+
+    /// Lets go of every piece held (a run ends or is replaced).
+    fn let_go_of_pieces(&mut self) {
+        for entry in &mut self.files {
+            entry.finish_digest(&mut self.used);
         }
     }
 
@@ -261,7 +299,7 @@ impl Scan {
         let Some(entry) = self.files.get_mut(file) else { return false };
         if entry.twin == Twin::Hashing {
             // Its hash-only read: done (or failed, and then it is analyzed).
-            entry.finish_digest();
+            entry.finish_digest(&mut self.used);
             entry.twin = Twin::Hashed;
             self.settle_twins();
             self.finish_if_complete(now);
@@ -291,6 +329,9 @@ impl Scan {
                 entry.waiting.insert(part, PartResult::Tally(tally));
             }
             Reply::Crashed { part, start, end, reason, .. } => {
+                // Those bytes will not come: no hash, and the pieces after them are let go.
+                entry.finish_digest(&mut self.used);
+                entry.sha256 = None;
                 entry.bytes_done += end - start;
                 let issue = Issue { kind: "internal".into(), chunk: None, offset: start, line: None, reason };
                 entry.waiting.insert(part, PartResult::Crashed(issue));
@@ -309,7 +350,7 @@ impl Scan {
             entry.next_part += 1;
         }
         if entry.is_complete() {
-            entry.finish_digest();
+            entry.finish_digest(&mut self.used);
             self.settle_twins();
         }
         if self.first_finding_ms.is_none() && self.finding_count() > 0 {
@@ -328,6 +369,8 @@ impl Scan {
     }
 
     fn complete(&mut self, now: f64) {
+        // A cancelled file's hash is not whole; pieces of it still held are let go.
+        self.let_go_of_pieces();
         let mut run = RunBuilder::new();
         for entry in &mut self.files {
             if let (Twin::DuplicateOf(first), Some(sha256)) = (&entry.twin, &entry.sha256) {

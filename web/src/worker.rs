@@ -40,6 +40,31 @@ struct Worker {
     read_buffer: RefCell<Option<js_sys::ArrayBuffer>>,
     /// Where a piece is copied into wasm memory for the splitter (buffer-sized).
     piece: RefCell<Vec<u8>>,
+    /// Bytes posted for the page's hash that it has not taken yet, and the
+    /// wake-up of a read waiting for it (see [`wait_for_hash`]).
+    untaken: std::cell::Cell<u64>,
+    wake: RefCell<Option<js_sys::Function>>,
+    /// Read buffers the page gave back after hashing their bytes.
+    spare_buffers: RefCell<Vec<js_sys::ArrayBuffer>>,
+}
+
+/// Spare read buffers kept at most (the budget's worth: more would be idle memory).
+const SPARE_BUFFERS: usize = (UNTAKEN_BUDGET / READ_BUFFER_BYTES as u64) as usize + 2;
+
+/// Bytes a worker may have posted that the page has not taken yet. The page
+/// hashes at about 250 MB/s, slower than two workers read (350 MB/s):
+/// without a bound, posted pieces piled up in its message queue (1 GiB log:
+/// 690 MiB renderer RSS against 321 without hashing).
+const UNTAKEN_BUDGET: u64 = 16 << 20;
+
+/// Waits until the page has taken enough of what this worker posted.
+async fn wait_for_hash(worker: &Worker) {
+    while worker.untaken.get() > UNTAKEN_BUDGET {
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            worker.wake.replace(Some(resolve));
+        });
+        let _ = JsFuture::from(promise).await;
+    }
 }
 
 /// Installs the message handler; called from the worker binary's `main`.
@@ -52,9 +77,26 @@ pub fn run_worker() {
         running: std::cell::Cell::new(false),
         read_buffer: RefCell::new(None),
         piece: RefCell::new(vec![0; READ_BUFFER_BYTES as usize]),
+        untaken: std::cell::Cell::new(0),
+        wake: RefCell::new(None),
+        spare_buffers: RefCell::new(Vec::new()),
     });
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let data = event.data();
+        if let Some(taken) = js_sys::Reflect::get(&data, &crate::protocol::TAKEN.into()).ok().and_then(|v| v.as_f64()) {
+            worker.untaken.set(worker.untaken.get().saturating_sub(taken as u64));
+            if let Ok(buffers) = js_sys::Reflect::get(&data, &"buffers".into()) {
+                let mut spares = worker.spare_buffers.borrow_mut();
+                let given = js_sys::Array::from(&buffers);
+                let given = given.iter().filter_map(|b| b.dyn_into::<js_sys::ArrayBuffer>().ok());
+                spares.extend(given.filter(|b| b.byte_length() == READ_BUFFER_BYTES));
+                spares.truncate(SPARE_BUFFERS);
+            }
+            if let Some(wake) = worker.wake.take() {
+                let _ = wake.call0(&JsValue::NULL);
+            }
+            return;
+        }
         if let Some(rules) = js_sys::Reflect::get(&data, &"rules".into()).ok().and_then(|v| v.as_string()) {
             if let Ok(pack) = serde_json::from_str::<RulesMessage>(&rules) {
                 worker.rules.replace(pack.rule_set());
@@ -279,8 +321,10 @@ async fn read_stream(
     let from = part.pos;
     let mut pos = from;
     while part.wants_more(job) {
-        let buffer = worker.read_buffer.borrow_mut().take().unwrap_or_else(|| js_sys::ArrayBuffer::new(READ_BUFFER_BYTES));
-        let view = js_sys::Uint8Array::new(&buffer);
+        if job.post_bytes {
+            wait_for_hash(worker).await;
+        }
+        let view = js_sys::Uint8Array::new(&next_buffer(worker));
         let t = now_ms();
         let result = JsFuture::from(reader.read_with_array_buffer_view(&view))
             .await
@@ -289,19 +333,16 @@ async fn read_stream(
         let done = js_sys::Reflect::get(&result, &"done".into()).map(|d| d.is_truthy()).unwrap_or(true);
         let value = js_sys::Reflect::get(&result, &"value".into()).ok().and_then(|v| v.dyn_into::<js_sys::Uint8Array>().ok());
         let Some(value) = value else { break };
-        // The read detached our buffer and hands it back inside `value`.
-        worker.read_buffer.borrow_mut().replace(value.buffer());
         let len = value.length() as usize;
         if len > 0 {
-            if job.post_bytes {
-                post_piece(worker, job, pos, &value);
-            }
             let fed = {
                 // A read never returns more than the buffer holds.
                 let mut piece = worker.piece.borrow_mut();
                 value.copy_to(&mut piece[..len]);
                 feed(worker, job, part, &piece[..len], to.max(job.end))
             };
+            // The read detached our buffer and hands it back inside `value`: reuse it, or post it.
+            give_back_or_post(worker, job, pos, value);
             pos += len as u64;
             if let Err(reason) = fed {
                 // A file that is no event log is still hashed, for the case file.
@@ -323,30 +364,49 @@ async fn read_stream(
     Ok(())
 }
 
+/// A buffer to read into: the one the last read gave back, one the page gave
+/// back after hashing it, or a new one.
+fn next_buffer(worker: &Worker) -> js_sys::ArrayBuffer {
+    let reused = worker.read_buffer.borrow_mut().take().or_else(|| worker.spare_buffers.borrow_mut().pop());
+    reused.unwrap_or_else(|| js_sys::ArrayBuffer::new(READ_BUFFER_BYTES))
+}
+
+/// After a read: the bytes go to the page for its hash (their buffer moves
+/// there, and comes back once hashed), or the buffer is kept for the next read.
+fn give_back_or_post(worker: &Worker, job: &Job, offset: u64, value: js_sys::Uint8Array) {
+    if job.post_bytes {
+        post_piece(worker, job, offset, &value);
+    } else {
+        worker.read_buffer.borrow_mut().replace(value.buffer());
+    }
+}
+
 /// Posts bytes read at file offset `offset` to the page, which hashes the
-/// file: a copy of `view`, its buffer transferred (the read buffer is reused).
+/// file; their buffer is transferred, not copied.
 fn post_piece(worker: &Worker, job: &Job, offset: u64, view: &js_sys::Uint8Array) {
-    let bytes = view.slice(0, view.length());
+    worker.untaken.set(worker.untaken.get() + u64::from(view.length()));
     let message = js_sys::Object::new();
     let at = js_sys::Array::of3(&job.run.into(), &(job.file as f64).into(), &(offset as f64).into());
     let _ = js_sys::Reflect::set(&message, &PIECE.into(), &at);
-    let _ = js_sys::Reflect::set(&message, &"bytes".into(), &bytes);
-    let _ = worker.scope.post_message_with_transfer(&message, &js_sys::Array::of1(&bytes.buffer()));
+    let _ = js_sys::Reflect::set(&message, &"bytes".into(), view);
+    let _ = worker.scope.post_message_with_transfer(&message, &js_sys::Array::of1(&view.buffer()));
 }
 
 /// Reads the rest of a stream only to post it (from file offset `pos`).
 async fn post_rest(worker: &Worker, job: &Job, reader: &ReadableStreamByobReader, mut pos: u64) -> Result<(), String> {
     loop {
-        let buffer = worker.read_buffer.borrow_mut().take().unwrap_or_else(|| js_sys::ArrayBuffer::new(READ_BUFFER_BYTES));
-        let view = js_sys::Uint8Array::new(&buffer);
+        wait_for_hash(worker).await;
+        let view = js_sys::Uint8Array::new(&next_buffer(worker));
         let result = JsFuture::from(reader.read_with_array_buffer_view(&view)).await.map_err(|e| js_text(&e))?;
         let done = js_sys::Reflect::get(&result, &"done".into()).map(|d| d.is_truthy()).unwrap_or(true);
         let value = js_sys::Reflect::get(&result, &"value".into()).ok().and_then(|v| v.dyn_into::<js_sys::Uint8Array>().ok());
         let Some(value) = value else { return Ok(()) };
-        worker.read_buffer.borrow_mut().replace(value.buffer());
-        if value.length() > 0 {
+        let len = u64::from(value.length());
+        if len > 0 {
             post_piece(worker, job, pos, &value);
-            pos += u64::from(value.length());
+            pos += len;
+        } else {
+            worker.read_buffer.borrow_mut().replace(value.buffer());
         }
         if done {
             return Ok(());
@@ -386,29 +446,14 @@ fn read_slices(worker: &Worker, job: &Job, file: &File, part: &mut PartAnalysis,
         let blob = file.slice_with_f64_and_f64(pos as f64, to as f64).map_err(|e| js_text(&e))?;
         let buffer =
             reader.read_as_array_buffer(&blob).map_err(|e| format!("the browser could not read bytes {pos}..{to}: {}", js_text(&e)))?;
-        let view = js_sys::Uint8Array::new(&buffer);
-        if job.post_bytes {
-            post_piece(worker, job, pos, &view);
-        }
-        let bytes = view.to_vec();
-        release(&buffer);
+        // No bytes for the page's hash here: this loop cannot wait for it (the hash is then absent).
+        let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+        crate::browser::free_buffer(&buffer);
         part.read_ms += now_ms() - t;
         feed(worker, job, part, &bytes, end.max(job.end))?;
         pos = to;
     }
     Ok(())
-}
-
-/// Frees a slice's memory now rather than at the next garbage collection:
-/// a worker's JS heap is tiny, so collections are rare and read slices
-/// would pile up. `transfer(0)` detaches the buffer; where it is missing
-/// the buffer is left to the GC.
-fn release(buffer: &js_sys::ArrayBuffer) {
-    if let Ok(transfer) = js_sys::Reflect::get(buffer, &"transfer".into()) {
-        if let Some(transfer) = transfer.dyn_ref::<js_sys::Function>() {
-            let _ = transfer.call1(buffer, &JsValue::from(0));
-        }
-    }
 }
 
 fn js_text(value: &JsValue) -> String {

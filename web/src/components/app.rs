@@ -33,6 +33,8 @@ pub fn app() -> Html {
     let full_event = use_state(|| FullEvent::Loading);
     let dragging = use_state(|| false);
     let first_row = use_state(|| 0usize);
+    // Hashing runs at about 250 MB/s in a browser: a responder in a hurry on a big log may skip it.
+    let hash_inputs = use_state(|| true);
     // The user's rules: sources picked or dropped, rules switched off one by one.
     let rule_sources = use_state(Vec::<RuleSource>::new);
     let disabled_rules = use_state(Vec::<String>::new);
@@ -51,8 +53,11 @@ pub fn app() -> Html {
             let pending = Rc::new(std::cell::Cell::new(false));
             let last_redraw = Rc::new(std::cell::Cell::new(f64::NEG_INFINITY));
             let on_piece: crate::pool::OnPiece = {
-                let scan = scan.clone();
-                Rc::new(move |run, file, offset, bytes| scan.borrow_mut().add_piece(run, file, offset, bytes))
+                let (scan, pool) = (scan.clone(), pool.clone());
+                Rc::new(move |piece| {
+                    scan.borrow_mut().add_piece(piece);
+                    tell_taken(&scan, &pool);
+                })
             };
             let pool_for_replies = pool.clone();
             let on_reply: Rc<dyn Fn(Reply)> = Rc::new(move |reply: Reply| {
@@ -65,6 +70,7 @@ pub fn app() -> Html {
                 if let Some(p) = pool_for_replies.borrow().as_ref() {
                     released.into_iter().for_each(|i| p.borrow_mut().release(i));
                 }
+                tell_taken(&scan, &pool_for_replies);
                 let since = now - last_redraw.get();
                 // The first findings are shown at once, whatever the throttle.
                 let first_findings = !had_findings && scan.borrow().finding_count() > 0;
@@ -230,9 +236,17 @@ pub fn app() -> Html {
         })
     };
 
+    let on_hash_toggle = {
+        let hash_inputs = hash_inputs.clone();
+        Callback::from(move |e: Event| {
+            let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+            hash_inputs.set(input.checked());
+        })
+    };
     let start_run = {
         let (scan, pool, redraw, selected, filter) = (scan.clone(), pool.clone(), redraw.clone(), selected.clone(), filter.clone());
         let (run_files, first_row) = (run_files.clone(), first_row.clone());
+        let hash = *hash_inputs;
         Callback::from(move |inputs: Vec<Input>| {
             if inputs.is_empty() {
                 return;
@@ -254,12 +268,13 @@ pub fn app() -> Html {
                     .collect::<Vec<_>>();
                 selected.set(None);
                 filter.set(Filter::default());
-                scan.borrow_mut().begin(run, described, browser::now_ms());
+                scan.borrow_mut().begin(run, described, browser::now_ms(), hash);
+                tell_taken(&scan, &pool);
                 let twins = scan.borrow().twins();
                 if let Some(p) = pool.borrow().as_ref() {
                     // Skipped inputs keep their place (file indexes match `scan.files`) but get no job.
                     let files: Vec<_> = to_scan.into_iter().enumerate().filter_map(|(i, f)| f.map(|f| (i, f))).collect();
-                    p.borrow_mut().begin(run, files, &twins);
+                    p.borrow_mut().begin(run, files, &twins, hash);
                 }
                 redraw.force_update();
             });
@@ -291,6 +306,7 @@ pub fn app() -> Html {
                 p.borrow_mut().cancel();
             }
             scan.borrow_mut().cancel(browser::now_ms());
+            tell_taken(&scan, &pool);
             redraw.force_update();
         })
     };
@@ -454,6 +470,10 @@ pub fn app() -> Html {
                     <button id="demo-button" onclick={on_demo} disabled={phase == Phase::Working}>{ "Try a sample log" }</button>
                 </div>
                 <p class="hint"><small>{ "The sample log is generated in your browser: a procdump and Task Manager LSASS dump among benign Sysmon noise." }</small></p>
+                <p class="hash-option">
+                    <input id="hash-inputs" type="checkbox" checked={*hash_inputs} onchange={on_hash_toggle} />
+                    <label for="hash-inputs">{ " SHA-256 of each input, from the bytes the scan reads (for the case file; a file given twice is then analyzed once). A browser hashes at about 250 MB/s: untick it to triage a multi-GB log faster." }</label>
+                </p>
             </section>
             <RulesPanel loading={*rules_loading} sources={(*rule_sources).clone()} report={s.rules().load_report().clone()}
                 disabled={(*disabled_rules).clone()} busy={phase == Phase::Working || *rules_loading}
@@ -568,5 +588,15 @@ async fn read_event_again(file: Option<web_sys::File>, f: &evtx_triage::report::
             Err(e) => FullEvent::Failed(e.to_string()),
         },
         Err(e) => FullEvent::Failed(e),
+    }
+}
+
+/// Tells the workers how much of what they posted the page has taken, so
+/// they read on (see the worker's `UNTAKEN_BUDGET`).
+fn tell_taken(scan: &RefCell<Scan>, pool: &RefCell<Option<Rc<RefCell<Pool>>>>) {
+    let taken = scan.borrow_mut().take_taken();
+    if let Some(p) = pool.borrow().as_ref() {
+        let p = p.borrow();
+        taken.into_iter().for_each(|(worker, (bytes, buffers))| p.taken(worker, bytes, buffers));
     }
 }
