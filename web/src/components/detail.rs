@@ -200,12 +200,13 @@ pub fn detail(props: &DetailProps) -> Html {
                                 <figcaption>{ format!("{}{}", i.kind, i.data_model.as_ref().map(|d| format!(" ({d})")).unwrap_or_default()) }
                                     if let Some(d) = &i.description { <br/><small>{ d.clone() }</small> }
                                 </figcaption>
-                                <pre><code>{ i.code.clone() }</code></pre>
+                                // Scrolls when long: focusable, so the keyboard can scroll it too.
+                                <pre tabindex="0" aria-label={format!("{} implementation", i.kind)}><code>{ i.code.clone() }</code></pre>
                             </figure>
                         }) }
                     }
                     <h4>{ "Sigma rule" }</h4>
-                    <details><summary>{ "Show the rule" }</summary><pre><code>{ a.sigma.clone() }</code></pre></details>
+                    <details><summary>{ "Show the rule" }</summary><pre tabindex="0" aria-label="The Sigma rule"><code>{ a.sigma.clone() }</code></pre></details>
                     if !a.references.is_empty() {
                         <h4>{ "References" }</h4>
                         <ul>{ for a.references.iter().map(|r| if a.source == "builtin" && r.starts_with("https://") {

@@ -1,0 +1,69 @@
+// Accessibility: axe-core (run inside the page, from tests/node_modules) finds no violation in
+// any view: the empty page, the results of a scan (groups, table, files, summary), the finding
+// detail, and the load report of a rule pack.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { startServer } from './server.mjs';
+import {
+  BASE_PATH, CORPUS, DIST, LSASS_REL, OUTFLANK_REL, haveCorpus, launchBrowser, openApp, raceFailure, scanAndWait, withFailureShot,
+} from './harness.mjs';
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+let server;
+let browser;
+
+before(async () => {
+  if (!existsSync(path.join(DIST, 'index.html'))) throw new Error(`${DIST}/index.html is missing: build the web app first`);
+  server = await startServer({ root: DIST, base: BASE_PATH });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close().catch(() => {});
+  await server?.close();
+});
+
+/** axe's violations in the page as it is: "rule: target (summary)" lines. */
+async function violations(page) {
+  // Evaluated by the test harness, not loaded by the page: its CSP stays as it is.
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(await readFile(AXE, 'utf8'));
+  const found = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')} (${n.failureSummary.split('\n').slice(1).join('; ')})`));
+  });
+  return found;
+}
+
+test('axe finds no violation in any view', { timeout: 120_000 }, async (t) => {
+  if (!haveCorpus(t)) return;
+  const app = await openApp(browser, server.url, { label: 'a11y' });
+  try {
+    await withFailureShot(app, 'a11y', async () => {
+      const { page } = app;
+      assert.deepEqual(await violations(page), [], 'the empty page');
+
+      const logs = [LSASS_REL, OUTFLANK_REL].map((rel) => path.join(CORPUS, rel));
+      await scanAndWait(app, () => page.setInputFiles('#file-input', logs), { what: 'two corpus logs' });
+      assert.deepEqual(await violations(page), [], 'the results of a scan');
+
+      await page.locator('tr.finding').first().focus();
+      await page.keyboard.press('Enter');
+      const detail = page.locator('#finding-detail');
+      await raceFailure(app, detail.waitFor({ state: 'visible', timeout: 5_000 }), 'the finding detail');
+      await raceFailure(app, page.waitForSelector('pre.event[data-event-state="loaded"]', { timeout: 10_000 }), 'the full event');
+      // Open every collapsed part, so axe sees the rule text and the implementations too.
+      await page.$$eval('#finding-detail details', (els) => els.forEach((d) => (d.open = true)));
+      assert.deepEqual(await violations(page), [], 'the finding detail, every part open');
+      await page.keyboard.press('Escape');
+      await raceFailure(app, detail.waitFor({ state: 'hidden', timeout: 5_000 }), 'closing the detail');
+    });
+  } finally {
+    await app.context.close();
+  }
+});
