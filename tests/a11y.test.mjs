@@ -2,32 +2,19 @@
 // any view: the empty page, the results of a scan (groups, table, files, summary), the finding
 // detail, and the load report of a rule pack.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { startServer } from './server.mjs';
 import {
-  BASE_PATH, CORPUS, DIST, LSASS_REL, OUTFLANK_REL, haveCorpus, launchBrowser, openApp, raceFailure, scanAndWait, withFailureShot,
+  CORPUS, LSASS_REL, OUTFLANK_REL, haveCorpus, openApp, raceFailure, scanAndWait, servedApp, withFailureShot,
 } from './harness.mjs';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
-let server;
-let browser;
-
-before(async () => {
-  if (!existsSync(path.join(DIST, 'index.html'))) throw new Error(`${DIST}/index.html is missing: build the web app first`);
-  server = await startServer({ root: DIST, base: BASE_PATH });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close().catch(() => {});
-  await server?.close();
-});
+// dist/ served under the test sub-path, and Chromium, for this file's tests.
+const served = servedApp();
 
 /** axe's violations in the page as it is: "rule: target (summary)" lines. */
 async function violations(page) {
@@ -42,7 +29,7 @@ async function violations(page) {
 
 test('axe finds no violation in any view', { timeout: 120_000 }, async (t) => {
   if (!haveCorpus(t)) return;
-  const app = await openApp(browser, server.url, { label: 'a11y' });
+  const app = await openApp(served.browser, served.url, { label: 'a11y' });
   try {
     await withFailureShot(app, 'a11y', async () => {
       const { page } = app;

@@ -3,33 +3,20 @@
 // once, and the HTML report equals the CLI's --report (but for the time it was written). The
 // report opened from disk loads nothing, runs nothing and prints on A4.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, copyFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { startServer } from './server.mjs';
 import {
-  ARTIFACTS, BASE_PATH, CORPUS, DIST, LSASS_REL, OUTFLANK_REL, artifact, download, expectedPairs, fileStatuses, findingRows,
-  haveCorpus, jsonDiff, launchBrowser, openApp, runCli, scanAndWait, withFailureShot,
+  ARTIFACTS, CORPUS, LSASS_REL, OUTFLANK_REL, artifact, download, expectedPairs, fileStatuses, findingRows, haveCorpus,
+  jsonDiff, openApp, runCli, scanAndWait, servedApp, withFailureShot,
 } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  if (!existsSync(path.join(DIST, 'index.html'))) throw new Error(`${DIST}/index.html is missing: build the web app first`);
-  server = await startServer({ root: DIST, base: BASE_PATH });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close().catch(() => {});
-  await server?.close();
-});
+// dist/ served under the test sub-path, and Chromium, for this file's tests.
+const served = servedApp();
 
 /** `sha256sum`'s digest of each file, by base name. */
 async function sha256sum(files) {
@@ -55,7 +42,7 @@ test('hashes equal sha256sum, a copy is a duplicate, the HTML report equals the 
   const want = await sha256sum(files);
   assert.equal(want[names[0]], want[names[2]], 'the copy has the same bytes');
 
-  const app = await openApp(browser, server.url, { label: 'evidence' });
+  const app = await openApp(served.browser, served.url, { label: 'evidence' });
   try {
     await withFailureShot(app, 'evidence', async () => {
       const { page } = app;
@@ -108,7 +95,7 @@ test('hashes equal sha256sum, a copy is a duplicate, the HTML report equals the 
 
 /** Opens the report by file://: nothing but itself is requested, nothing runs, its inputs table holds sha256sum's hashes, and it prints on A4. */
 async function checkReportFromDisk(reportPath, want, names) {
-  const context = await browser.newContext();
+  const context = await served.browser.newContext();
   try {
     const page = await context.newPage();
     const requests = [];

@@ -4,35 +4,23 @@
 // equals `evtx-triage scan --format json` on the same files, line numbers and issues included,
 // and so do its ATT&CK Navigator layer and Timesketch CSV.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, copyFile, readFile, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { startServer } from './server.mjs';
 import {
-  ARTIFACTS, BASE_PATH, CORPUS, DIST, IS_CI, OUTFLANK_REL, REPO, artifact, download, fileStatuses, findingRows, haveCorpus,
-  jsonDiff, launchBrowser, openApp, runCli, scanAndWait, withFailureShot,
+  ARTIFACTS, CORPUS, IS_CI, OUTFLANK_REL, REPO, artifact, download, fileStatuses, findingRows, haveCorpus, jsonDiff,
+  openApp, runCli, scanAndWait, servedApp, withFailureShot,
 } from './harness.mjs';
 
 const SEEDS = path.resolve(REPO, '..', 'shared', 'seeds', 'car');
 const TRUE_POSITIVE = 'CAR-2019-08-001-mordor-01.json';
 const CONVERT = path.join(REPO, 'target', 'release', 'examples', 'convert_log');
 
-let server;
-let browser;
-
-before(async () => {
-  if (!existsSync(path.join(DIST, 'index.html'))) throw new Error(`${DIST}/index.html is missing: build the web app first`);
-  server = await startServer({ root: DIST, base: BASE_PATH });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close().catch(() => {});
-  await server?.close();
-});
+// dist/ served under the test sub-path, and Chromium, for this file's tests.
+const served = servedApp();
 
 /** Writes the exports under tests/artifacts/formats/: 20 MiB each (the page cuts 8 MiB, then 32 MiB parts). */
 async function writeExports() {
@@ -68,7 +56,7 @@ test('JSON and XML exports: CAR\'s true positive fires, and the page equals the 
   }
   if (!existsSync(CONVERT)) throw new Error(`${CONVERT} missing: cargo build --release -p evtx-triage --examples`);
   const { dir, files } = await writeExports();
-  const app = await openApp(browser, server.url, { label: 'formats' });
+  const app = await openApp(served.browser, served.url, { label: 'formats' });
   try {
     await withFailureShot(app, 'formats', async () => {
       const { page } = app;

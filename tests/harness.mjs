@@ -1,7 +1,9 @@
 // Shared pieces of the e2e tests: paths, the browser, a page that records what happens on it,
 // waits that end on done, on a page error or on a timeout, and the expected results.
 
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
+import { startServer } from './server.mjs';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, open } from 'node:fs/promises';
@@ -36,6 +38,25 @@ export const OUTFLANK_REL = `${CRED}/sysmon_10_11_outlfank_dumpert_and_andrewspe
 /** Chromium as the tests run it; `extraArgs` are for experiments (the benchmark's BENCH_CHROMIUM_ARGS). */
 export function launchBrowser(extraArgs = []) {
   return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs], timeout: 60_000 });
+}
+
+/**
+ * For one test file: serves dist/ under BASE_PATH and launches Chromium before its tests, closes
+ * both after them. Returns `{ browser, url }`, filled in once they run.
+ */
+export function servedApp() {
+  const served = { browser: null, url: null, server: null };
+  before(async () => {
+    if (!existsSync(path.join(DIST, 'index.html'))) throw new Error(`${DIST}/index.html is missing: build the web app first`);
+    served.server = await startServer({ root: DIST, base: BASE_PATH });
+    served.url = served.server.url;
+    served.browser = await launchBrowser();
+  });
+  after(async () => {
+    await served.browser?.close().catch(() => {});
+    await served.server?.close();
+  });
+  return served;
 }
 
 /** True when the corpus is there; under CI a missing corpus fails, elsewhere the test skips. */

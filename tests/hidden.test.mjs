@@ -4,33 +4,20 @@
 // sample, where an editor grew record 104 over record 105, shows the carved record and the note.
 // The page's JSON export equals the CLI's on the same files.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdir, copyFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { startServer } from './server.mjs';
 import {
-  ARTIFACTS, BASE_PATH, CORPUS, DIST, OUTFLANK_REL, artifact, download, fileStatuses, findingRows, haveCorpus, jsonDiff,
-  launchBrowser, openApp, runCli, scanAndWait, withFailureShot,
+  ARTIFACTS, CORPUS, OUTFLANK_REL, artifact, download, fileStatuses, findingRows, haveCorpus, jsonDiff, openApp,
+  runCli, scanAndWait, servedApp, withFailureShot,
 } from './harness.mjs';
 
 const EDITED_REL = 'parser-samples/post-Security.evtx';
 const CUT_AFTER = 1200;
 
-let server;
-let browser;
-
-before(async () => {
-  if (!existsSync(path.join(DIST, 'index.html'))) throw new Error(`${DIST}/index.html is missing: build the web app first`);
-  server = await startServer({ root: DIST, base: BASE_PATH });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close().catch(() => {});
-  await server?.close();
-});
+// dist/ served under the test sub-path, and Chromium, for this file's tests.
+const served = servedApp();
 
 /** The Dumpert log cut inside its finding's record, and the edited log, under tests/artifacts/hidden/. */
 async function writeInputs() {
@@ -51,7 +38,7 @@ async function writeInputs() {
 test('a cut record and a hidden record are found, flagged and opened', { timeout: 120_000 }, async (t) => {
   if (!haveCorpus(t)) return;
   const { dir, files, record, size } = await writeInputs();
-  const app = await openApp(browser, server.url, { label: 'hidden' });
+  const app = await openApp(served.browser, served.url, { label: 'hidden' });
   try {
     await withFailureShot(app, 'hidden', async () => {
       const { page } = app;

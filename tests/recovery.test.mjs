@@ -3,33 +3,20 @@
 // replaces the dead worker and the next run works. The page triggers the trap itself through
 // `window.wasmBindings.crashNextJobForTests()` (page code only; evidence cannot reach it).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { startServer } from './server.mjs';
 import {
-  BASE_PATH, CORPUS, DIST, LSASS_REL, OUTFLANK_REL, demoExpected, expectedPairs, fileStatuses,
-  findingRows, haveCorpus, launchBrowser, openApp, scanAndWait, withFailureShot,
+  CORPUS, LSASS_REL, OUTFLANK_REL, demoExpected, expectedPairs, fileStatuses, findingRows, haveCorpus, openApp,
+  scanAndWait, servedApp, withFailureShot,
 } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  if (!existsSync(path.join(DIST, 'index.html'))) throw new Error(`${DIST}/index.html is missing: build the web app first`);
-  server = await startServer({ root: DIST, base: BASE_PATH });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close().catch(() => {});
-  await server?.close();
-});
+// dist/ served under the test sub-path, and Chromium, for this file's tests.
+const served = servedApp();
 
 test('a worker that traps costs one file part; the pool recovers', { timeout: 120_000 }, async (t) => {
   if (!haveCorpus(t)) return;
-  const app = await openApp(browser, server.url, { label: 'recovery' });
+  const app = await openApp(served.browser, served.url, { label: 'recovery' });
   try {
     await withFailureShot(app, 'recovery', async () => {
       const { page } = app;

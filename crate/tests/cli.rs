@@ -76,6 +76,13 @@ fn json_pairs(v: &Value) -> std::collections::BTreeSet<(String, u64)> {
         .collect()
 }
 
+/// The JSON's findings as (analytic, EventRecordID, file), in order.
+fn findings_with_file(v: &Value) -> Vec<(String, u64, String)> {
+    let key =
+        |f: &Value| (f["analytic_id"].as_str().unwrap().into(), f["event_record_id"].as_u64().unwrap(), f["file"].as_str().unwrap().into());
+    v["findings"].as_array().unwrap().iter().map(key).collect()
+}
+
 fn s(p: &Path) -> String {
     p.display().to_string()
 }
@@ -354,12 +361,7 @@ fn folders_are_searched_recursively_for_logs_by_content() {
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     let files: Vec<&str> = v["files"].as_array().unwrap().iter().map(|f| f["file"].as_str().unwrap()).collect();
     assert_eq!(files, [s(&a), s(&b), s(&renamed), s(&export)]);
-    let found: Vec<(String, u64, String)> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| (f["analytic_id"].as_str().unwrap().into(), f["event_record_id"].as_u64().unwrap(), f["file"].as_str().unwrap().into()))
-        .collect();
+    let found = findings_with_file(&v);
     assert_eq!(
         found,
         [
@@ -460,12 +462,7 @@ fn every_input_gets_its_sha256_and_a_copy_is_analyzed_once() {
             (s(&junk), "unreadable".into(), sha(b"not a log at all"), None),
         ]
     );
-    let found: Vec<(String, u64, String)> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| (f["analytic_id"].as_str().unwrap().into(), f["event_record_id"].as_u64().unwrap(), f["file"].as_str().unwrap().into()))
-        .collect();
+    let found = findings_with_file(&v);
     assert_eq!(
         found,
         [
