@@ -4,28 +4,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import {
-  CORPUS, LSASS_REL, OUTFLANK_REL, haveCorpus, openApp, raceFailure, scanAndWait, servedApp, withFailureShot,
+  CORPUS, LSASS_REL, OUTFLANK_REL, axeViolations as violations, haveCorpus, openApp, raceFailure, scanAndWait, servedApp, withFailureShot,
 } from './harness.mjs';
-
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 // dist/ served under the test sub-path, and Chromium, for this file's tests.
 const served = servedApp();
-
-/** axe's violations in the page as it is: "rule: target (summary)" lines. */
-async function violations(page) {
-  // Evaluated by the test harness, not loaded by the page: its CSP stays as it is.
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(await readFile(AXE, 'utf8'));
-  const found = await page.evaluate(async () => {
-    const result = await window.axe.run(document, { resultTypes: ['violations'] });
-    return result.violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')} (${n.failureSummary.split('\n').slice(1).join('; ')})`));
-  });
-  return found;
-}
 
 test('axe finds no violation in any view', { timeout: 120_000 }, async (t) => {
   if (!haveCorpus(t)) return;

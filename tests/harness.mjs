@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, open } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 export const TESTS_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(TESTS_DIR, '..');
@@ -386,4 +387,16 @@ export async function withFailureShot(app, name, body) {
     }
     throw e;
   }
+}
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/** axe-core's violations in the page as it is, as "rule: target (summary)" lines. */
+export async function axeViolations(page) {
+  // Evaluated by the test harness, not loaded by the page: its CSP stays as it is.
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(await readFile(AXE, 'utf8'));
+  return page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')} (${n.failureSummary.split('\n').slice(1).join('; ')})`));
+  });
 }

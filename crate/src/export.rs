@@ -146,6 +146,41 @@ pub fn timesketch_csv(findings: &[Finding], header: bool) -> String {
     String::from_utf8(w.into_inner().expect("writes to memory")).expect("csv is utf-8")
 }
 
+/// The columns of a search's CSV (`evtx-triage search --format csv`, and the page's export).
+pub const SEARCH_COLUMNS: &[&str] = &["file", "event_record_id", "event_id", "time_created", "computer", "channel", "recovery", "event"];
+
+/// A search hit as one JSON line.
+pub fn search_jsonl_line(hit: &crate::query::SearchHit) -> String {
+    serde_json::to_string(hit).expect("a hit serializes") + "\n"
+}
+
+/// The header line of a search's CSV.
+pub fn search_csv_header() -> String {
+    csv_line(SEARCH_COLUMNS.iter().copied())
+}
+
+/// A search hit as a CSV row; the event as compact JSON in its cell.
+pub fn search_csv_row(hit: &crate::query::SearchHit) -> String {
+    let cells = [
+        hit.file.clone(),
+        hit.event_record_id.to_string(),
+        hit.event_id.map(|i| i.to_string()).unwrap_or_default(),
+        hit.time_created.clone().unwrap_or_default(),
+        hit.computer.clone().unwrap_or_default(),
+        hit.channel.clone().unwrap_or_default(),
+        hit.recovery.clone().unwrap_or_default(),
+        hit.event.to_string(),
+    ];
+    csv_line(cells.iter().map(String::as_str))
+}
+
+/// One CSV line; cells a spreadsheet would run as a formula are defused.
+fn csv_line<'a>(cells: impl Iterator<Item = &'a str>) -> String {
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    w.write_record(cells.map(neutralize_formula)).expect("writes to memory");
+    String::from_utf8(w.into_inner().expect("writes to memory")).expect("csv is utf-8")
+}
+
 /// Prefixes a cell that spreadsheets would evaluate as a formula.
 pub fn neutralize_formula(cell: &str) -> String {
     match cell.chars().next() {
@@ -238,6 +273,12 @@ pub fn to_table(report: &RunReport) -> String {
         }
         if f.issues.len() > 20 {
             let _ = writeln!(out, "           ... {} more issue(s), see --format json", f.issues.len() - 20);
+        }
+    }
+    if !report.incidents.is_empty() {
+        let _ = writeln!(out, "\nINCIDENTS (the findings of one process on one computer)");
+        for i in &report.incidents {
+            let _ = writeln!(out, "{:>4} finding(s), {:>5} event(s)  {}", i.findings.len(), i.events.len(), i.summary);
         }
     }
     let _ = writeln!(out, "\nCOVERAGE");

@@ -17,6 +17,7 @@
 //!   onto the same event view ([`doc_map`], [`xml_event`]).
 //! - [`integrity`]: EventRecordID gaps, time running backwards, cleared logs.
 //! - [`reread`]: one record's full event, read again from its chunk.
+//! - [`query`]: event search, a query language compiled to one Sigma rule.
 //! - [`report`] / [`export`]: the run's results and their formats; [`navigator`]:
 //!   the techniques hit as an ATT&CK Navigator layer; [`time_zone`]: times as shown.
 //! - [`writer`] / [`demo`]: a small EVTX writer for fixtures and the demo log;
@@ -24,6 +25,7 @@
 
 pub mod analytics;
 pub mod attack;
+pub mod context;
 pub mod cut_record;
 pub mod demo;
 pub mod digest;
@@ -31,11 +33,14 @@ pub mod doc_map;
 pub mod event;
 pub mod export;
 pub mod html_report;
+pub mod incident;
+pub mod index;
 pub mod input;
 pub mod integrity;
 pub mod logsource;
 pub mod navigator;
 pub mod prefilter;
+pub mod query;
 pub mod quick;
 pub mod reader;
 pub mod recover;
@@ -45,6 +50,7 @@ pub mod rule_load;
 pub mod rule_source;
 pub mod rules;
 pub mod scan;
+pub mod story;
 pub mod text_export;
 pub mod text_scan;
 pub mod text_split;

@@ -1,6 +1,6 @@
 //! `evtx-triage`: the command-line scanner over the same core as the web app.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use evtx_triage::digest::{self, HashingReader};
 use evtx_triage::export;
 use evtx_triage::html_report::HtmlReportBuilder;
@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{mpsc, Mutex};
 
+mod search_cli;
+
 #[derive(Parser)]
 #[command(
     name = "evtx-triage",
@@ -36,38 +38,43 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Scan event logs (.evtx, or JSON/XML exports, recognized by content) or folders of them, and print findings.
-    Scan {
-        /// Output format (`jsonl` and `csv` stream findings as they come).
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
-        /// Extra Sigma rules: a .yml file, a .zip of rules, or a folder of them (repeatable).
-        #[arg(long = "rules", value_name = "PATH")]
-        rules: Vec<PathBuf>,
-        /// Load only rules of at least this level.
-        #[arg(long, value_name = "LEVEL")]
-        min_level: Option<String>,
-        /// Load only rules of these statuses (comma-separated: stable,test,experimental,...).
-        #[arg(long, value_name = "STATUS", value_delimiter = ',')]
-        status: Vec<String>,
-        /// Put each finding's full event in `json` and `jsonl` output (read again from the file).
-        #[arg(long)]
-        events: bool,
-        /// Also write the ATT&CK techniques hit as a Navigator layer (format 4.5) to FILE.
-        #[arg(long, value_name = "FILE")]
-        navigator: Option<PathBuf>,
-        /// Also write a self-contained HTML report (inputs and their SHA-256, rule set, coverage, findings, ATT&CK) to FILE.
-        #[arg(long, value_name = "FILE")]
-        report: Option<PathBuf>,
-        /// Also write the files' integrity notes (EventRecordID gaps, cleared logs, hidden records, ...) as CSV to FILE.
-        #[arg(long, value_name = "FILE")]
-        notes_csv: Option<PathBuf>,
-        /// Worker threads (default: all cores).
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Files or folders to scan.
-        #[arg(required = true, value_name = "PATH")]
-        paths: Vec<PathBuf>,
-    },
+    Scan(ScanArgs),
+    /// Search event logs (or folders of them) for the events a query matches, and print them.
+    Search(search_cli::SearchArgs),
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// Output format (`jsonl` and `csv` stream findings as they come).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Extra Sigma rules: a .yml file, a .zip of rules, or a folder of them (repeatable).
+    #[arg(long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// Load only rules of at least this level.
+    #[arg(long, value_name = "LEVEL")]
+    min_level: Option<String>,
+    /// Load only rules of these statuses (comma-separated: stable,test,experimental,...).
+    #[arg(long, value_name = "STATUS", value_delimiter = ',')]
+    status: Vec<String>,
+    /// Put each finding's full event in `json` and `jsonl` output (read again from the file).
+    #[arg(long)]
+    events: bool,
+    /// Also write the ATT&CK techniques hit as a Navigator layer (format 4.5) to FILE.
+    #[arg(long, value_name = "FILE")]
+    navigator: Option<PathBuf>,
+    /// Also write a self-contained HTML report (inputs and their SHA-256, rule set, coverage, findings, ATT&CK) to FILE.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Also write the files' integrity notes (EventRecordID gaps, cleared logs, hidden records, ...) as CSV to FILE.
+    #[arg(long, value_name = "FILE")]
+    notes_csv: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Files or folders to scan.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -87,16 +94,21 @@ const BATCH_CHUNKS: usize = 32;
 /// Exit statuses, decided in one place: 0 every input was analyzed, 1 an
 /// input could not be read at all, 2 a usage error (bad flag, missing path,
 /// a rule file named on the command line that cannot be used, an output
-/// file that cannot be written).
+/// file that cannot be written, a search query that cannot be parsed).
 mod exit {
     pub const UNREADABLE_INPUT: u8 = 1;
     pub const USAGE: u8 = 2;
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let Command::Scan { format, rules: rule_paths, min_level, status, events, navigator, report: html_path, notes_csv, threads, paths } =
-        cli.command;
+    match Cli::parse().command {
+        Command::Scan(args) => run_scan(args),
+        Command::Search(args) => search_cli::run(args),
+    }
+}
+
+fn run_scan(args: ScanArgs) -> ExitCode {
+    let ScanArgs { format, rules: rule_paths, min_level, status, events, navigator, report: html_path, notes_csv, threads, paths } = args;
     let options = LoadOptions { min_level, statuses: status, disabled: Vec::new() };
     let rules = match load_rules(&rule_paths, &options) {
         Ok(r) => r,
@@ -139,7 +151,12 @@ fn main() -> ExitCode {
         let scan = scan_file(path, &rules, threads, streams.then_some(&mut stream as &mut dyn FnMut(Vec<Finding>)));
         out.file_done(path, scan, &mut run);
     }
-    let report = run.finish(&rules);
+    let index = run.take_index();
+    let mut report = run.finish(&rules);
+    if !out.streams() {
+        let paths = inputs.iter().map(|p| (p.display().to_string(), p.clone())).collect();
+        report.incidents = evtx_triage::incident::incidents_from_disk(&report.findings, &index, &paths);
+    }
     for f in &report.files {
         if let Some(e) = &f.error {
             eprintln!("evtx-triage: {}: {e}", f.file);

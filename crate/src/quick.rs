@@ -31,6 +31,8 @@ pub struct QuickRecord {
     pub channel: Option<String>,
     /// TimeCreated as a FILETIME (100 ns ticks since 1601), else the record header's.
     pub filetime: Option<u64>,
+    /// Every GUID value of the record (process GUIDs and others), for the chunk index.
+    pub guids: Vec<crate::index::Guid>,
 }
 
 /// Where a System field's value comes from in a template.
@@ -84,6 +86,7 @@ pub fn chunk_records(chunk: &[u8]) -> Option<Vec<QuickRecord>> {
             computer: values.computer,
             channel: values.channel,
             filetime: values.filetime.or(u64_at(chunk, pos + 16)),
+            guids: values.guids,
         });
         pos += size;
         if record_id == last_id {
@@ -101,6 +104,7 @@ struct Values {
     computer: Option<String>,
     channel: Option<String>,
     filetime: Option<u64>,
+    guids: Vec<crate::index::Guid>,
 }
 
 /// Reads a record's template instance: fragment header, template reference
@@ -145,6 +149,7 @@ fn template_values(chunk: &[u8], start: usize, end: usize, templates: &mut HashM
         computer: constant(&slots.computer),
         channel: constant(&slots.channel),
         filetime: None,
+        guids: Vec::new(),
     };
     if matches!(slots.system_time, Slot::Constant(_)) {
         return None;
@@ -158,6 +163,12 @@ fn template_values(chunk: &[u8], start: usize, end: usize, templates: &mut HashM
         // to the renderer (found by the quick_vs_full fuzz target).
         if value + size > end || !size_fits_type(kind, data) {
             return None;
+        }
+        if kind == 0x0f {
+            out.guids.extend(crate::index::Guid::from_binary(data));
+        } else if kind == 0x01 && data.len() == 76 && data[..2] == [b'{', 0] {
+            // A GUID written as text (`{8-4-4-4-12}`, 38 UTF-16 units), as some writers do.
+            out.guids.extend(text(kind, data).flatten().as_deref().and_then(crate::index::Guid::parse));
         }
         let i = Slot::Value(i as u16);
         if i == slots.event_id {

@@ -10,7 +10,8 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// 3: `files[].sha256`, `duplicate_of` and the status `duplicate`.
-pub const SCHEMA_VERSION: u32 = 3;
+/// 4: `incidents`, and `findings[].actor`.
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// One event on which one analytic fired: where its record is, the summary
 /// columns and the fields that matched. The full event is not kept (a few
@@ -44,6 +45,9 @@ pub struct Finding {
     pub d3fend: Vec<String>,
     /// The process that acted (Sysmon `SourceImage` / `Image`), when known.
     pub source_process: Option<String>,
+    /// The acting process by GUID or PID: whose story and incident this finding is part of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<crate::story::Actor>,
     /// Set when the acting process is a known false positive of the analytic.
     pub false_positive_hint: Option<String>,
     /// The fields and values that made the rule match.
@@ -401,4 +405,7 @@ pub struct RunReport {
     pub prefilter_literals: Vec<String>,
     /// Rules loaded, and every rule skipped with its reason.
     pub rules: crate::rule_load::LoadReport,
+    /// The findings of each acting process, with its story (see `incident`).
+    #[serde(default)]
+    pub incidents: Vec<crate::incident::Incident>,
 }

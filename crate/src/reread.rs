@@ -47,6 +47,54 @@ pub fn event_in_chunk(chunk_bytes: &[u8], chunk: u64, offset: u64) -> Result<Val
     Err(fail("no record starts there (has the file changed?)".into()))
 }
 
+/// Every record of a chunk, read again as the scan read it (with its cut
+/// and carved records): (file offset, event view). Records that do not
+/// render are left out, as the scan reports them already.
+pub fn events_in_chunk(chunk_bytes: &[u8], chunk: u64) -> Result<Vec<(u64, crate::event::EventView)>, RereadError> {
+    events_in_chunk_where(chunk_bytes, chunk, |_| true)
+}
+
+/// [`events_in_chunk`], rendering only the records whose bytes `keep` accepts
+/// (rendering is the slow step: a story looks for one process's records).
+pub fn events_in_chunk_where(
+    chunk_bytes: &[u8],
+    chunk: u64,
+    keep: impl Fn(&[u8]) -> bool,
+) -> Result<Vec<(u64, crate::event::EventView)>, RereadError> {
+    let fail = |what: String| RereadError(format!("chunk {chunk}: {what}"));
+    let plan = crate::recover::plan(chunk_bytes);
+    let data = crate::recover::bytes_to_parse(plan.as_ref(), chunk_bytes);
+    let mut parsed_chunk = EvtxChunkData::new(data, false).map_err(|e| fail(error_chain(&e)))?;
+    let mut parsed = parsed_chunk.parse(crate::scan::settings_for(plan.as_ref())).map_err(|e| fail(error_chain(&e)))?;
+    let start = chunk_start(chunk);
+    let mut out = Vec::new();
+    let data = parsed.data;
+    for record in parsed.iter().flatten() {
+        let from = record.binxml_offset as usize;
+        let raw = data.get(from..from + record.binxml_size as usize).unwrap_or(&[]);
+        if !keep(raw) {
+            continue;
+        }
+        let offset = start + record.binxml_offset.saturating_sub(24);
+        if let Ok(json) = record.into_json_value() {
+            out.push((offset, crate::event::EventView::from_rendered(json.data)));
+        }
+    }
+    Ok(out)
+}
+
+/// Reads chunk `chunk` of a file on disk (up to 64 KiB: the last may be cut).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn chunk_in_file(path: &std::path::Path, chunk: u64) -> Result<Vec<u8>, RereadError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let fail = |e: std::io::Error| RereadError(format!("{}: {e}", path.display()));
+    let mut file = std::fs::File::open(path).map_err(fail)?;
+    file.seek(SeekFrom::Start(chunk_start(chunk))).map_err(fail)?;
+    let mut bytes = Vec::with_capacity(CHUNK_SIZE);
+    file.take(CHUNK_SIZE as u64).read_to_end(&mut bytes).map_err(fail)?;
+    Ok(bytes)
+}
+
 /// The bytes of the file a finding's event is read again from: its chunk
 /// (EVTX) or its own text (exports): (start, length).
 pub fn span_of(f: &Finding) -> (u64, u64) {

@@ -7,6 +7,7 @@
 //! into a [`RunReport`].
 
 use crate::event::EventView;
+use crate::index::{ChunkKeys, FileIndex, Guid};
 use crate::input::InputFormat;
 use crate::integrity::{IntegrityBuilder, RecordMark};
 use crate::logsource::Scope;
@@ -40,6 +41,9 @@ pub struct ChunkAnalysis {
     /// Carved records dropped as copies of live ones.
     #[serde(default)]
     pub duplicates: u64,
+    /// The chunk's time span, computers and GUIDs, for reading it again (see `index`).
+    #[serde(default)]
+    pub keys: ChunkKeys,
 }
 
 /// A record cut short or carved (see `recover`), for the file's counts and
@@ -106,7 +110,33 @@ pub fn analyze_chunk(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalys
     analyze_chunk_inner(file, raw, rules)
 }
 
+/// Adds a record's time, computer and GUIDs to its chunk's keys.
+fn add_keys(keys: &mut ChunkKeys, filetime: Option<u64>, computer: Option<&str>, guids: impl IntoIterator<Item = Guid>) {
+    if let Some(t) = filetime {
+        keys.add_time(t);
+    }
+    if let Some(c) = computer.filter(|c| !keys.computers.iter().any(|k| k == c)) {
+        keys.computers.push(c.to_string());
+    }
+    keys.guids.extend(guids);
+}
+
+/// The GUIDs a rendered event carries: its fields named `...Guid` (any case) that hold one.
+pub fn guids_of(view: &EventView) -> impl Iterator<Item = Guid> + '_ {
+    let fields = view.fields.as_object().into_iter().flatten();
+    fields
+        .filter(|(k, _)| k.len() > 4 && k[k.len() - 4..].eq_ignore_ascii_case("guid"))
+        .filter_map(|(_, v)| v.as_str().and_then(Guid::parse))
+}
+
 fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis {
+    let mut out = analyze_records(file, raw, rules);
+    out.keys.chunk = raw.index;
+    out.keys.seal();
+    out
+}
+
+fn analyze_records(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis {
     let mut out = ChunkAnalysis { index: raw.index, file_offset: raw.file_offset, ..Default::default() };
     let issue = |kind: &str, offset: u64, reason: String| Issue { kind: kind.into(), chunk: Some(raw.index), offset, line: None, reason };
 
@@ -198,6 +228,7 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
             // No record can match: statistics are all this chunk gives.
             for r in records {
                 out.stats.add_record(None, r.computer.as_deref(), r.channel.as_deref(), r.event_id);
+                add_keys(&mut out.keys, r.filetime, r.computer.as_deref(), r.guids.iter().copied());
             }
             let marks: Vec<RecordMark> = records.iter().map(|r| quick_mark(raw.file_offset, r)).collect();
             out.integrity.add_chunk(raw.index, &marks);
@@ -287,6 +318,7 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
         if !candidate {
             if let Some(q) = known {
                 add_quick_stats(&mut out.stats, q);
+                add_keys(&mut out.keys, q.filetime, q.computer.as_deref(), q.guids.iter().copied());
                 marks.push(quick_mark(raw.file_offset, q));
                 continue;
             }
@@ -305,12 +337,14 @@ fn analyze_chunk_inner(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnal
         };
         let view = EventView::from_rendered(json);
         let b = view.basics();
+        let filetime = b.time_created.as_deref().and_then(iso_to_filetime).unwrap_or(header_filetime);
+        add_keys(&mut out.keys, Some(filetime), b.computer.as_deref(), guids_of(&view));
         marks.push(RecordMark {
             offset: record_offset,
             record_id,
             event_record_id: b.event_record_id.unwrap_or(record_id),
             // TimeCreated, as the quick path reads it, else the record header's time.
-            filetime: Some(b.time_created.as_deref().and_then(iso_to_filetime).unwrap_or(header_filetime)),
+            filetime: Some(filetime),
             event_id: b.event_id,
             channel: b.channel.clone(),
         });
@@ -363,6 +397,7 @@ fn read_found(
         filetime: b.time_created.as_deref().and_then(iso_to_filetime).unwrap_or(header_filetime),
         partial: matches!(found, Found::Partial(..)),
     };
+    add_keys(&mut out.keys, Some(mark.filetime), b.computer.as_deref(), guids_of(&view));
     if let Found::Partial(p, by) = &found {
         out.issues.push(Issue {
             kind: "truncated".into(),
@@ -441,7 +476,7 @@ fn add_quick_stats(stats: &mut StatsBuilder, r: &crate::quick::QuickRecord) {
 const UNIX_EPOCH_AS_FILETIME: i128 = 116_444_736_000_000_000;
 
 /// An ISO 8601 time (`2019-03-17T19:09:41.3288680Z`) as a FILETIME.
-fn iso_to_filetime(text: &str) -> Option<u64> {
+pub fn iso_to_filetime(text: &str) -> Option<u64> {
     let t: jiff::Timestamp = text.parse().ok()?;
     u64::try_from(t.as_nanosecond() / 100 + UNIX_EPOCH_AS_FILETIME).ok()
 }
@@ -554,6 +589,7 @@ pub(crate) fn make_finding(
         attack,
         d3fend: info.d3fend.iter().map(|d| d.id.clone()).collect(),
         source_process,
+        actor: crate::story::actor_of(&info.id, view),
         false_positive_hint,
         matched: hit.matched,
         snippet: Value::Object(snippet),
@@ -604,6 +640,9 @@ pub struct ChunkTally {
     pub found: Vec<FoundRecord>,
     #[serde(default)]
     pub duplicates: u64,
+    /// Each chunk's keys, for the file's index (EVTX only).
+    #[serde(default)]
+    pub keys: Vec<ChunkKeys>,
 }
 
 impl ChunkTally {
@@ -622,6 +661,7 @@ impl ChunkTally {
             integrity: chunk.integrity,
             found: chunk.found,
             duplicates: chunk.duplicates,
+            keys: if chunk.keys.first.is_some() || !chunk.keys.guids.is_empty() { vec![chunk.keys] } else { Vec::new() },
         });
     }
 
@@ -636,6 +676,7 @@ impl ChunkTally {
         self.integrity.merge(next.integrity);
         self.found.extend(next.found);
         self.duplicates += next.duplicates;
+        self.keys.extend(next.keys);
         self.seen += next.seen;
         self.parsed += next.parsed;
         self.skipped += next.skipped;
@@ -664,6 +705,8 @@ pub struct FileScan {
     held: Vec<Finding>,
     /// The file's SHA-256, once its reader has seen every byte.
     sha256: Option<String>,
+    /// Its chunks by time, computer and GUID, to read again what a story needs.
+    index: FileIndex,
 }
 
 impl FileScan {
@@ -678,6 +721,7 @@ impl FileScan {
             drained: 0,
             held: Vec::new(),
             sha256: None,
+            index: FileIndex::default(),
         }
     }
 
@@ -719,12 +763,23 @@ impl FileScan {
     pub fn add(&mut self, chunk: ChunkAnalysis) {
         self.tally.add(chunk);
         self.hold_carved();
+        self.index_keys();
     }
 
     /// Adds the results of a run of chunks (a worker's part), in file order.
     pub fn add_tally(&mut self, tally: ChunkTally) {
         self.tally.merge(tally);
         self.hold_carved();
+        self.index_keys();
+    }
+
+    fn index_keys(&mut self) {
+        std::mem::take(&mut self.tally.keys).into_iter().for_each(|k| self.index.add(k));
+    }
+
+    /// The file's chunk index (see `index`).
+    pub fn index(&self) -> &FileIndex {
+        &self.index
     }
 
     fn hold_carved(&mut self) {
@@ -892,6 +947,7 @@ pub struct RunBuilder {
     files: Vec<FileReport>,
     findings: Vec<Finding>,
     totals: StatsBuilder,
+    index: crate::index::RunIndex,
 }
 
 impl Default for RunBuilder {
@@ -902,11 +958,13 @@ impl Default for RunBuilder {
 
 impl RunBuilder {
     pub fn new() -> Self {
-        RunBuilder { files: Vec::new(), findings: Vec::new(), totals: StatsBuilder::default() }
+        RunBuilder { files: Vec::new(), findings: Vec::new(), totals: StatsBuilder::default(), index: Default::default() }
     }
 
-    pub fn add_file(&mut self, scan: FileScan) {
+    pub fn add_file(&mut self, mut scan: FileScan) {
+        let index = std::mem::take(&mut scan.index);
         let (report, findings, stats) = scan.finish();
+        self.index.add(&report, index);
         self.totals.merge(&stats);
         self.files.push(report);
         self.findings.extend(findings);
@@ -927,6 +985,11 @@ impl RunBuilder {
         self.files.iter().any(|f| f.duplicate_of.is_none() && f.size == size)
     }
 
+    /// The index of every file added (take it before [`Self::finish`]).
+    pub fn take_index(&mut self) -> crate::index::RunIndex {
+        std::mem::take(&mut self.index)
+    }
+
     pub fn finish(self, rules: &RuleSet) -> RunReport {
         let fired: std::collections::HashSet<&str> = self.findings.iter().map(|f| f.analytic_id.as_str()).collect();
         let coverage = rules.analytics().enumerate().map(|(i, info)| coverage_of(info.id.clone(), rules.scope(i), &self.totals)).collect();
@@ -940,6 +1003,7 @@ impl RunBuilder {
             totals: self.totals.build(),
             prefilter_literals: rules.prefilter().literals().to_vec(),
             rules: rules.load_report().clone(),
+            incidents: Vec::new(),
         }
     }
 }

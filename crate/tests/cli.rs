@@ -64,7 +64,12 @@ fn in_process(files: &[PathBuf], rules: &RuleSet) -> RunReport {
     for f in files {
         run.add_file(scan_bytes(&f.display().to_string(), &std::fs::read(f).unwrap(), rules));
     }
-    run.finish(rules)
+    // Incidents as the CLI tells them: their stories read again from the files.
+    let index = run.take_index();
+    let mut report = run.finish(rules);
+    let paths = files.iter().map(|f| (f.display().to_string(), f.clone())).collect();
+    report.incidents = evtx_triage::incident::incidents_from_disk(&report.findings, &index, &paths);
+    report
 }
 
 fn json_pairs(v: &Value) -> std::collections::BTreeSet<(String, u64)> {
@@ -96,7 +101,7 @@ fn json_output() {
     assert_eq!(stderr(&out), "");
     let text = stdout(&out);
     let v: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(v["schema_version"], 3);
+    assert_eq!(v["schema_version"], 4);
     assert_eq!(v["rules"], serde_json::json!({"loaded": 2, "skipped": []}));
     assert_eq!(json_pairs(&v), set(&[(MINIDUMP, 11), (TASKMGR, 12)]));
     assert_eq!(v["files"][0]["file"], Value::from(s(&file)));

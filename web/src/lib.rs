@@ -5,6 +5,7 @@
 //! - [`state`]: a run as the page sees it, parts folded in file order.
 //! - [`pool`] / [`protocol`]: the worker pool and its messages.
 //! - [`worker`]: the worker side (the `worker` binary).
+//! - [`stories`]: stories and contexts, their chunks read again from the `File`s.
 //! - [`browser`]: downloads, files from inputs and drops, the network lock.
 
 pub mod browser;
@@ -13,4 +14,5 @@ pub mod persist;
 pub mod pool;
 pub mod protocol;
 pub mod state;
+pub mod stories;
 pub mod worker;

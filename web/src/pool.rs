@@ -59,11 +59,13 @@ struct RunFile {
     /// Its jobs post the bytes they read, for the page to hash (not when
     /// its hash is known already, from a check for a duplicate).
     post_bytes: bool,
+    /// A search run's query.
+    query: Option<String>,
 }
 
 impl RunFile {
     fn job(&self, run: u32, part: u64) -> Job {
-        Job { post_bytes: self.post_bytes, ..job_for(run, self.index, &self.name, self.size, part) }
+        Job { post_bytes: self.post_bytes, query: self.query.clone(), ..job_for(run, self.index, &self.name, self.size, part) }
     }
 }
 
@@ -184,13 +186,22 @@ impl Pool {
     /// The `twins` (inputs the size of an earlier one) are only hashed, until
     /// [`Self::release`] says they are no duplicate. `hash`: jobs post the bytes they read.
     pub fn begin(&mut self, run: u32, files: Vec<(usize, (File, String))>, twins: &[usize], hash: bool) {
+        self.begin_with(run, files, twins, hash, None);
+    }
+
+    /// Starts a search run: the files read again, each worker running the query's rule.
+    pub fn begin_search(&mut self, run: u32, files: Vec<(usize, (File, String))>, query: &str) {
+        self.begin_with(run, files, &[], false, Some(query));
+    }
+
+    fn begin_with(&mut self, run: u32, files: Vec<(usize, (File, String))>, twins: &[usize], hash: bool, query: Option<&str>) {
         self.run = run;
         self.queue.clear();
         self.files = files
             .into_iter()
             .map(|(index, (file, name))| {
                 let size = file.size() as u64;
-                RunFile { index, file, name, size, post_bytes: hash }
+                RunFile { index, file, name, size, post_bytes: hash, query: query.map(str::to_string) }
             })
             .collect();
         for f in &self.files {

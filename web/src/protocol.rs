@@ -47,6 +47,9 @@ pub struct Job {
     /// earlier one, not analyzed if it is a duplicate of it.
     #[serde(default)]
     pub digest_only: bool,
+    /// A search: the worker runs this query's rule (see `evtx_triage::query`) instead of the rule set.
+    #[serde(default)]
+    pub query: Option<String>,
 }
 
 /// A worker's answer to one job.
@@ -65,8 +68,8 @@ pub enum Reply {
         /// Part 0 read the whole file (a text export that cannot be cut into parts).
         #[serde(default)]
         whole_file: bool,
-        /// The part's chunks, folded in order.
-        tally: ChunkTally,
+        /// The part's chunks, folded in order (boxed: the other replies are small).
+        tally: Box<ChunkTally>,
         /// Worker time spent reading the part's bytes, and analyzing them.
         read_ms: f64,
         analyze_ms: f64,
@@ -75,6 +78,15 @@ pub enum Reply {
     Unreadable { run: u32, file: usize, reason: String },
     /// The worker died on this part (a trap in the analyzer); the pool made a new one.
     Crashed { run: u32, file: usize, part: u64, start: u64, end: u64, reason: String },
+}
+
+impl Reply {
+    /// The run it answers for.
+    pub fn run(&self) -> u32 {
+        match self {
+            Reply::Done { run, .. } | Reply::Unreadable { run, .. } | Reply::Crashed { run, .. } => *run,
+        }
+    }
 }
 
 /// The rule set a worker runs: the user's rule texts (the built-ins are
@@ -138,5 +150,6 @@ pub fn job_for(run: u32, file: usize, name: &str, size: u64, part: u64) -> Job {
         crash_test: false,
         post_bytes: true,
         digest_only: false,
+        query: None,
     }
 }

@@ -5,6 +5,7 @@
 use crate::pool::Piece;
 use crate::protocol::{part_count, Reply};
 use evtx_triage::digest::{InOrder, StreamDigest};
+use evtx_triage::index::RunIndex;
 use evtx_triage::input::Container;
 use evtx_triage::report::{Finding, Issue, RunReport};
 use evtx_triage::rules::RuleSet;
@@ -15,6 +16,8 @@ use std::collections::BTreeMap;
 pub enum Phase {
     Idle,
     Working,
+    /// Every file is read; the incidents' stories are being read again (see `stories`).
+    Stories,
     Done,
 }
 
@@ -23,6 +26,7 @@ impl Phase {
         match self {
             Phase::Idle => "idle",
             Phase::Working => "working",
+            Phase::Stories => "stories",
             Phase::Done => "done",
         }
     }
@@ -116,6 +120,12 @@ pub struct Scan {
     pub cancelled: bool,
     pub files: Vec<FileEntry>,
     pub report: Option<RunReport>,
+    /// Every file's chunks by time, computer and process GUID (once the run is complete).
+    pub index: Option<std::rc::Rc<RunIndex>>,
+    /// The run whose stories are being told (so they are told once).
+    stories_for: Option<u32>,
+    /// A search run has no incidents to tell: its findings are the query's matches.
+    pub is_search: bool,
     pub started_ms: f64,
     pub finished_ms: f64,
     /// The time of the first finding on screen, from the start.
@@ -144,6 +154,9 @@ impl Default for Scan {
             cancelled: false,
             files: Vec::new(),
             report: None,
+            index: None,
+            stories_for: None,
+            is_search: false,
             started_ms: 0.0,
             finished_ms: 0.0,
             first_finding_ms: None,
@@ -160,6 +173,11 @@ impl Default for Scan {
 }
 
 impl Scan {
+    /// The state of search runs (see `components::search`).
+    pub fn for_search() -> Self {
+        Scan { is_search: true, ..Scan::default() }
+    }
+
     pub fn rules(&self) -> &RuleSet {
         &self.rules
     }
@@ -176,6 +194,7 @@ impl Scan {
         self.phase = Phase::Working;
         self.cancelled = false;
         self.report = None;
+        self.index = None;
         self.started_ms = now;
         self.first_finding_ms = None;
         self.first_finding_percent = None;
@@ -326,7 +345,7 @@ impl Scan {
                     scan.header(&header);
                 }
                 entry.bytes_done += bytes;
-                entry.waiting.insert(part, PartResult::Tally(tally));
+                entry.waiting.insert(part, PartResult::Tally(*tally));
             }
             Reply::Crashed { part, start, end, reason, .. } => {
                 // Those bytes will not come: no hash, and the pieces after them are let go.
@@ -387,9 +406,27 @@ impl Scan {
                 run.add_file(scan);
             }
         }
+        self.index = Some(std::rc::Rc::new(run.take_index()));
         self.report = Some(run.finish(&self.rules));
-        self.phase = Phase::Done;
+        self.phase = if self.is_search { Phase::Done } else { Phase::Stories };
         self.finished_ms = now;
+    }
+
+    /// Once per run, when its files are read: what telling its incidents needs.
+    pub fn stories_to_tell(&mut self) -> Option<(u32, Vec<Finding>, std::rc::Rc<RunIndex>)> {
+        if self.phase != Phase::Stories || self.stories_for == Some(self.run) {
+            return None;
+        }
+        self.stories_for = Some(self.run);
+        Some((self.run, self.report.as_ref()?.findings.clone(), self.index.clone()?))
+    }
+
+    /// The incidents are told: the run is done.
+    pub fn set_incidents(&mut self, run: u32, incidents: Vec<evtx_triage::incident::Incident>) {
+        if let (Some(report), Phase::Stories, true) = (self.report.as_mut(), self.phase, run == self.run) {
+            report.incidents = incidents;
+            self.phase = Phase::Done;
+        }
     }
 
     pub fn bytes_total(&self) -> u64 {

@@ -33,6 +33,8 @@ const FALLBACK_SLICE_BYTES: u64 = 8 << 20;
 struct Worker {
     /// Replaced when the page sends a new rule set (never during a run).
     rules: RefCell<RuleSet>,
+    /// The last search's query and its compiled rule.
+    query: RefCell<Option<(String, RuleSet)>>,
     scope: DedicatedWorkerGlobalScope,
     queue: RefCell<VecDeque<(Job, File)>>,
     running: std::cell::Cell<bool>,
@@ -72,6 +74,7 @@ pub fn run_worker() {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let worker = Rc::new(Worker {
         rules: RefCell::new(RuleSet::builtin()),
+        query: RefCell::new(None),
         scope: scope.clone(),
         queue: RefCell::new(VecDeque::new()),
         running: std::cell::Cell::new(false),
@@ -115,6 +118,19 @@ pub fn run_worker() {
     scope.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
     onmessage.forget();
     let _ = scope.post_message(&JsValue::from_str(crate::protocol::READY));
+}
+
+/// The rules a job runs: the page's rule set, or a search's query.
+fn job_rules<'w>(worker: &'w Worker, job: &Job) -> std::cell::Ref<'w, RuleSet> {
+    let Some(text) = &job.query else { return worker.rules.borrow() };
+    if worker.query.borrow().as_ref().is_none_or(|(t, _)| t != text) {
+        // The page parsed it already; a query that does not compile matches nothing.
+        let rules = evtx_triage::query::Query::parse(text)
+            .and_then(|q| q.rule_set())
+            .unwrap_or_else(|_| RuleSet::new(Vec::new()).expect("an empty rule set"));
+        worker.query.replace(Some((text.clone(), rules)));
+    }
+    std::cell::Ref::map(worker.query.borrow(), |q| &q.as_ref().expect("set above").1)
 }
 
 /// Runs queued jobs until none is left.
@@ -204,7 +220,7 @@ async fn analyze_part(worker: &Worker, job: &Job, file: &File) -> Reply {
         header,
         container,
         whole_file: part.whole_file,
-        tally: part.tally,
+        tally: Box::new(part.tally),
         read_ms: part.read_ms,
         analyze_ms,
     }
@@ -217,7 +233,7 @@ fn finish_part(worker: &Worker, job: &Job, part: &mut PartAnalysis) -> Result<()
         let head = head.clone();
         decide(part, &head, true)?;
     }
-    let rules = worker.rules.borrow();
+    let rules = job_rules(worker, job);
     match &mut part.reader {
         // Only the file's last part may end in a short chunk; others end on a boundary.
         PartReader::Evtx(splitter) => {
@@ -275,7 +291,7 @@ fn feed(worker: &Worker, job: &Job, part: &mut PartAnalysis, bytes: &[u8], file_
         part.pos = 0; // the whole head, from byte 0, to the chosen reader
         return feed(worker, job, part, &head, file_size);
     }
-    let rules = worker.rules.borrow();
+    let rules = job_rules(worker, job);
     match &mut part.reader {
         PartReader::Evtx(splitter) => {
             // Part 0 streams to the end of the file (its format was unknown): stop at the part's end.
@@ -430,7 +446,7 @@ async fn digest_only(worker: &Worker, job: &Job, file: &File) -> Reply {
         header: None,
         container: None,
         whole_file: true,
-        tally: ChunkTally::default(),
+        tally: Box::default(),
         read_ms: now_ms() - started,
         analyze_ms: 0.0,
     }

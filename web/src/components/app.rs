@@ -1,6 +1,6 @@
 //! The page: drop zone and pickers, progress, summary, findings, detail.
 
-use super::detail::{Detail, FullEvent};
+use super::detail::{ContextView, Detail, FullEvent, Opened, StoryView};
 use super::findings::{self, Filter, FilterControls, SortKey};
 use super::rules::{active_texts, RuleSource, RulesPanel, SavedRules};
 use super::{group, human_bytes, summary};
@@ -17,12 +17,21 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use yew::prelude::*;
 
+/// The bit that marks a search run's number (scans count up from 1 without it).
+const SEARCH_RUN: u32 = 1 << 31;
+
 /// How often the page redraws while a run goes on.
 const REDRAW_MS: i32 = 500;
 
 #[function_component(App)]
 pub fn app() -> Html {
     let scan = use_mut_ref(Scan::default);
+    // Search runs: the loaded files read again with a query's rule (their own run numbers).
+    let search = use_mut_ref(Scan::for_search);
+    let search_query = use_state(|| None::<Rc<evtx_triage::query::Query>>);
+    let search_invalid = use_state(|| None::<String>);
+    let search_first = use_state(|| 0usize);
+    let search_opened = use_state(|| None::<Opened>);
     let pool: Rc<RefCell<Option<Rc<RefCell<Pool>>>>> = use_mut_ref(|| None);
     let redraw = use_force_update();
     let ready_workers = use_state(|| 0usize);
@@ -31,6 +40,11 @@ pub fn app() -> Html {
     let zone = use_state(ShownZone::default);
     let selected = use_state(|| None::<usize>);
     let full_event = use_state(|| FullEvent::Loading);
+    let story = use_state(|| StoryView::Loading);
+    let context = use_state(|| ContextView::Closed);
+    let opened = use_state(|| None::<Opened>);
+    // Findings, or the incidents they form.
+    let show_incidents = use_state(|| false);
     let dragging = use_state(|| false);
     let first_row = use_state(|| 0usize);
     // Hashing runs at about 250 MB/s in a browser: a responder in a hurry on a big log may skip it.
@@ -46,6 +60,7 @@ pub fn app() -> Html {
     // Start the workers once; their replies fold into `scan`.
     {
         let (scan, pool, redraw, ready_workers) = (scan.clone(), pool.clone(), redraw.clone(), ready_workers.clone());
+        let search = search.clone();
         use_effect_with((), move |_| {
             // Redraw at most every REDRAW_MS while a run goes on: replies can
             // come by the thousand (many small files), and redrawing the table
@@ -62,6 +77,12 @@ pub fn app() -> Html {
             let pool_for_replies = pool.clone();
             let on_reply: Rc<dyn Fn(Reply)> = Rc::new(move |reply: Reply| {
                 let now = browser::now_ms();
+                if reply.run() & SEARCH_RUN != 0 {
+                    if search.borrow_mut().apply(reply, now) {
+                        redraw.force_update();
+                    }
+                    return;
+                }
                 let had_findings = scan.borrow().finding_count() > 0;
                 if !scan.borrow_mut().apply(reply, now) {
                     return;
@@ -74,7 +95,10 @@ pub fn app() -> Html {
                 let since = now - last_redraw.get();
                 // The first findings are shown at once, whatever the throttle.
                 let first_findings = !had_findings && scan.borrow().finding_count() > 0;
-                if scan.borrow().phase == Phase::Done || first_findings || (since >= REDRAW_MS as f64 && !pending.get()) {
+                if matches!(scan.borrow().phase, Phase::Stories | Phase::Done)
+                    || first_findings
+                    || (since >= REDRAW_MS as f64 && !pending.get())
+                {
                     last_redraw.set(now);
                     redraw.force_update();
                 } else if !pending.replace(true) {
@@ -387,6 +411,21 @@ pub fn app() -> Html {
         })
     };
 
+    // Once the files are read, the incidents' stories are read again from them.
+    {
+        let (scan, run_files, redraw) = (scan.clone(), run_files.clone(), redraw.clone());
+        use_effect(move || {
+            let due = scan.borrow_mut().stories_to_tell();
+            if let Some((run, findings, index)) = due {
+                wasm_bindgen_futures::spawn_local(async move {
+                    let files = run_files.borrow().clone();
+                    let incidents = crate::stories::incidents(&findings, &index, &files).await;
+                    scan.borrow_mut().set_incidents(run, incidents);
+                    redraw.force_update();
+                });
+            }
+        });
+    }
     let s = scan.borrow();
     let phase = s.phase;
     let all = s.findings();
@@ -403,15 +442,48 @@ pub fn app() -> Html {
     };
     let on_open = {
         let (selected, full_event, run_files, scan) = (selected.clone(), full_event.clone(), run_files.clone(), scan.clone());
+        let (story, context, opened) = (story.clone(), context.clone(), opened.clone());
         Callback::from(move |i: usize| {
             selected.set(Some(i));
             full_event.set(FullEvent::Loading);
+            context.set(ContextView::Closed);
+            opened.set(None);
             let finding = scan.borrow().findings().get(i).map(|f| (*f).clone());
             let Some(f) = finding else { return };
             let file = run_files.borrow().get(&f.file).cloned();
             let full_event = full_event.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 full_event.set(read_event_again(file, &f).await);
+            });
+            tell_story(&scan.borrow(), i, &run_files, story.clone());
+        })
+    };
+    let on_open_event = {
+        let (opened, run_files) = (opened.clone(), run_files.clone());
+        Callback::from(move |(from_id, event): (String, evtx_triage::story::StoryEvent)| {
+            opened.set(Some(Opened { from_id: from_id.clone(), event: event.clone(), full: FullEvent::Loading }));
+            let (opened, file) = (opened.clone(), run_files.borrow().get(&event.file).cloned());
+            wasm_bindgen_futures::spawn_local(async move {
+                let full = read_story_event(file, &event).await;
+                opened.set(Some(Opened { from_id, event, full }));
+            });
+        })
+    };
+    let on_back = {
+        let opened = opened.clone();
+        Callback::from(move |_| opened.set(None))
+    };
+    let on_context = {
+        let (context, run_files, scan, selected) = (context.clone(), run_files.clone(), scan.clone(), selected.clone());
+        Callback::from(move |minutes: u32| {
+            let s = scan.borrow();
+            let (Some(i), Some(index)) = (*selected, s.index.clone()) else { return };
+            let Some(f) = s.findings().get(i).map(|f| (*f).clone()) else { return };
+            context.set(ContextView::Loading(minutes));
+            let (context, files) = (context.clone(), run_files.borrow().clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let (events, cut) = crate::stories::context(&f, minutes, &index, &files).await;
+                context.set(ContextView::Loaded { minutes, events: Rc::new(events), cut });
             });
         })
     };
@@ -426,6 +498,84 @@ pub fn app() -> Html {
     let on_pick_rule = {
         let filter = filter.clone();
         Callback::from(move |id: String| filter.set(Filter { analytic: id, ..(*filter).clone() }))
+    };
+    let on_search = {
+        let (scan, search, pool, run_files, redraw) = (scan.clone(), search.clone(), pool.clone(), run_files.clone(), redraw.clone());
+        let (search_query, search_invalid, search_first) = (search_query.clone(), search_invalid.clone(), search_first.clone());
+        Callback::from(move |text: String| {
+            let compiled = evtx_triage::query::Query::parse(&text).and_then(|q| q.rule_set().map(|rules| (q, rules)));
+            let (query, rules) = match compiled {
+                Ok(c) => c,
+                Err(e) => {
+                    search_invalid.set(Some(e.to_string()));
+                    return;
+                }
+            };
+            search_invalid.set(None);
+            search_first.set(0);
+            // The files of the last run, in its order (skipped and duplicate inputs keep their place, unread).
+            let inputs: Vec<(String, u64, Option<String>)> = scan
+                .borrow()
+                .files
+                .iter()
+                .map(|f| {
+                    let unread =
+                        f.skipped.clone().or_else(|| matches!(f.twin, crate::state::Twin::DuplicateOf(_)).then(|| "duplicate".into()));
+                    (f.name.clone(), f.size, unread)
+                })
+                .collect();
+            let files: Vec<(usize, (web_sys::File, String))> = inputs
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, _, unread))| unread.is_none())
+                .filter_map(|(i, (name, _, _))| run_files.borrow().get(name).map(|f| (i, (f.clone(), name.clone()))))
+                .collect();
+            let run = SEARCH_RUN | search.borrow().run.wrapping_add(1);
+            {
+                let mut s = search.borrow_mut();
+                s.set_rules(rules);
+                s.begin(run, inputs, browser::now_ms(), false);
+            }
+            search_query.set(Some(Rc::new(query)));
+            if let Some(p) = pool.borrow().as_ref() {
+                p.borrow_mut().begin_search(run, files, &text);
+            }
+            redraw.force_update();
+        })
+    };
+    let on_search_page = {
+        let search_first = search_first.clone();
+        Callback::from(move |first: usize| search_first.set(first))
+    };
+    let on_open_hit = {
+        let (search_opened, run_files) = (search_opened.clone(), run_files.clone());
+        Callback::from(move |(from_id, event): (String, evtx_triage::story::StoryEvent)| {
+            search_opened.set(Some(super::search::loading(from_id.clone(), event.clone())));
+            let (opened, file) = (search_opened.clone(), run_files.borrow().get(&event.file).cloned());
+            wasm_bindgen_futures::spawn_local(async move {
+                let full = read_story_event(file, &event).await;
+                opened.set(Some(Opened { from_id, event, full }));
+            });
+        })
+    };
+    let on_close_hit = {
+        let search_opened = search_opened.clone();
+        Callback::from(move |_| search_opened.set(None))
+    };
+    let on_export_search = {
+        let (search, search_query, run_files) = (search.clone(), search_query.clone(), run_files.clone());
+        Callback::from(move |kind: &'static str| {
+            let Some(query) = (*search_query).clone() else { return };
+            let hits: Vec<evtx_triage::report::Finding> =
+                search.borrow().findings().into_iter().filter(|f| query.admits(f)).cloned().collect();
+            let files = run_files.borrow().clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let text = export_search(&hits, &files, kind).await;
+                let (name, mime) =
+                    if kind == "csv" { ("evtx-triage-search.csv", "text/csv") } else { ("evtx-triage-search.jsonl", "application/jsonl") };
+                browser::download(name, mime, &text);
+            });
+        })
     };
     let on_close = {
         let selected = selected.clone();
@@ -444,8 +594,32 @@ pub fn app() -> Html {
     computers.dedup();
     let detail = selected.and_then(|i| all.get(i).map(|f| (*f).clone())).map(|f| {
         let info = s.rules().analytics().find(|a| a.id == f.analytic_id).cloned();
-        html! { <Detail finding={f} event={(*full_event).clone()} analytic={info} on_close={on_close.clone()} /> }
+        html! { <Detail finding={f} event={(*full_event).clone()} analytic={info} on_close={on_close.clone()}
+        story={(*story).clone()} context={(*context).clone()} opened={(*opened).clone()}
+        on_open_event={on_open_event.clone()} on_back={on_back.clone()} on_context={on_context.clone()} /> }
     });
+    let search_panel = {
+        let sr = search.borrow();
+        let hits: Vec<&evtx_triage::report::Finding> = match &*search_query {
+            Some(q) => sr.findings().into_iter().filter(|f| q.admits(f)).collect(),
+            None => Vec::new(),
+        };
+        let state = match (&*search_invalid, sr.phase) {
+            (Some(why), _) => super::search::SearchState::Invalid(why.clone()),
+            (None, Phase::Idle) => super::search::SearchState::Idle,
+            (None, Phase::Done) => super::search::SearchState::Done,
+            (None, _) => super::search::SearchState::Working { read: sr.bytes_done(), total: sr.bytes_total() },
+        };
+        let first = (*search_first).min(hits.len().saturating_sub(1) / super::search::SEARCH_PAGE_ROWS * super::search::SEARCH_PAGE_ROWS);
+        let rows: Vec<evtx_triage::report::Finding> =
+            hits.iter().skip(first).take(super::search::SEARCH_PAGE_ROWS).map(|f| (*f).clone()).collect();
+        let enabled = phase == Phase::Done && !matches!(sr.phase, Phase::Working);
+        html! {
+            <super::search::SearchPanel state={state} total={hits.len()} rows={rows} first={first} on_page={on_search_page}
+                enabled={enabled} on_search={on_search} on_export={on_export_search}
+                opened={(*search_opened).clone()} on_open={on_open_hit} on_close={on_close_hit} />
+        }
+    };
     let percent = if s.bytes_total() == 0 { 100.0 } else { s.bytes_done() as f64 * 100.0 / s.bytes_total() as f64 };
 
     html! {
@@ -467,7 +641,7 @@ pub fn app() -> Html {
                     <input id="file-input" type="file" name="evtx" multiple=true onchange={on_files.clone()} />
                     <label for="folder-input">{ "a folder: " }</label>
                     <input id="folder-input" type="file" multiple=true webkitdirectory=true onchange={on_files} />
-                    <button id="demo-button" onclick={on_demo} disabled={phase == Phase::Working}>{ "Try a sample log" }</button>
+                    <button id="demo-button" onclick={on_demo} disabled={matches!(phase, Phase::Working | Phase::Stories)}>{ "Try a sample log" }</button>
                 </div>
                 <p class="hint"><small>{ "The sample log is generated in your browser: a procdump and Task Manager LSASS dump among benign Sysmon noise." }</small></p>
                 <p class="hash-option">
@@ -476,9 +650,12 @@ pub fn app() -> Html {
                 </p>
             </section>
             <RulesPanel loading={*rules_loading} sources={(*rule_sources).clone()} report={s.rules().load_report().clone()}
-                disabled={(*disabled_rules).clone()} busy={phase == Phase::Working || *rules_loading}
+                disabled={(*disabled_rules).clone()} busy={matches!(phase, Phase::Working | Phase::Stories) || *rules_loading}
                 on_files={on_rule_files} on_drop={on_rule_drop} on_toggle={on_toggle_source} on_remove={on_remove_source}
                 on_enable_rule={on_enable_rule} on_export={on_export_rules} />
+            if phase == Phase::Stories {
+                <section class="progress" aria-live="polite"><p id="progress">{ "Every file is read; telling the incidents' stories (reading their chunks again)…" }</p></section>
+            }
             if phase == Phase::Working {
                 <section class="progress" aria-live="polite">
                     <progress id="progress-bar" max="100" value={format!("{percent:.1}")}></progress>
@@ -503,9 +680,21 @@ pub fn app() -> Html {
                     { findings::groups_table(&groups, on_pick_rule, on_disable_rule, &builtin_ids) }
                     <FilterControls analytics={analytics} computers={computers} filter={(*filter).clone()} on_change={on_filter} />
                     { time_zone_picker(*zone, on_zone) }
-                    { findings::table(&all, &shown, sort_key, ascending, *first_row, on_sort, on_open, on_scroll) }
+                    if phase == Phase::Done {
+                        <p class="view-switch" role="group" aria-label="Show">
+                            <button id="show-findings" aria-pressed={(!*show_incidents).to_string()} onclick={switch_view(&show_incidents, false)}>{ "Findings" }</button>
+                            <button id="show-incidents" aria-pressed={show_incidents.to_string()} onclick={switch_view(&show_incidents, true)}>
+                                { format!("Incidents ({})", s.report.as_ref().map_or(0, |r| r.incidents.len())) }</button>
+                        </p>
+                    }
+                    if phase == Phase::Done && *show_incidents {
+                        { super::incidents::table(s.report.as_ref().map_or(&[][..], |r| &r.incidents[..]), &all, on_open) }
+                    } else {
+                        { findings::table(&all, &shown, sort_key, ascending, *first_row, on_sort, on_open, on_scroll) }
+                    }
                 </section>
             }
+            { search_panel }
             { summary::view(&s) }
             { summary::files_view(&s) }
             { detail.unwrap_or_default() }
@@ -599,4 +788,67 @@ fn tell_taken(scan: &RefCell<Scan>, pool: &RefCell<Option<Rc<RefCell<Pool>>>>) {
         let p = p.borrow();
         taken.into_iter().for_each(|(worker, (bytes, buffers))| p.taken(worker, bytes, buffers));
     }
+}
+
+/// Tells finding `i`'s story into `story` (with the findings of its incident, when the incidents are told).
+fn tell_story(s: &Scan, i: usize, run_files: &Rc<RefCell<HashMap<String, web_sys::File>>>, story: UseStateHandle<StoryView>) {
+    let all = s.findings();
+    let Some(f) = all.get(i) else { return };
+    let Some(builder) = evtx_triage::story::StoryBuilder::new(f) else {
+        story.set(StoryView::NoActor);
+        return;
+    };
+    let Some(index) = s.index.clone() else {
+        story.set(StoryView::Pending);
+        return;
+    };
+    let members = s.report.as_ref().and_then(|r| r.incidents.iter().find(|inc| inc.findings.contains(&i))).map(|inc| inc.findings.clone());
+    let theirs: Vec<evtx_triage::report::Finding> =
+        members.unwrap_or_else(|| vec![i]).into_iter().filter_map(|m| all.get(m).map(|f| (*f).clone())).collect();
+    story.set(StoryView::Loading);
+    let files = run_files.borrow().clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let refs: Vec<&evtx_triage::report::Finding> = theirs.iter().collect();
+        let told = crate::stories::tell(builder, &index, &files, &refs).await;
+        story.set(StoryView::Told(Rc::new(told)));
+    });
+}
+
+/// An event of a story or context, read again from its chunk.
+async fn read_story_event(file: Option<web_sys::File>, e: &evtx_triage::story::StoryEvent) -> FullEvent {
+    let Some(file) = file else { return FullEvent::Failed(format!("{} is not loaded any more", e.file)) };
+    let start = evtx_triage::reread::chunk_start(e.chunk);
+    let end = (start + evtx_triage::reader::CHUNK_SIZE as u64).min(file.size() as u64);
+    match browser::read_bytes(&file, start, end).await {
+        Ok(bytes) => match evtx_triage::reread::event_in_chunk(&bytes, e.chunk, e.offset) {
+            Ok(event) => FullEvent::Loaded(serde_json::to_string_pretty(&event).unwrap_or_default()),
+            Err(err) => FullEvent::Failed(err.to_string()),
+        },
+        Err(err) => FullEvent::Failed(err),
+    }
+}
+
+fn switch_view(show_incidents: &UseStateHandle<bool>, to: bool) -> Callback<MouseEvent> {
+    let show_incidents = show_incidents.clone();
+    Callback::from(move |_: MouseEvent| show_incidents.set(to))
+}
+
+/// The search's matches as the CLI writes them (`search --format jsonl|csv`), each event read again.
+async fn export_search(hits: &[evtx_triage::report::Finding], files: &HashMap<String, web_sys::File>, kind: &str) -> String {
+    let mut out = if kind == "csv" { evtx_triage::export::search_csv_header() } else { String::new() };
+    for f in hits {
+        let event = match files.get(&f.file) {
+            Some(file) => {
+                let (start, length) = evtx_triage::reread::span_of(f);
+                match browser::read_bytes(file, start, (start + length).min(file.size() as u64)).await {
+                    Ok(bytes) => evtx_triage::reread::event_of(&bytes, f).unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() })),
+                    Err(e) => serde_json::json!({ "error": e }),
+                }
+            }
+            None => serde_json::json!({ "error": format!("{} is not loaded any more", f.file) }),
+        };
+        let hit = evtx_triage::query::SearchHit::new(f, event);
+        out.push_str(&if kind == "csv" { evtx_triage::export::search_csv_row(&hit) } else { evtx_triage::export::search_jsonl_line(&hit) });
+    }
+    out
 }

@@ -5,7 +5,44 @@
 use evtx_triage::analytics::{AnalyticInfo, AttackMapping};
 use evtx_triage::event::scalar_text;
 use evtx_triage::report::Finding;
+use evtx_triage::story::{Story, StoryEvent};
+use std::rc::Rc;
 use yew::prelude::*;
+
+/// The finding's story, told when the detail opens.
+#[derive(Clone, PartialEq, Debug)]
+pub enum StoryView {
+    /// Stories are told once every file is read (the index is complete then).
+    Pending,
+    Loading,
+    Told(Rc<Story>),
+    /// The event names no acting process.
+    NoActor,
+}
+
+/// The events around the finding, shown when asked for.
+#[derive(Clone, PartialEq, Debug)]
+pub enum ContextView {
+    Closed,
+    Loading(u32),
+    /// `cut`: only the chunks nearest the finding were read (see `context::MAX_CONTEXT_CHUNKS`).
+    Loaded {
+        minutes: u32,
+        events: Rc<Vec<StoryEvent>>,
+        cut: bool,
+    },
+}
+
+/// Rows per page of the events around a finding.
+pub const CONTEXT_PAGE_ROWS: usize = 50;
+
+/// An event of the story or the context, opened: where it was opened from (to go back there) and its full event.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Opened {
+    pub from_id: String,
+    pub event: StoryEvent,
+    pub full: FullEvent,
+}
 
 /// The finding's full event, read again from its file when the detail opens.
 #[derive(Clone, PartialEq, Debug)]
@@ -21,6 +58,14 @@ pub struct DetailProps {
     pub event: FullEvent,
     pub analytic: Option<AnalyticInfo>,
     pub on_close: Callback<()>,
+    pub story: StoryView,
+    pub context: ContextView,
+    pub opened: Option<Opened>,
+    /// Open an event: the id of the button it was opened from, and the event.
+    pub on_open_event: Callback<(String, StoryEvent)>,
+    pub on_back: Callback<()>,
+    /// Show the events this many minutes around the finding.
+    pub on_context: Callback<u32>,
 }
 
 fn external(href: String, text: String) -> Html {
@@ -78,14 +123,38 @@ pub fn detail(props: &DetailProps) -> Html {
         let cb = props.on_close.clone();
         Callback::from(move |_: MouseEvent| cb.emit(()))
     };
+    // Escape goes back from an opened event, else closes.
     let keydown = {
-        let cb = props.on_close.clone();
+        let (close, back, opened) = (props.on_close.clone(), props.on_back.clone(), props.opened.is_some());
         Callback::from(move |e: KeyboardEvent| {
             if e.key() == "Escape" {
-                cb.emit(())
+                e.stop_propagation();
+                if opened {
+                    back.emit(())
+                } else {
+                    close.emit(())
+                }
             }
         })
     };
+    // Focus follows: into an opened event, and back to the button it was opened from.
+    {
+        let from = props.opened.as_ref().map(|o| o.from_id.clone());
+        let came_from = use_mut_ref(|| None::<String>);
+        use_effect_with(from, move |from| {
+            let target = match from {
+                Some(_) => Some("back-to-finding".to_string()),
+                None => came_from.borrow_mut().take(),
+            };
+            *came_from.borrow_mut() = from.clone();
+            if let Some(id) = target {
+                focus_by_id(&id);
+            }
+        });
+    }
+    if let Some(opened) = &props.opened {
+        return opened_view(opened, &props.on_back, keydown, dialog);
+    }
     let matched_names: Vec<&str> = f.matched.iter().map(|m| m.field.as_str()).collect();
     let snippet_rows: Vec<(String, String, bool)> = f
         .snippet
@@ -120,6 +189,7 @@ pub fn detail(props: &DetailProps) -> Html {
             if let Some(hint) = &f.false_positive_hint {
                 <p class="fp-warning" role="note">{ format!("Possible false positive: {hint}.") }</p>
             }
+            { story_view(&props.story, &props.on_open_event, f) }
             <section>
                 <h3>{ "Why it matched" }</h3>
                 <table class="kv matched">
@@ -222,7 +292,206 @@ pub fn detail(props: &DetailProps) -> Html {
                 <h3>{ "Full event" }</h3>
                 <pre class="event" tabindex="0" aria-label="The full event as JSON" data-event-state={event_state}><code>{ full }</code></pre>
             </section>
+            <ContextPanel context={props.context.clone()} on_context={props.on_context.clone()} on_open_event={props.on_open_event.clone()}
+                computer={f.computer.clone().unwrap_or_else(|| "its computer".into())} />
         </div>
         </div>
     }
+}
+
+pub fn focus_by_id(id: &str) {
+    let el = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id(id));
+    if let Some(el) = el.and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok()) {
+        let _ = el.focus();
+    }
+}
+
+fn event_id_text(e: &StoryEvent) -> String {
+    e.event_id.map(|i| i.to_string()).unwrap_or_else(|| "?".into())
+}
+
+/// The rows of a story or context: time, event, role, what; each opens its full event.
+fn event_rows(events: &[StoryEvent], first: usize, prefix: &str, on_open: &Callback<(String, StoryEvent)>, f: Option<&Finding>) -> Html {
+    html! {
+        <table class="story-events">
+            <thead><tr><th scope="col">{ "Time" }</th><th scope="col">{ "Record" }</th><th scope="col">{ "EventID" }</th>
+                <th scope="col">{ "Role" }</th><th scope="col">{ "What" }</th><th scope="col">{ "Full event" }</th></tr></thead>
+            <tbody>
+            { for events.iter().enumerate().map(|(i, e)| {
+                let id = format!("{prefix}-{}", first + i);
+                let this = f.is_some_and(|f| e.is(f));
+                let open = {
+                    let (on_open, id, e) = (on_open.clone(), id.clone(), e.clone());
+                    Callback::from(move |_: MouseEvent| on_open.emit((id.clone(), e.clone())))
+                };
+                html! {
+                    <tr class={classes!(this.then_some("this-finding"))} data-record={e.event_record_id.to_string()}>
+                        <td>{ e.time_created.as_deref().map(super::shown_time).unwrap_or_else(|| "?".into()) }</td>
+                        <td>{ e.event_record_id.to_string() }</td>
+                        <td>{ event_id_text(e) }</td>
+                        <td>{ if this { format!("{} (this finding)", e.role.label()) } else { e.role.label() } }</td>
+                        <td class="value">{ e.describe() }</td>
+                        <td><button id={id} class="open-event" onclick={open}
+                            aria-label={format!("Open record {}", e.event_record_id)}>{ "Open" }</button></td>
+                    </tr>
+                }
+            }) }
+            </tbody>
+        </table>
+    }
+}
+
+fn story_view(story: &StoryView, on_open: &Callback<(String, StoryEvent)>, f: &Finding) -> Html {
+    let state = match story {
+        StoryView::Pending => "pending",
+        StoryView::Loading => "loading",
+        StoryView::Told(_) => "told",
+        StoryView::NoActor => "none",
+    };
+    html! {
+        <section id="story" aria-labelledby="story-title" data-story-state={state}>
+            <h3 id="story-title">{ "Story of the acting process" }</h3>
+            { match story {
+                StoryView::Pending => html! { <p>{ "The story is told once every file is read." }</p> },
+                StoryView::Loading => html! { <p>{ "Reading its process's events again…" }</p> },
+                StoryView::NoActor => html! { <p>{ "The event names no acting process (no process GUID or PID)." }</p> },
+                StoryView::Told(s) => html! { <>
+                    <p class="story-summary">{ s.summary.clone() }</p>
+                    if !s.ancestors.is_empty() {
+                        <h4>{ "Where it came from" }</h4>
+                        { event_rows(&s.ancestors, 0, "story-ancestor", on_open, None) }
+                    }
+                    <h4>{ format!("Its events ({}, in time order; {} chunk(s) read)", s.events.len(), s.chunks_read) }</h4>
+                    { event_rows(&s.events, 0, "story-event", on_open, Some(f)) }
+                    if s.truncated {
+                        <p class="note" role="note">{ "This process has more events than a story holds; the first are shown." }</p>
+                    }
+                </> },
+            } }
+        </section>
+    }
+}
+
+pub fn opened_view(o: &Opened, on_back: &Callback<()>, keydown: Callback<KeyboardEvent>, dialog: NodeRef) -> Html {
+    let back = {
+        let cb = on_back.clone();
+        Callback::from(move |_: MouseEvent| cb.emit(()))
+    };
+    let (state, text) = match &o.full {
+        FullEvent::Loading => ("loading", "Reading the event again from the file…".to_string()),
+        FullEvent::Loaded(t) => ("loaded", t.clone()),
+        FullEvent::Failed(why) => ("failed", format!("The event could not be read again: {why}")),
+    };
+    let e = &o.event;
+    html! {
+        <div class="overlay">
+        <div id="finding-detail" role="dialog" aria-modal="true" aria-labelledby="opened-title" tabindex="-1" ref={dialog} onkeydown={keydown}>
+            <section id="opened-event" data-record={e.event_record_id.to_string()}>
+                <header>
+                    <h2 id="opened-title">{ format!("Record {} · EventID {} · {}", e.event_record_id, event_id_text(e), e.role.label()) }</h2>
+                    <button id="back-to-finding" onclick={back}>{ "Back (Esc)" }</button>
+                </header>
+                <p class="where">{ format!("{} · {} · {}", e.time_created.as_deref().map(super::shown_time).unwrap_or_else(|| "?".into()),
+                    e.computer.as_deref().unwrap_or("?"), e.file) }</p>
+                <pre class="event" tabindex="0" aria-label="The opened event as JSON" data-event-state={state}><code>{ text }</code></pre>
+            </section>
+        </div>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct ContextProps {
+    context: ContextView,
+    computer: String,
+    on_context: Callback<u32>,
+    on_open_event: Callback<(String, StoryEvent)>,
+}
+
+/// Events around the finding: minutes chosen, then pages of rows.
+#[function_component(ContextPanel)]
+fn context_panel(props: &ContextProps) -> Html {
+    let minutes = use_state(|| 2u32);
+    let page = use_state(|| 0usize);
+    let on_minutes = {
+        let minutes = minutes.clone();
+        Callback::from(move |e: Event| {
+            let v = e.target_unchecked_into::<web_sys::HtmlInputElement>().value();
+            if let Ok(n) = v.trim().parse::<u32>() {
+                minutes.set(n.clamp(1, 1440));
+            }
+        })
+    };
+    let show = {
+        let (cb, minutes, page) = (props.on_context.clone(), minutes.clone(), page.clone());
+        Callback::from(move |_: MouseEvent| {
+            page.set(0);
+            cb.emit(*minutes)
+        })
+    };
+    let state = match &props.context {
+        ContextView::Closed => "closed",
+        ContextView::Loading(_) => "loading",
+        ContextView::Loaded { .. } => "loaded",
+    };
+    let body = match &props.context {
+        ContextView::Closed => Html::default(),
+        ContextView::Loading(n) => html! { <p>{ format!("Reading the events of {} within {n} minute(s)…", props.computer) }</p> },
+        ContextView::Loaded { minutes: n, events, cut } => {
+            let pages = events.len().div_ceil(CONTEXT_PAGE_ROWS).max(1);
+            let current = (*page).min(pages - 1);
+            let first = current * CONTEXT_PAGE_ROWS;
+            let rows = &events[first..(first + CONTEXT_PAGE_ROWS).min(events.len())];
+            let go = |to: usize| {
+                let page = page.clone();
+                Callback::from(move |_: MouseEvent| page.set(to))
+            };
+            html! { <>
+                <p id="context-count" aria-live="polite">{ format!("{} event(s) of {} within {n} minute(s) of the finding · page {} of {pages}",
+                    events.len(), props.computer, current + 1) }</p>
+                if *cut {
+                    <p class="note" role="note">{ format!("So many events fall in these minutes that only the {} chunks nearest the finding were read.",
+                        evtx_triage::context::MAX_CONTEXT_CHUNKS) }</p>
+                }
+                <p class="pager">
+                    <button id="context-prev" disabled={current == 0} onclick={go(current.saturating_sub(1))}>{ "Previous page" }</button>
+                    <button id="context-next" disabled={current + 1 >= pages} onclick={go(current + 1)}>{ "Next page" }</button>
+                </p>
+                { event_rows(rows, first, "context-event", &props.on_open_event, None) }
+            </> }
+        }
+    };
+    html! {
+        <section id="context" aria-labelledby="context-title" data-context-state={state}>
+            <h3 id="context-title">{ "Events around this finding" }</h3>
+            <p>
+                <label for="context-minutes">{ "Minutes before and after: " }</label>
+                <input id="context-minutes" type="number" min="1" max="1440" value={minutes.to_string()} onchange={on_minutes} />
+                <button id="show-context" onclick={show}>{ "Show the events around it" }</button>
+            </p>
+            { body }
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct EventDialogProps {
+    pub opened: Opened,
+    pub on_close: Callback<()>,
+}
+
+/// An event opened on its own (a search result): focus moves in, Escape or Back closes it.
+#[function_component(EventDialog)]
+pub fn event_dialog(props: &EventDialogProps) -> Html {
+    let dialog = use_node_ref();
+    use_effect_with((), move |_| focus_by_id("back-to-finding"));
+    let keydown = {
+        let close = props.on_close.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Escape" {
+                close.emit(())
+            }
+        })
+    };
+    opened_view(&props.opened, &props.on_close, keydown, dialog)
 }

@@ -1,7 +1,9 @@
 pub mod app;
 pub mod detail;
 pub mod findings;
+pub mod incidents;
 pub mod rules;
+pub mod search;
 pub mod summary;
 
 use evtx_triage::time_zone::ShownZone;

@@ -1,0 +1,96 @@
+//! Incidents: the findings of one acting process on one computer, told as
+//! one story. A responder reads five incidents, not 300 findings.
+
+use crate::report::Finding;
+use crate::story::{Story, StoryEvent};
+use serde::{Deserialize, Serialize};
+
+/// One event of an incident, by where to find it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRef {
+    pub file: String,
+    pub event_record_id: u64,
+    pub event_id: Option<u64>,
+    pub time_created: Option<String>,
+}
+
+impl From<&StoryEvent> for EventRef {
+    fn from(e: &StoryEvent) -> Self {
+        EventRef { file: e.file.clone(), event_record_id: e.event_record_id, event_id: e.event_id, time_created: e.time_created.clone() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incident {
+    pub computer: Option<String>,
+    pub process_guid: Option<String>,
+    pub process_id: Option<u64>,
+    pub image: Option<String>,
+    pub summary: String,
+    /// Indices into the run's findings.
+    pub findings: Vec<usize>,
+    /// The process's creation and every event where it acts, in time order.
+    pub events: Vec<EventRef>,
+    /// Its ancestors' creations, the parent first.
+    #[serde(default)]
+    pub ancestors: Vec<EventRef>,
+    /// The story hit its limits (`story::MAX_STORY_EVENTS`, `MAX_STORY_CHUNKS`).
+    #[serde(default)]
+    pub truncated: bool,
+}
+
+/// The findings of each acting process, in the order of their first
+/// finding; findings that name no process are in none.
+pub fn group(findings: &[Finding]) -> Vec<Vec<usize>> {
+    let mut keys: Vec<(String, String)> = Vec::new();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, f) in findings.iter().enumerate() {
+        let Some(actor) = &f.actor else { continue };
+        let who = match (&actor.process_guid, actor.process_id) {
+            (Some(g), _) => g.to_ascii_lowercase(),
+            (None, Some(pid)) => format!("pid {pid} {}", actor.image.as_deref().unwrap_or("").to_ascii_lowercase()),
+            (None, None) => continue,
+        };
+        let key = (f.computer.as_deref().unwrap_or("").to_ascii_lowercase(), who);
+        match keys.iter().position(|k| *k == key) {
+            Some(at) => groups[at].push(i),
+            None => {
+                keys.push(key);
+                groups.push(vec![i]);
+            }
+        }
+    }
+    groups
+}
+
+/// An incident from its findings and their story.
+pub fn from_story(story: &Story, findings: Vec<usize>) -> Incident {
+    Incident {
+        computer: story.computer.clone(),
+        process_guid: story.actor.process_guid.clone(),
+        process_id: story.actor.process_id,
+        image: story.actor.image.clone(),
+        summary: story.summary.clone(),
+        findings,
+        events: story.events.iter().map(EventRef::from).collect(),
+        ancestors: story.ancestors.iter().map(EventRef::from).collect(),
+        truncated: story.truncated,
+    }
+}
+
+/// Every incident of a run, its stories read from files on disk.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn incidents_from_disk(
+    findings: &[Finding],
+    index: &crate::index::RunIndex,
+    paths: &std::collections::BTreeMap<String, std::path::PathBuf>,
+) -> Vec<Incident> {
+    let mut out = Vec::new();
+    for members in group(findings) {
+        let Some(builder) = crate::story::StoryBuilder::new(&findings[members[0]]) else { continue };
+        let theirs: Vec<&Finding> = members.iter().map(|&i| &findings[i]).collect();
+        let story = crate::story::story_from_disk(builder, index, paths, &theirs);
+        out.push(from_story(&story, members));
+    }
+    out
+}

@@ -1,0 +1,332 @@
+//! Event search against an independent filter: every query's hits over the
+//! real logs of `../shared/corpus` are exactly the (file, EventRecordID)
+//! pairs that plain Rust finds in every event the `evtx` crate parses. Under
+//! CI the corpus must be there; elsewhere those tests skip with a notice.
+//! Then the `search` command's formats and exit codes.
+
+mod support;
+
+use evtx_triage::event::EventView;
+use evtx_triage::query::Query;
+use evtx_triage::scan::scan_bytes;
+use evtx_triage::writer::write_evtx;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use support::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_evtx-triage");
+
+type Hits = BTreeSet<(String, u64)>;
+
+/// One parsed event: its file (relative to the corpus) and flat view.
+struct Event {
+    file: String,
+    view: EventView,
+}
+
+impl Event {
+    /// The field's values as text (numbers as digits; arrays member by member).
+    fn texts(&self, name: &str) -> Vec<String> {
+        match self.view.fields.get(name) {
+            Some(Value::Array(items)) => items.iter().filter_map(evtx_triage::event::scalar_text).collect(),
+            Some(v) => evtx_triage::event::scalar_text(v).into_iter().collect(),
+            None => Vec::new(),
+        }
+    }
+
+    fn is(&self, name: &str, pattern: &str) -> bool {
+        self.texts(name).iter().any(|t| wildcard(pattern, t))
+    }
+
+    /// Some text value of the event holds `needle` (a wildcard pattern), ignoring case.
+    fn has_text(&self, needle: &str) -> bool {
+        let mut strings = Vec::new();
+        collect_strings(&self.view.fields, &mut strings);
+        let pattern = format!("*{needle}*");
+        strings.iter().any(|s| wildcard(&pattern, s))
+    }
+
+    fn time(&self) -> String {
+        self.view.field_text("TimeCreated").unwrap_or_default()
+    }
+}
+
+fn collect_strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+    match v {
+        Value::String(s) => out.push(s),
+        Value::Array(items) => items.iter().for_each(|i| collect_strings(i, out)),
+        Value::Object(map) => map.values().for_each(|i| collect_strings(i, out)),
+        _ => {}
+    }
+}
+
+/// Whole-text match ignoring case: `*` any run, `?` any one character.
+fn wildcard(pattern: &str, text: &str) -> bool {
+    fn go(p: &[char], t: &[char]) -> bool {
+        match p.split_first() {
+            None => t.is_empty(),
+            Some(('*', rest)) => (0..=t.len()).any(|i| go(rest, &t[i..])),
+            Some(('?', rest)) => !t.is_empty() && go(rest, &t[1..]),
+            Some((c, rest)) => t.first() == Some(c) && go(rest, &t[1..]),
+        }
+    }
+    let p: Vec<char> = pattern.to_lowercase().chars().collect();
+    let t: Vec<char> = text.to_lowercase().chars().collect();
+    go(&p, &t)
+}
+
+fn rel(dir: &Path, p: &Path) -> String {
+    p.strip_prefix(dir).unwrap().display().to_string()
+}
+
+/// Every event the `evtx` crate reads from the corpus's logs.
+fn all_events(dir: &Path, files: &[PathBuf]) -> Vec<Event> {
+    let mut out = Vec::new();
+    for p in files {
+        let Ok(mut parser) = evtx::EvtxParser::from_path(p) else { continue };
+        for record in parser.records_json_value().flatten() {
+            out.push(Event { file: rel(dir, p), view: EventView::from_rendered(record.data) });
+        }
+    }
+    out
+}
+
+/// What a search finds in the files (through the scan, prefilter on): the
+/// hits on live records, on records carved from slack or cut short (which
+/// the `evtx` crate's walk does not read), and the chunks scanned and skipped.
+struct Found {
+    live: Hits,
+    recovered: Hits,
+    chunks: u64,
+    skipped: u64,
+}
+
+fn search(dir: &Path, files: &[(PathBuf, Vec<u8>)], query: &Query) -> Found {
+    let rules = query.rule_set().unwrap();
+    let mut found = Found { live: Hits::new(), recovered: Hits::new(), chunks: 0, skipped: 0 };
+    for (p, bytes) in files {
+        let (report, findings, _) = scan_bytes(&rel(dir, p), bytes, &rules).finish();
+        found.chunks += report.chunks;
+        found.skipped += report.chunks_skipped;
+        for f in findings.iter().filter(|f| query.admits(f)) {
+            let set = if f.recovered.is_some() || f.partial.is_some() { &mut found.recovered } else { &mut found.live };
+            set.insert((f.file.clone(), f.event_record_id));
+        }
+    }
+    found
+}
+
+type Filter = fn(&Event) -> bool;
+
+/// Ten and more queries, each with the same test written in plain Rust.
+const CASES: &[(&str, Filter)] = &[
+    // A field with a wildcard.
+    (r"TargetImage:*\lsass.exe", |e| e.is("TargetImage", r"*\lsass.exe")),
+    // Free text, and free text with wildcards.
+    ("powershell", |e| e.has_text("powershell")),
+    ("ls?ss.e*e", |e| e.has_text("ls?ss.e*e")),
+    // A number field.
+    ("EventID:4624", |e| e.is("EventID", "4624")),
+    ("EventID:46??", |e| e.is("EventID", "46??")),
+    // Value case ignored; field name case ignored.
+    ("Channel:microsoft-windows-sysmon/operational", |e| e.is("Channel", "Microsoft-Windows-Sysmon/Operational")),
+    ("computer:IEWIN7", |e| e.is("Computer", "IEWIN7")),
+    // A time range (compared here as text: EVTX times are all of one form).
+    ("TimeCreated>=2019-03-17T19:00:00Z TimeCreated<2019-03-19", |e| {
+        let t = e.time();
+        t.as_str() >= "2019-03-17T19:00:00" && t.as_str() < "2019-03-19"
+    }),
+    // Quoted values with spaces, as a field value and as free text.
+    (r#"CommandLine:"*-k netsvcs*""#, |e| e.is("CommandLine", "*-k netsvcs*")),
+    (r#""cmd.exe /c""#, |e| e.has_text("cmd.exe /c")),
+    // Negation.
+    ("Channel:Security -EventID:4624 -EventID:4672", |e| {
+        e.is("Channel", "Security") && !e.is("EventID", "4624") && !e.is("EventID", "4672")
+    }),
+    // Combinations.
+    (r"EventID:1 Image:*\cmd.exe -CommandLine:*/c*", |e| {
+        e.is("EventID", "1") && e.is("Image", r"*\cmd.exe") && !e.is("CommandLine", "*/c*")
+    }),
+    ("targetimage:*lsass.exe EventID:10 TimeCreated<2019-03-18", |e| {
+        e.is("TargetImage", "*lsass.exe") && e.is("EventID", "10") && e.time().as_str() < "2019-03-18"
+    }),
+];
+
+#[test]
+fn every_query_finds_exactly_what_an_independent_filter_finds() {
+    let Some(dir) = corpus_dir("the search corpus test") else { return };
+    let paths = evtx_files(&dir);
+    let events = all_events(&dir, &paths);
+    let files: Vec<(PathBuf, Vec<u8>)> = paths.iter().map(|p| (p.clone(), std::fs::read(p).unwrap())).collect();
+    println!("{} events in {} files", events.len(), files.len());
+    let mut failures = Vec::new();
+    for (text, filter) in CASES {
+        let query = Query::parse(text).unwrap();
+        let want: Hits = events.iter().filter(|e| filter(e)).map(|e| (e.file.clone(), e.view.basics().event_record_id.unwrap())).collect();
+        let found = search(&dir, &files, &query);
+        let got = found.live;
+        println!(
+            "{:>6} events (+{:>2} recovered)  {:>3} of {} chunks skipped  {text}",
+            got.len(),
+            found.recovered.len(),
+            found.skipped,
+            found.chunks
+        );
+        assert!(!want.is_empty(), "{text}: the filter finds nothing; pick another query");
+        if got != want {
+            let extra: Vec<_> = got.difference(&want).take(5).collect();
+            let missed: Vec<_> = want.difference(&got).take(5).collect();
+            failures.push(format!("{text}: {} found, {} expected; extra {extra:?}, missed {missed:?}", got.len(), want.len()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The prefilter skips chunks without the query's literal, and changes no result.
+#[test]
+fn the_prefilter_skips_chunks_and_changes_nothing() {
+    let Some(dir) = corpus_dir("the search prefilter test") else { return };
+    let files: Vec<(PathBuf, Vec<u8>)> = evtx_files(&dir).into_iter().map(|p| (p.clone(), std::fs::read(&p).unwrap())).collect();
+    for text in [r"TargetImage:*\lsass.exe", "powershell", r#""cmd.exe /c" -EventID:4688"#] {
+        let query = Query::parse(text).unwrap();
+        let found = search(&dir, &files, &query);
+        assert!(found.skipped * 2 > found.chunks, "{text}: {} of {} chunks skipped", found.skipped, found.chunks);
+        let hits: Hits = found.live.union(&found.recovered).cloned().collect();
+        let rules = query.rule_set().unwrap().exhaustive();
+        let mut full = Hits::new();
+        for (p, bytes) in &files {
+            let (_, findings, _) = scan_bytes(&rel(&dir, p), bytes, &rules).finish();
+            full.extend(findings.iter().map(|f| (f.file.clone(), f.event_record_id)));
+        }
+        assert_eq!(hits, full, "{text}");
+    }
+}
+
+fn cli(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+    Command::new(BIN).args(args.iter().map(|a| a.as_ref())).output().expect("run evtx-triage")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+/// Two lsass accesses (5 and 7) among benign events.
+fn lsass_log() -> Vec<u8> {
+    let mut events = benign_run(1, 4);
+    events.push(access(5, "WKS-01", r"C:\Users\bob\Desktop\dumper.exe", LSASS, DBGHELP_TRACE));
+    events.push(process_create(6, "WKS-01", r"C:\Windows\System32\whoami.exe", "whoami /all"));
+    events.push(access(7, "WKS-02", r"C:\Windows\System32\taskmgr.exe", LSASS, PLAIN_TRACE));
+    events.extend(benign_run(8, 4));
+    write_evtx(&events)
+}
+
+const COLUMNS: [&str; 8] = ["file", "event_record_id", "event_id", "time_created", "computer", "channel", "recovery", "event"];
+
+/// jsonl: one object per hit with the columns, its event read again and agreeing with them.
+fn check_jsonl(out: &Output) -> Vec<Value> {
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+    let lines: Vec<Value> = stdout(out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    for line in &lines {
+        let keys: Vec<&str> = line.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, COLUMNS);
+        let b = EventView::from_rendered(line["event"].clone()).basics();
+        assert_eq!(b.event_record_id, line["event_record_id"].as_u64());
+        assert_eq!(b.event_id, line["event_id"].as_u64());
+        assert_eq!(b.time_created.as_deref(), line["time_created"].as_str());
+        assert_eq!(b.computer.as_deref(), line["computer"].as_str());
+    }
+    lines
+}
+
+#[test]
+fn jsonl_csv_and_table_give_the_hits_with_their_events() {
+    let dir = TempDir::new("search");
+    let file = dir.write("log.evtx", &lsass_log());
+    let lines = check_jsonl(&cli(&[&"search", &r"TargetImage:*\lsass.exe", &file, &"--format", &"jsonl"]));
+    let ids: Vec<u64> = lines.iter().map(|l| l["event_record_id"].as_u64().unwrap()).collect();
+    assert_eq!(ids, [5, 7]);
+    assert_eq!(lines[0]["file"], Value::from(file.display().to_string()));
+    assert_eq!(lines[1]["computer"], "WKS-02");
+    assert_eq!(lines[1]["event"]["Event"]["EventData"]["SourceImage"], r"C:\Windows\System32\taskmgr.exe");
+    // A leading `-` is a term, not a flag.
+    let lines = check_jsonl(&cli(&[&"search", &r"-TargetImage:*\lsass.exe EventID:10", &"--format", &"jsonl", &file]));
+    assert!(lines.iter().all(|l| l["event_id"] == 10) && !lines.is_empty());
+
+    let out = cli(&[&"search", &"--format", &"csv", &r"TargetImage:*\lsass.exe", &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(text.lines().next(), Some("file,event_record_id,event_id,time_created,computer,channel,recovery,event"));
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(&rows[1][1], "7");
+    assert_eq!(&rows[1][6], "");
+    let event: Value = serde_json::from_str(&rows[1][7]).unwrap();
+    assert_eq!(event["Event"]["System"]["EventRecordID"], 7);
+
+    // A field name not known here is matched as spelled, with a note.
+    let out = cli(&[&"search", &"--format", &"jsonl", &"commandline:whoami* Foo:x", &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    assert!(stderr(&out).contains("\"Foo\" is not a field name known here"), "{}", stderr(&out));
+
+    let out = cli(&[&"search", &"whoami", &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let header = text.lines().next().unwrap();
+    assert!(header.starts_with("TIME") && header.contains("EVENT") && header.ends_with("FILE"), "{text}");
+    assert!(text.lines().nth(1).unwrap().contains("WKS-01"), "{text}");
+    assert!(text.ends_with("\n1 event(s)\n"), "{text}");
+}
+
+#[test]
+fn a_bad_query_exits_2_with_its_reason() {
+    let dir = TempDir::new("search-bad");
+    let file = dir.write("log.evtx", &lsass_log());
+    let out = cli(&[&"search", &r#"Image:"C:\x"#, &file]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out), "evtx-triage: bad query: unclosed quote: the \" at character 7 has no closing \"\n");
+    assert_eq!(stdout(&out), "");
+    let out = cli(&[&"search", &"EventID>4", &file]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("only TimeCreated can be compared"), "{}", stderr(&out));
+}
+
+#[test]
+fn an_unreadable_input_exits_1_and_the_others_are_still_searched() {
+    let dir = TempDir::new("search-unreadable");
+    let bad = dir.write("bad.evtx", b"this is not an event log at all");
+    let good = dir.write("good.evtx", &lsass_log());
+    let out = cli(&[&"search", &"--format", &"jsonl", &"EventID:10", &bad, &good]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains(&bad.display().to_string()), "{}", stderr(&out));
+    let lines: Vec<Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let good = good.display().to_string();
+    assert!(!lines.is_empty() && lines.iter().all(|l| l["file"].as_str() == Some(good.as_str())));
+}
+
+/// The CLI over a corpus folder: the same hits as the library, in file order.
+#[test]
+fn the_cli_finds_what_the_library_finds_in_a_folder() {
+    let Some(dir) = corpus_dir("the search CLI corpus test") else { return };
+    let folder = dir.join("attack-samples");
+    let query = Query::parse(r"TargetImage:*\lsass.exe").unwrap();
+    let rules = query.rule_set().unwrap();
+    let mut want = Vec::new();
+    for p in evtx_files(&folder) {
+        let (_, findings, _) = scan_bytes(&p.display().to_string(), &std::fs::read(&p).unwrap(), &rules).finish();
+        want.extend(findings.iter().map(|f| (f.file.clone(), f.event_record_id)));
+    }
+    let lines = check_jsonl(&cli(&[&"search", &"--format", &"jsonl", &"--threads", &"3", &query.text(), &folder]));
+    let got: Vec<(String, u64)> =
+        lines.iter().map(|l| (l["file"].as_str().unwrap().to_string(), l["event_record_id"].as_u64().unwrap())).collect();
+    println!("{} hits in {}", got.len(), folder.display());
+    assert!(!got.is_empty());
+    assert_eq!(got, want);
+}
