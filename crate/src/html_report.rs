@@ -108,6 +108,7 @@ impl HtmlReportBuilder {
         rule_set(&mut body, report, rules);
         coverage(&mut body, report);
         self.attack_table(&mut body);
+        incidents(&mut body, report, self.findings);
         self.findings_by_rule(&mut body);
         integrity(&mut body, report);
         document(&body)
@@ -319,6 +320,35 @@ fn snippet_text(snippet: &serde_json::Value) -> String {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text,
     }
+}
+
+/// One line per incident: its process, counts and the summary of its story.
+fn incidents(out: &mut String, report: &RunReport, findings: u64) {
+    let _ = writeln!(out, "<h2 id=\"incidents\">Incidents: the findings of one process on one computer</h2>");
+    if report.incidents.is_empty() {
+        let why =
+            if findings == 0 { "No finding, so no incident." } else { "No finding names its acting process (no process GUID or PID)." };
+        let _ = writeln!(out, "<p>{why}</p>");
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<table><thead><tr><th>Computer</th><th>Process</th><th>Findings</th><th>Events</th><th>What happened</th></tr></thead><tbody>"
+    );
+    for i in &report.incidents {
+        let process = format!("{}{}", i.image.as_deref().unwrap_or("?"), i.process_id.map(|p| format!(" (PID {p})")).unwrap_or_default());
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td class=\"value\">{}</td><td>{}</td><td>{}{}</td><td class=\"value\">{}</td></tr>",
+            esc(i.computer.as_deref().unwrap_or("")),
+            esc(&process),
+            i.findings.len(),
+            i.events.len(),
+            if i.truncated { "+" } else { "" },
+            esc(&i.summary)
+        );
+    }
+    let _ = writeln!(out, "</tbody></table>");
 }
 
 fn integrity(out: &mut String, report: &RunReport) {

@@ -17,6 +17,9 @@
 //!   onto the same event view ([`doc_map`], [`xml_event`]).
 //! - [`integrity`]: EventRecordID gaps, time running backwards, cleared logs.
 //! - [`reread`]: one record's full event, read again from its chunk.
+//! - [`index`]: each file's chunks by time, computer and GUID, built while scanning;
+//!   [`story`] / [`incident`] / [`context`]: a finding's process and the events
+//!   around it, read again from the chunks the index names.
 //! - [`query`]: event search, a query language compiled to one Sigma rule.
 //! - [`report`] / [`export`]: the run's results and their formats; [`navigator`]:
 //!   the techniques hit as an ATT&CK Navigator layer; [`time_zone`]: times as shown.

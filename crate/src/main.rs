@@ -153,9 +153,12 @@ fn run_scan(args: ScanArgs) -> ExitCode {
     }
     let index = run.take_index();
     let mut report = run.finish(&rules);
+    // Incidents for `json`, `table` and the HTML report (streamed findings are kept for it).
+    let paths = inputs.iter().map(|p| (p.display().to_string(), p.clone())).collect();
     if !out.streams() {
-        let paths = inputs.iter().map(|p| (p.display().to_string(), p.clone())).collect();
         report.incidents = evtx_triage::incident::incidents_from_disk(&report.findings, &index, &paths);
+    } else if out.html.is_some() {
+        report.incidents = evtx_triage::incident::incidents_from_disk(&std::mem::take(&mut out.streamed), &index, &paths);
     }
     for f in &report.files {
         if let Some(e) = &f.error {
@@ -210,12 +213,15 @@ struct Output {
     /// The Navigator layer and the HTML report, when asked for, fed as findings go by.
     layer: Option<evtx_triage::navigator::LayerBuilder>,
     html: Option<HtmlReportBuilder>,
+    /// Streamed findings, kept only for the HTML report's incidents.
+    streamed: Vec<Finding>,
     stdout: std::io::BufWriter<std::io::Stdout>,
 }
 
 impl Output {
     fn new(format: Format, events: bool, rules: &RuleSet) -> Self {
-        let mut out = Output { format, events, layer: None, html: None, stdout: std::io::BufWriter::new(std::io::stdout()) };
+        let mut out =
+            Output { format, events, layer: None, html: None, streamed: Vec::new(), stdout: std::io::BufWriter::new(std::io::stdout()) };
         match format {
             Format::Jsonl => {
                 let line = export::jsonl_line("rules", serde_json::to_value(rules.load_report()).expect("report serializes"));
@@ -275,6 +281,9 @@ impl Output {
         }
         if let Some(html) = self.html.as_mut() {
             findings.iter().for_each(|f| html.add(f));
+            if self.streams() {
+                self.streamed.extend_from_slice(findings);
+            }
         }
     }
 
@@ -433,7 +442,7 @@ fn scan_file(path: &Path, rules: &RuleSet, threads: usize, mut on_findings: Opti
         }
     };
     let (job_tx, job_rx) = mpsc::sync_channel::<(u64, Batch)>(threads * 2);
-    let (done_tx, done_rx) = mpsc::channel::<(u64, ChunkTally)>();
+    let (done_tx, done_rx) = mpsc::sync_channel::<(u64, ChunkTally)>(threads * 2);
     let job_rx = Mutex::new(job_rx);
     std::thread::scope(|s| {
         for _ in 0..threads {

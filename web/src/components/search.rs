@@ -63,11 +63,17 @@ pub fn search_panel(props: &SearchProps) -> Html {
         let text = text.clone();
         Callback::from(move |e: InputEvent| text.set(e.target_unchecked_into::<web_sys::HtmlInputElement>().value()))
     };
-    let on_submit = {
+    // No <form>: the page has nothing to submit anywhere (hostile.test.mjs checks there is none).
+    let run = {
         let (text, cb) = (text.clone(), props.on_search.clone());
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            cb.emit((*text).clone());
+        Callback::from(move |_: MouseEvent| cb.emit((*text).clone()))
+    };
+    let on_enter = {
+        let (text, cb) = (text.clone(), props.on_search.clone());
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Enter" {
+                cb.emit((*text).clone())
+            }
         })
     };
     let state = match &props.state {
@@ -106,12 +112,12 @@ pub fn search_panel(props: &SearchProps) -> Html {
     html! {
         <section id="search" aria-labelledby="search-title" data-search-state={state} data-hits={props.total.to_string()}>
             <h2 id="search-title">{ "Search every event" }</h2>
-            <form onsubmit={on_submit}>
+            <p class="search-box">
                 <label for="search-query">{ "Query: " }</label>
-                <input id="search-query" type="search" size="60" value={(*text).clone()} oninput={on_input} disabled={!props.enabled}
-                    placeholder={r#"TargetImage:*\lsass.exe -SourceImage:*\werfault.exe "dbghelp""#} />
-                <button id="search-run" type="submit" disabled={!props.enabled}>{ "Search" }</button>
-            </form>
+                <input id="search-query" type="search" size="60" value={(*text).clone()} oninput={on_input} onkeydown={on_enter}
+                    disabled={!props.enabled} placeholder={r#"TargetImage:*\lsass.exe -SourceImage:*\werfault.exe "dbghelp""#} />
+                <button id="search-run" type="button" onclick={run} disabled={!props.enabled}>{ "Search" }</button>
+            </p>
             <p class="hint"><small>{ "Terms must all hold: Field:value (* and ? wildcards, case ignored), free text, \"quoted text\", -term (must not hold), TimeCreated>=2019-03-17T19:00:00Z (also >, <, <=). It reads the files again, running the query as one Sigma rule." }</small></p>
             <p id="search-status" aria-live="polite">{ status }</p>
             if matches!(props.state, SearchState::Done) && props.total > 0 {
