@@ -13,10 +13,8 @@ use evtx_triage::writer::write_evtx;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use support::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_evtx-triage");
 
 const WHOAMI_RULE: &str = r#"title: Whoami run
 id: whoami-run
@@ -44,18 +42,6 @@ fn log() -> Vec<u8> {
     events.push(process_create(13, "WKS-01", r"C:\Windows\System32\whoami.exe", "whoami /all"));
     events.extend(benign_run(14, 10));
     write_evtx(&events)
-}
-
-fn cli(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
-    Command::new(BIN).args(args.iter().map(|a| a.as_ref())).output().expect("run evtx-triage")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
 }
 
 /// What the library reports for these files, scanned in process.

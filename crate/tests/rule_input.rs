@@ -14,12 +14,9 @@ use evtx_triage::writer::write_evtx;
 use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::Instant;
 use support::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_evtx-triage");
 
 /// A usable rule: whoami.exe started.
 fn good_rule(id: &str) -> String {
@@ -326,10 +323,6 @@ fn zip_entries_outside_their_folder_are_unsafe_and_not_written() {
     let sources: Vec<&str> = from_memory.unreadable.iter().map(|u| u.source.as_str()).collect();
     assert_eq!(sources, ["pack.zip/../evil.yml", "pack.zip//abs.yml"]);
     assert_eq!(from_memory.texts.len(), 1);
-}
-
-fn cli(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
-    Command::new(BIN).args(args.iter().map(|a| a.as_ref())).output().expect("run evtx-triage")
 }
 
 #[test]

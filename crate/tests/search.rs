@@ -13,10 +13,8 @@ use evtx_triage::writer::write_evtx;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use support::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_evtx-triage");
 
 type Hits = BTreeSet<(String, u64)>;
 
@@ -202,18 +200,6 @@ fn the_prefilter_skips_chunks_and_changes_nothing() {
         }
         assert_eq!(hits, full, "{text}");
     }
-}
-
-fn cli(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
-    Command::new(BIN).args(args.iter().map(|a| a.as_ref())).output().expect("run evtx-triage")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
 }
 
 /// Two lsass accesses (5 and 7) among benign events.

@@ -322,3 +322,17 @@ pub fn evtx_files(dir: &Path) -> Vec<PathBuf> {
 pub fn sysmon_channel() -> &'static str {
     SYSMON_CHANNEL
 }
+
+/// Runs the built `evtx-triage` binary with these arguments.
+pub fn cli(args: &[&dyn AsRef<std::ffi::OsStr>]) -> std::process::Output {
+    let bin = env!("CARGO_BIN_EXE_evtx-triage");
+    std::process::Command::new(bin).args(args.iter().map(|a| a.as_ref())).output().expect("run evtx-triage")
+}
+
+pub fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}

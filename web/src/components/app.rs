@@ -458,17 +458,7 @@ pub fn app() -> Html {
             tell_story(&scan.borrow(), i, &run_files, story.clone());
         })
     };
-    let on_open_event = {
-        let (opened, run_files) = (opened.clone(), run_files.clone());
-        Callback::from(move |(from_id, event): (String, evtx_triage::story::StoryEvent)| {
-            opened.set(Some(Opened { from_id: from_id.clone(), event: event.clone(), full: FullEvent::Loading }));
-            let (opened, file) = (opened.clone(), run_files.borrow().get(&event.file).cloned());
-            wasm_bindgen_futures::spawn_local(async move {
-                let full = read_story_event(file, &event).await;
-                opened.set(Some(Opened { from_id, event, full }));
-            });
-        })
-    };
+    let on_open_event = open_event_into(&opened, &run_files);
     let on_back = {
         let opened = opened.clone();
         Callback::from(move |_| opened.set(None))
@@ -547,17 +537,7 @@ pub fn app() -> Html {
         let search_first = search_first.clone();
         Callback::from(move |first: usize| search_first.set(first))
     };
-    let on_open_hit = {
-        let (search_opened, run_files) = (search_opened.clone(), run_files.clone());
-        Callback::from(move |(from_id, event): (String, evtx_triage::story::StoryEvent)| {
-            search_opened.set(Some(super::search::loading(from_id.clone(), event.clone())));
-            let (opened, file) = (search_opened.clone(), run_files.borrow().get(&event.file).cloned());
-            wasm_bindgen_futures::spawn_local(async move {
-                let full = read_story_event(file, &event).await;
-                opened.set(Some(Opened { from_id, event, full }));
-            });
-        })
-    };
+    let on_open_hit = open_event_into(&search_opened, &run_files);
     let on_close_hit = {
         let search_opened = search_opened.clone();
         Callback::from(move |_| search_opened.set(None))
@@ -851,4 +831,20 @@ async fn export_search(hits: &[evtx_triage::report::Finding], files: &HashMap<St
         out.push_str(&if kind == "csv" { evtx_triage::export::search_csv_row(&hit) } else { evtx_triage::export::search_jsonl_line(&hit) });
     }
     out
+}
+
+/// Opens an event of a story, a context or a search into `opened`: at once, then with its full event read again.
+fn open_event_into(
+    opened: &UseStateHandle<Option<Opened>>,
+    run_files: &Rc<RefCell<HashMap<String, web_sys::File>>>,
+) -> Callback<(String, evtx_triage::story::StoryEvent)> {
+    let (opened, run_files) = (opened.clone(), run_files.clone());
+    Callback::from(move |(from_id, event): (String, evtx_triage::story::StoryEvent)| {
+        opened.set(Some(Opened { from_id: from_id.clone(), event: event.clone(), full: FullEvent::Loading }));
+        let (opened, file) = (opened.clone(), run_files.borrow().get(&event.file).cloned());
+        wasm_bindgen_futures::spawn_local(async move {
+            let full = read_story_event(file, &event).await;
+            opened.set(Some(Opened { from_id, event, full }));
+        });
+    })
 }

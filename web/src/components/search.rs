@@ -3,7 +3,7 @@
 //! it, and the matches stream in as references (their events are read again
 //! when opened or exported).
 
-use super::detail::{focus_by_id, EventDialog, FullEvent, Opened};
+use super::detail::{focus_by_id, EventDialog, Opened};
 use evtx_triage::report::Finding;
 use evtx_triage::story::{Role, StoryEvent};
 use yew::prelude::*;
@@ -162,9 +162,4 @@ pub fn search_panel(props: &SearchProps) -> Html {
             }
         </section>
     }
-}
-
-/// What the dialog shows while an opened result is read.
-pub fn loading(from_id: String, event: StoryEvent) -> Opened {
-    Opened { from_id, event, full: FullEvent::Loading }
 }
