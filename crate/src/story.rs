@@ -74,16 +74,18 @@ pub fn actor_of(analytic_id: &str, view: &EventView) -> Option<Actor> {
 
 /// A field's text, its name matched in any case.
 fn field(view: &EventView, name: &str) -> Option<String> {
-    let fields = view.fields.as_object()?;
-    let value = fields.get(name).or_else(|| fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))?;
-    crate::event::scalar_text(value).filter(|t| !t.is_empty() && t != "-")
+    crate::event::scalar_text(field_value(view, name)?).filter(|t| !t.is_empty() && t != "-")
 }
 
 /// A PID as Sysmon (decimal) or Security (`0x1a2c`) writes it.
 fn field_pid(view: &EventView, name: &str) -> Option<u64> {
+    parse_pid(field_value(view, name)?)
+}
+
+/// A field's value, its exact name first, else in any case.
+fn field_value<'v>(view: &'v EventView, name: &str) -> Option<&'v Value> {
     let fields = view.fields.as_object()?;
-    let value = fields.get(name).or_else(|| fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))?;
-    parse_pid(value)
+    fields.get(name).or_else(|| fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
 }
 
 fn parse_pid(value: &Value) -> Option<u64> {
