@@ -52,14 +52,45 @@ pub async fn load() -> Option<String> {
     value.as_string()
 }
 
-/// Saves the rule set (JSON text); failures only cost persistence.
-pub fn save(text: String) {
-    wasm_bindgen_futures::spawn_local(async move {
-        let Ok(db) = open().await else { return };
-        let Ok(tx) = db.transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite) else { return };
-        let Ok(store) = tx.object_store(STORE) else { return };
-        if let Ok(request) = store.put_with_key(&JsValue::from_str(&text), &JsValue::from_str(KEY)) {
-            let _ = done(&request).await;
-        }
+/// How long a save may take before the page stops waiting for it: storage
+/// that never answers must not leave the rules panel "loading".
+const SAVE_WAIT_MS: i32 = 5_000;
+
+/// Saves the rule set (JSON text) and returns once IndexedDB has committed
+/// it, so a reload right after sees it (CI once reloaded before the commit).
+/// Failures only cost persistence.
+pub async fn save(text: String) {
+    let mut text = Some(text);
+    let committed = js_sys::Promise::new(&mut |resolve, _reject| {
+        let resolve_on_end = resolve.clone();
+        let text = text.take().unwrap_or_default();
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = put(&text).await;
+            let _ = resolve_on_end.call0(&JsValue::NULL);
+        });
+        crate::browser::after_ms(SAVE_WAIT_MS, move || {
+            let _ = resolve.call0(&JsValue::NULL);
+        });
     });
+    let _ = wasm_bindgen_futures::JsFuture::from(committed).await;
+}
+
+/// Puts the text under KEY; resolves when the transaction completes.
+async fn put(text: &str) -> Result<(), String> {
+    let db = open().await?;
+    let tx = db.transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite).map_err(|e| format!("{e:?}"))?;
+    let finished = js_sys::Promise::new(&mut |resolve, reject| {
+        let complete = Closure::once_into_js(move |_: web_sys::Event| {
+            let _ = resolve.call0(&JsValue::NULL);
+        });
+        let failed = Closure::once_into_js(move |_: web_sys::Event| {
+            let _ = reject.call1(&JsValue::NULL, &JsValue::from_str("IndexedDB transaction failed"));
+        });
+        tx.set_oncomplete(Some(complete.unchecked_ref()));
+        // A failed request aborts its transaction, so abort covers errors too.
+        tx.set_onabort(Some(failed.unchecked_ref()));
+    });
+    let store = tx.object_store(STORE).map_err(|e| format!("{e:?}"))?;
+    store.put_with_key(&JsValue::from_str(text), &JsValue::from_str(KEY)).map_err(|e| format!("{e:?}"))?;
+    wasm_bindgen_futures::JsFuture::from(finished).await.map(|_| ()).map_err(|e| e.as_string().unwrap_or_default())
 }

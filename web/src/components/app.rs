@@ -128,9 +128,8 @@ pub fn app() -> Html {
             let (scan, pool, redraw, rules_loading) = (scan.clone(), pool.clone(), redraw.clone(), rules_loading.clone());
             // Let the page say "loading" before the work blocks it.
             browser::after_ms(20, move || {
-                crate::persist::save(
-                    serde_json::to_string(&SavedRules { sources: sources.clone(), disabled: disabled.clone() }).expect("rules serialize"),
-                );
+                let saved =
+                    serde_json::to_string(&SavedRules { sources: sources.clone(), disabled: disabled.clone() }).expect("rules serialize");
                 let pack: RuleTexts = active_texts(&sources);
                 let options = LoadOptions { disabled, ..Default::default() };
                 let rules = RuleSet::load(&pack, &options);
@@ -139,8 +138,12 @@ pub fn app() -> Html {
                     p.borrow_mut().set_rules(serde_json::to_string(&message).expect("rules serialize"));
                 }
                 scan.borrow_mut().set_rules(rules);
-                rules_loading.set(false);
-                redraw.force_update();
+                // "ready" only once the set is stored: a reload then finds it.
+                wasm_bindgen_futures::spawn_local(async move {
+                    crate::persist::save(saved).await;
+                    rules_loading.set(false);
+                    redraw.force_update();
+                });
             });
         })
     };
