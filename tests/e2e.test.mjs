@@ -123,7 +123,7 @@ test('b. two corpus logs: exact findings, JSON and CSV exports equal the CLI, fi
     assert.equal(cli.code, 0, `CLI exit code (stderr: ${cli.stderr})`);
     await writeFile(await artifact('cli-results.json'), cli.stdout);
     const cliDoc = JSON.parse(cli.stdout);
-    assert.deepEqual(Object.keys(browserDoc), ['schema_version', 'tool', 'analytics', 'files', 'findings', 'coverage', 'totals', 'prefilter_literals', 'rules', 'incidents']);
+    assert.deepEqual(Object.keys(browserDoc), ['schema_version', 'tool', 'analytics', 'files', 'findings', 'coverage', 'totals', 'prefilter_literals', 'rules', 'incidents', 'timeline']);
     const diff = jsonDiff(browserDoc, cliDoc);
     assert.deepEqual(diff, [], 'browser JSON export vs CLI --format json (first is the browser; both saved in tests/artifacts/)');
     assert.deepStrictEqual(browserDoc, cliDoc);

@@ -9,11 +9,11 @@ fn main() {
     match args[0].as_str() {
         "read" => println!("{} texts", pack.texts.len()),
         "parse" => {
-            let (a, _) = evtx_triage::rule_load::parse_texts(&pack.texts, &pack.unreadable, &Default::default());
+            let a = evtx_triage::rule_load::parse_texts(&pack.texts, &pack.unreadable, &Default::default()).analytics;
             println!("{} analytics", a.len());
         }
         "prefilter" => {
-            let (a, _) = evtx_triage::rule_load::parse_texts(&pack.texts, &pack.unreadable, &Default::default());
+            let a = evtx_triage::rule_load::parse_texts(&pack.texts, &pack.unreadable, &Default::default()).analytics;
             let p = evtx_triage::prefilter::Prefilter::for_rules(a.iter().map(|x| &x.rule));
             println!("{} literals", p.literals().len());
         }

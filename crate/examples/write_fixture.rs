@@ -11,6 +11,9 @@
 //! write_fixture dense OUT.evtx [C]   C full chunks (default 1), each: near misses the prefilter
 //!                                    cannot skip (so every record is rendered and evaluated) and
 //!                                    one finding; record ids distinct, the header's count right
+//! write_fixture logons OUT_DIR       logons.evtx (failed and successful logons) and logons.yml
+//!                                    (two rules and a correlation of each kind), as in
+//!                                    crate/tests/correlation.rs
 //! ```
 //!
 //! Output (one JSON object): `{"mode", "files": [{"path", "name", "size"}], "expected":
@@ -20,6 +23,10 @@
 //! Run: cargo run --release --example write_fixture -- hostile /tmp/hostile.evtx
 
 use evtx_triage::writer::{write_evtx, EventSpec};
+
+// The correlation test's case, from the one place that writes it.
+#[path = "../tests/support/logons.rs"]
+mod logons;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -56,8 +63,11 @@ fn main() {
             Ok(c) if (1..=65_535).contains(&c) => dense(Path::new(&args[2]), c),
             _ => Err(format!("C must be a number from 1 to 65535, not {:?}", args[3])),
         },
+        Some("logons") if args.len() == 3 => write_logons(Path::new(&args[2])),
         _ => {
-            eprintln!("usage: write_fixture hostile OUT.evtx | write_fixture many OUT_DIR N | write_fixture dense OUT.evtx [CHUNKS]");
+            eprintln!(
+                "usage: write_fixture hostile OUT.evtx | write_fixture many OUT_DIR N | write_fixture dense OUT.evtx [CHUNKS] | write_fixture logons OUT_DIR"
+            );
             std::process::exit(2);
         }
     };
@@ -68,6 +78,19 @@ fn main() {
             std::process::exit(1);
         }
     }
+}
+
+/// The logons log and its correlation rules, in `dir`.
+fn write_logons(dir: &Path) -> Result<Value, String> {
+    let log = dir.join("logons.evtx");
+    let rules = dir.join("logons.yml");
+    let bytes = write_evtx(&logons::events());
+    std::fs::write(&log, &bytes).map_err(|e| format!("{}: {e}", log.display()))?;
+    std::fs::write(&rules, logons::RULES).map_err(|e| format!("{}: {e}", rules.display()))?;
+    Ok(json!({ "mode": "logons", "files": [
+        { "path": log, "name": "logons.evtx", "size": bytes.len() },
+        { "path": rules, "name": "logons.yml", "size": logons::RULES.len() },
+    ] }))
 }
 
 /// 2024-05-06 07:00:00 UTC plus `n` seconds.

@@ -256,29 +256,52 @@ pub fn custom_analytics(file: &str, yaml: &str) -> Result<Vec<Analytic>, RuleLoa
 }
 
 /// Loads what can be loaded from a YAML text; every document that cannot
-/// be used is returned as skipped with its reason.
+/// be used is returned as skipped with its reason. Correlation rules are
+/// skipped too: they need the rest of a pack (see [`parse_rule_text`]).
 pub fn custom_analytics_lenient(file: &str, yaml: &str) -> (Vec<Analytic>, Vec<SkippedRule>) {
-    let skip = |kind: SkipKind, reason: String, id: Option<String>, title: Option<String>| SkippedRule {
+    let mut parsed = parse_rule_text(file, yaml);
+    for c in parsed.correlations {
+        let reason = "a correlation rule: it counts the matches of other rules, so it loads with a pack (--rules)".to_string();
+        parsed.skipped.push(skipped_in(file, yaml, SkipKind::NotDetection, reason, c.rule.id.clone(), Some(c.rule.title.clone())));
+    }
+    (parsed.analytics, parsed.skipped)
+}
+
+/// What one rule text holds: detection rules (logsource resolved),
+/// correlation rules (resolved against the whole pack later, see
+/// `correlate`), and every document skipped with its reason.
+#[derive(Default)]
+pub struct ParsedText {
+    pub analytics: Vec<Analytic>,
+    pub correlations: Vec<crate::correlate::CorrelationDef>,
+    pub skipped: Vec<SkippedRule>,
+}
+
+fn skipped_in(file: &str, yaml: &str, kind: SkipKind, reason: String, id: Option<String>, title: Option<String>) -> SkippedRule {
+    SkippedRule {
         source: file.to_string(),
         id: id.or_else(|| top_level_value(yaml, "id")),
         title: title.or_else(|| top_level_value(yaml, "title")),
         kind,
         reason,
-    };
+    }
+}
+
+/// Parses a rule text into what it holds (see [`ParsedText`]).
+pub fn parse_rule_text(file: &str, yaml: &str) -> ParsedText {
+    let skip = |kind: SkipKind, reason: String, id: Option<String>, title: Option<String>| skipped_in(file, yaml, kind, reason, id, title);
     let collection = match parse_sigma_yaml(yaml) {
         Ok(c) => c,
-        Err(e) => return (Vec::new(), vec![skip(SkipKind::Invalid, e.to_string(), None, None)]),
+        Err(e) => return ParsedText { skipped: vec![skip(SkipKind::Invalid, e.to_string(), None, None)], ..Default::default() },
     };
     let mut skipped: Vec<SkippedRule> = collection.errors.iter().map(|e| skip(SkipKind::Invalid, e.clone(), None, None)).collect();
-    for c in &collection.correlations {
-        let reason = "a correlation rule: findings here are per event, correlations are not run".to_string();
-        skipped.push(skip(SkipKind::NotDetection, reason, c.id.clone(), Some(c.title.clone())));
-    }
     for f in &collection.filters {
         let reason = "a filter rule: not applied to other rules here".to_string();
         skipped.push(skip(SkipKind::NotDetection, reason, f.id.clone(), Some(f.title.clone())));
     }
-    if collection.rules.is_empty() && skipped.is_empty() {
+    let correlations: Vec<crate::correlate::CorrelationDef> =
+        collection.correlations.into_iter().map(|rule| crate::correlate::CorrelationDef::new(file, rule)).collect();
+    if collection.rules.is_empty() && correlations.is_empty() && skipped.is_empty() {
         skipped.push(skip(SkipKind::Invalid, "no detection rule in the file".into(), None, None));
     }
     let stem = std::path::Path::new(file).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| file.to_string());
@@ -300,7 +323,7 @@ pub fn custom_analytics_lenient(file: &str, yaml: &str) -> (Vec<Analytic>, Vec<S
             }
         }
     }
-    (analytics, skipped)
+    ParsedText { analytics, correlations, skipped }
 }
 
 #[cfg(test)]

@@ -276,7 +276,7 @@ pub fn to_table(report: &RunReport) -> String {
         }
     }
     if !report.incidents.is_empty() {
-        let _ = writeln!(out, "\nINCIDENTS (the findings of one process on one computer)");
+        let _ = writeln!(out, "\nINCIDENTS (the findings of one process on one computer, and correlation hits)");
         for i in &report.incidents {
             let _ = writeln!(out, "{:>4} finding(s), {:>5} event(s)  {}", i.findings.len(), i.events.len(), i.summary);
         }

@@ -324,7 +324,7 @@ fn snippet_text(snippet: &serde_json::Value) -> String {
 
 /// One line per incident: its process, counts and the summary of its story.
 fn incidents(out: &mut String, report: &RunReport, findings: u64) {
-    let _ = writeln!(out, "<h2 id=\"incidents\">Incidents: the findings of one process on one computer</h2>");
+    let _ = writeln!(out, "<h2 id=\"incidents\">Incidents: the findings of one process on one computer, and correlation hits</h2>");
     if report.incidents.is_empty() {
         let why =
             if findings == 0 { "No finding, so no incident." } else { "No finding names its acting process (no process GUID or PID)." };
@@ -333,10 +333,10 @@ fn incidents(out: &mut String, report: &RunReport, findings: u64) {
     }
     let _ = writeln!(
         out,
-        "<table><thead><tr><th>Computer</th><th>Process</th><th>Findings</th><th>Events</th><th>What happened</th></tr></thead><tbody>"
+        "<table><thead><tr><th>Computer</th><th>Process or rule</th><th>Findings</th><th>Events</th><th>What happened</th></tr></thead><tbody>"
     );
     for i in &report.incidents {
-        let process = format!("{}{}", i.image.as_deref().unwrap_or("?"), i.process_id.map(|p| format!(" (PID {p})")).unwrap_or_default());
+        let process = i.subject();
         let _ = writeln!(
             out,
             "<tr><td>{}</td><td class=\"value\">{}</td><td>{}</td><td>{}{}</td><td class=\"value\">{}</td></tr>",

@@ -20,7 +20,7 @@ impl From<&StoryEvent> for EventRef {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Incident {
     pub computer: Option<String>,
     pub process_guid: Option<String>,
@@ -37,6 +37,41 @@ pub struct Incident {
     /// The story hit its limits (`story::MAX_STORY_EVENTS`, `MAX_STORY_CHUNKS`).
     #[serde(default)]
     pub truncated: bool,
+    /// A Sigma correlation rule's hit: its findings are the events that made it (see `correlate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation: Option<CorrelationMatch>,
+}
+
+impl Incident {
+    /// Who or what it is about: the process ("rundll32.exe (PID 1568)"), or the correlation rule.
+    pub fn subject(&self) -> String {
+        match &self.correlation {
+            Some(c) => format!("{} ({})", c.title, c.kind),
+            None => {
+                let image = self.image.as_deref().map(crate::story::base_name).unwrap_or("?");
+                format!("{image}{}", self.process_id.map(|p| format!(" (PID {p})")).unwrap_or_default())
+            }
+        }
+    }
+}
+
+/// What a correlation incident matched: the rule, its group and how much.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CorrelationMatch {
+    pub rule_id: Option<String>,
+    pub title: String,
+    pub level: Option<String>,
+    /// `event_count`, `value_count`, `temporal`, `temporal_ordered`, ...
+    pub kind: String,
+    /// Group-by fields and their values.
+    pub group: Vec<(String, String)>,
+    /// The count (or sum, ...) at its highest firing.
+    pub value: f64,
+    pub timespan_secs: u64,
+    /// When it first and last fired (UTC, to the second), and how many times.
+    pub first_fired: String,
+    pub last_fired: String,
+    pub fired: u64,
 }
 
 /// The findings of each acting process, in the order of their first
@@ -75,6 +110,7 @@ pub fn from_story(story: &Story, findings: Vec<usize>) -> Incident {
         events: story.events.iter().map(EventRef::from).collect(),
         ancestors: story.ancestors.iter().map(EventRef::from).collect(),
         truncated: story.truncated,
+        correlation: None,
     }
 }
 

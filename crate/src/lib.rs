@@ -21,6 +21,7 @@
 //!   [`story`] / [`incident`] / [`context`]: a finding's process and the events
 //!   around it, read again from the chunks the index names.
 //! - [`query`]: event search, a query language compiled to one Sigma rule.
+//! - [`timeline`]: events per minute per computer and channel, kept while scanning, bucketed with the findings.
 //! - [`report`] / [`export`]: the run's results and their formats; [`navigator`]:
 //!   the techniques hit as an ATT&CK Navigator layer; [`time_zone`]: times as shown.
 //! - [`writer`] / [`demo`]: a small EVTX writer for fixtures and the demo log;
@@ -29,6 +30,7 @@
 pub mod analytics;
 pub mod attack;
 pub mod context;
+pub mod correlate;
 pub mod cut_record;
 pub mod demo;
 pub mod digest;
@@ -58,5 +60,6 @@ pub mod text_export;
 pub mod text_scan;
 pub mod text_split;
 pub mod time_zone;
+pub mod timeline;
 pub mod writer;
 pub mod xml_event;

@@ -23,6 +23,7 @@ use std::process::ExitCode;
 use std::sync::{mpsc, Mutex};
 
 mod search_cli;
+mod timeline_cli;
 
 #[derive(Parser)]
 #[command(
@@ -41,6 +42,8 @@ enum Command {
     Scan(ScanArgs),
     /// Search event logs (or folders of them) for the events a query matches, and print them.
     Search(search_cli::SearchArgs),
+    /// Events per time bucket, per computer or channel, with the findings of a scan marked on their buckets.
+    Timeline(timeline_cli::TimelineArgs),
 }
 
 #[derive(Args)]
@@ -104,6 +107,7 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Scan(args) => run_scan(args),
         Command::Search(args) => search_cli::run(args),
+        Command::Timeline(args) => timeline_cli::run(args),
     }
 }
 
@@ -155,11 +159,21 @@ fn run_scan(args: ScanArgs) -> ExitCode {
     let mut report = run.finish(&rules);
     // Incidents for `json`, `table` and the HTML report (streamed findings are kept for it).
     let paths = inputs.iter().map(|p| (p.display().to_string(), p.clone())).collect();
-    if !out.streams() {
-        report.incidents = evtx_triage::incident::incidents_from_disk(&report.findings, &index, &paths);
-    } else if out.html.is_some() {
-        report.incidents = evtx_triage::incident::incidents_from_disk(&std::mem::take(&mut out.streamed), &index, &paths);
-    }
+    let stories = if !out.streams() {
+        evtx_triage::incident::incidents_from_disk(&report.findings, &index, &paths)
+    } else {
+        // Streamed findings were kept for the HTML report and the correlations only.
+        report.incidents = rules.correlate(&out.streamed);
+        // Their findings by place in the output, not in what was kept.
+        for i in &mut report.incidents {
+            i.findings.iter_mut().for_each(|f| *f = out.streamed_at[*f]);
+        }
+        match out.html {
+            Some(_) => evtx_triage::incident::incidents_from_disk(&std::mem::take(&mut out.streamed), &index, &paths),
+            None => Vec::new(),
+        }
+    };
+    report.incidents.splice(0..0, stories);
     for f in &report.files {
         if let Some(e) = &f.error {
             eprintln!("evtx-triage: {}: {e}", f.file);
@@ -213,15 +227,32 @@ struct Output {
     /// The Navigator layer and the HTML report, when asked for, fed as findings go by.
     layer: Option<evtx_triage::navigator::LayerBuilder>,
     html: Option<HtmlReportBuilder>,
-    /// Streamed findings, kept only for the HTML report's incidents.
+    /// Streamed findings, kept only for the HTML report's incidents and the correlations.
     streamed: Vec<Finding>,
+    /// Each kept finding's place among the findings written (0 = the first).
+    streamed_at: Vec<usize>,
+    /// Findings written so far.
+    written: usize,
+    /// Analytics whose findings correlation rules count (kept when streamed).
+    correlated: std::collections::HashSet<String>,
     stdout: std::io::BufWriter<std::io::Stdout>,
 }
 
 impl Output {
     fn new(format: Format, events: bool, rules: &RuleSet) -> Self {
-        let mut out =
-            Output { format, events, layer: None, html: None, streamed: Vec::new(), stdout: std::io::BufWriter::new(std::io::stdout()) };
+        let correlated =
+            rules.analytics().enumerate().filter(|(i, _)| rules.correlations().counts(*i)).map(|(_, a)| a.id.clone()).collect();
+        let mut out = Output {
+            format,
+            events,
+            layer: None,
+            html: None,
+            streamed: Vec::new(),
+            streamed_at: Vec::new(),
+            written: 0,
+            correlated,
+            stdout: std::io::BufWriter::new(std::io::stdout()),
+        };
         match format {
             Format::Jsonl => {
                 let line = export::jsonl_line("rules", serde_json::to_value(rules.load_report()).expect("report serializes"));
@@ -281,9 +312,15 @@ impl Output {
         }
         if let Some(html) = self.html.as_mut() {
             findings.iter().for_each(|f| html.add(f));
-            if self.streams() {
-                self.streamed.extend_from_slice(findings);
+        }
+        if self.streams() {
+            for (n, f) in findings.iter().enumerate() {
+                if self.html.is_some() || self.correlated.contains(&f.analytic_id) {
+                    self.streamed.push(f.clone());
+                    self.streamed_at.push(self.written + n);
+                }
             }
+            self.written += findings.len();
         }
     }
 
@@ -320,6 +357,10 @@ impl Output {
                 }
                 for c in &report.coverage {
                     text.push_str(&export::jsonl_line("coverage", serde_json::to_value(c).expect("coverage serializes")));
+                }
+                // The correlation hits: their events name the findings above by file and record.
+                for i in report.incidents.iter().filter(|i| i.correlation.is_some()) {
+                    text.push_str(&export::jsonl_line("incident", serde_json::to_value(i).expect("incident serializes")));
                 }
                 self.write(&text);
             }

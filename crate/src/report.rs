@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 
 /// 3: `files[].sha256`, `duplicate_of` and the status `duplicate`.
 /// 4: `incidents`, and `findings[].actor`.
-pub const SCHEMA_VERSION: u32 = 4;
+/// 5: `timeline`.
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// One event on which one analytic fired: where its record is, the summary
 /// columns and the fields that matched. The full event is not kept (a few
@@ -236,14 +237,29 @@ pub struct StatsBuilder {
     pub computers: BTreeMap<String, u64>,
     /// (channel, EventID) -> count
     pub event_counts: BTreeMap<String, BTreeMap<u64, u64>>,
+    /// Events per minute per computer and channel, for the timeline (not in [`Stats`]).
+    #[serde(default)]
+    pub timeline: crate::timeline::TimelineCounts,
 }
 
 impl StatsBuilder {
     pub fn add_record(&mut self, time: Option<&str>, computer: Option<&str>, channel: Option<&str>, event_id: Option<u64>) {
-        self.records += 1;
         if let Some(t) = time {
             self.add_time(t);
         }
+        self.timeline.add(computer, channel, time.and_then(crate::timeline::minute_of_iso));
+        self.count(computer, channel, event_id);
+    }
+
+    /// A record whose time is a FILETIME (read without rendering): counted, and on the
+    /// timeline, but its time is not added to the range (the caller adds the extremes).
+    pub fn add_record_at(&mut self, filetime: Option<u64>, computer: Option<&str>, channel: Option<&str>, event_id: Option<u64>) {
+        self.timeline.add(computer, channel, filetime.map(crate::timeline::minute_of_filetime));
+        self.count(computer, channel, event_id);
+    }
+
+    fn count(&mut self, computer: Option<&str>, channel: Option<&str>, event_id: Option<u64>) {
+        self.records += 1;
         if let Some(c) = computer {
             match self.computers.get_mut(c) {
                 Some(n) => *n += 1,
@@ -295,6 +311,7 @@ impl StatsBuilder {
                 *mine.entry(*id).or_default() += n;
             }
         }
+        self.timeline.merge(&other.timeline);
     }
 
     pub fn has_event(&self, channel: Option<&str>, event_id: u64) -> bool {
@@ -408,4 +425,7 @@ pub struct RunReport {
     /// The findings of each acting process, with its story (see `incident`).
     #[serde(default)]
     pub incidents: Vec<crate::incident::Incident>,
+    /// Events per time bucket per computer, with the findings on each (automatic width; see `timeline`).
+    #[serde(default)]
+    pub timeline: Option<crate::timeline::Timeline>,
 }

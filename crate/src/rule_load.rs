@@ -2,7 +2,8 @@
 //! its reason (not for Windows event logs, a YAML error, a feature the
 //! engine lacks, a duplicate id, filtered out), never dropped silently.
 
-use crate::analytics::{custom_analytics_lenient, Analytic};
+use crate::analytics::{parse_rule_text, Analytic};
+use crate::correlate::CorrelationDef;
 use crate::rule_source::{RuleText, Unreadable};
 use rsigma_parser::{Level, Status};
 use serde::{Deserialize, Serialize};
@@ -41,8 +42,10 @@ pub enum SkipKind {
     FilteredStatus,
     /// The file could not be read as rule text (size, encoding, archive).
     Unreadable,
-    /// A correlation or filter document: not a per-event detection.
+    /// A filter document (or a correlation read on its own): not run here.
     NotDetection,
+    /// A correlation rule whose rules are not loaded.
+    MissingRule,
     /// Switched off by the user.
     Disabled,
 }
@@ -78,6 +81,7 @@ impl LoadReport {
             FilteredStatus,
             Unreadable,
             NotDetection,
+            MissingRule,
             Disabled,
         ]
         .into_iter()
@@ -105,7 +109,8 @@ impl SkipKind {
             SkipKind::FilteredLevel => "below the minimum level",
             SkipKind::FilteredStatus => "of another status",
             SkipKind::Unreadable => "unreadable",
-            SkipKind::NotDetection => "correlation or filter rules",
+            SkipKind::NotDetection => "filter rules (or correlations outside a pack)",
+            SkipKind::MissingRule => "correlations of rules not loaded",
             SkipKind::Disabled => "switched off",
         }
     }
@@ -145,15 +150,15 @@ fn status_name(s: Status) -> String {
     format!("{s:?}").to_lowercase()
 }
 
-/// Whether the options filter a rule out, and why.
-fn filtered(a: &Analytic, options: &LoadOptions) -> Option<(SkipKind, String)> {
-    if options.disabled.contains(&a.info.id) {
+/// Whether the options filter a rule (by its id, level and status) out, and why.
+fn filtered(id: &str, level: Option<Level>, status: Option<Status>, options: &LoadOptions) -> Option<(SkipKind, String)> {
+    if options.disabled.iter().any(|d| d == id) {
         return Some((SkipKind::Disabled, "switched off by the user".into()));
     }
     if let Some(min) = options.min_level.as_deref().and_then(level_rank) {
-        let rank = a.rule.level.map(level_name).and_then(level_rank);
+        let rank = level.map(level_name).and_then(level_rank);
         if rank.is_none_or(|r| r < min) {
-            let level = a.rule.level.map(level_name).unwrap_or("none");
+            let level = level.map(level_name).unwrap_or("none");
             return Some((
                 SkipKind::FilteredLevel,
                 format!("level {level} is below the minimum {}", options.min_level.as_deref().unwrap_or("")),
@@ -161,7 +166,7 @@ fn filtered(a: &Analytic, options: &LoadOptions) -> Option<(SkipKind, String)> {
         }
     }
     if !options.statuses.is_empty() {
-        let status = a.rule.status.map(status_name).unwrap_or_else(|| "none".into());
+        let status = status.map(status_name).unwrap_or_else(|| "none".into());
         if !options.statuses.iter().any(|s| s.eq_ignore_ascii_case(&status)) {
             return Some((SkipKind::FilteredStatus, format!("status {status} is not among {}", options.statuses.join(", "))));
         }
@@ -169,32 +174,58 @@ fn filtered(a: &Analytic, options: &LoadOptions) -> Option<(SkipKind, String)> {
     None
 }
 
-/// Parses every text into analytics (logsource resolved, options applied);
-/// the rest are skipped with their reason. The engine's own check comes
-/// later, when the rules are compiled (see `RuleSet::load`).
-pub fn parse_texts(texts: &[RuleText], unreadable: &[Unreadable], options: &LoadOptions) -> (Vec<Analytic>, Vec<SkippedRule>) {
-    let mut skipped: Vec<SkippedRule> = unreadable
-        .iter()
-        .map(|u| SkippedRule { source: u.source.clone(), id: None, title: None, kind: SkipKind::Unreadable, reason: u.reason.clone() })
-        .collect();
-    let mut analytics = Vec::new();
+/// A pack's rules once parsed: detection rules, correlation rules (not yet
+/// resolved against the detection rules, see `correlate`), and every rule
+/// skipped with its reason.
+#[derive(Default)]
+pub struct ParsedPack {
+    pub analytics: Vec<Analytic>,
+    pub correlations: Vec<CorrelationDef>,
+    pub skipped: Vec<SkippedRule>,
+}
+
+/// Parses every text into analytics (logsource resolved, options applied)
+/// and correlation rules; the rest are skipped with their reason. The
+/// engine's own check comes later, when the rules are compiled (see
+/// `RuleSet::load`).
+pub fn parse_texts(texts: &[RuleText], unreadable: &[Unreadable], options: &LoadOptions) -> ParsedPack {
+    let mut pack = ParsedPack {
+        skipped: unreadable
+            .iter()
+            .map(|u| SkippedRule { source: u.source.clone(), id: None, title: None, kind: SkipKind::Unreadable, reason: u.reason.clone() })
+            .collect(),
+        ..Default::default()
+    };
     for text in texts {
-        let (parsed, problems) = custom_analytics_lenient(&text.source, &text.text);
-        skipped.extend(problems);
-        for a in parsed {
-            match filtered(&a, options) {
-                Some((kind, reason)) => skipped.push(SkippedRule {
+        let parsed = parse_rule_text(&text.source, &text.text);
+        pack.skipped.extend(parsed.skipped);
+        for a in parsed.analytics {
+            match filtered(&a.info.id, a.rule.level, a.rule.status, options) {
+                Some((kind, reason)) => pack.skipped.push(SkippedRule {
                     source: a.info.source.clone(),
                     id: Some(a.info.id.clone()),
                     title: Some(a.info.title.clone()),
                     kind,
                     reason,
                 }),
-                None => analytics.push(a),
+                None => pack.analytics.push(a),
+            }
+        }
+        for c in parsed.correlations {
+            let id = c.key();
+            match filtered(&id, c.rule.level, c.rule.status, options) {
+                Some((kind, reason)) => pack.skipped.push(SkippedRule {
+                    source: c.source.clone(),
+                    id: Some(id),
+                    title: Some(c.rule.title.clone()),
+                    kind,
+                    reason,
+                }),
+                None => pack.correlations.push(c),
             }
         }
     }
-    (analytics, skipped)
+    pack
 }
 
 /// A YAML scalar at the top level of a text (`title:`, `id:`), found without

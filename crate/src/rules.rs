@@ -3,6 +3,7 @@
 //! that made each rule match.
 
 use crate::analytics::{builtin_analytics, Analytic, AnalyticInfo, RuleLoadError};
+use crate::correlate::Correlations;
 use crate::event::EventView;
 use crate::logsource::Scope;
 use crate::prefilter::Prefilter;
@@ -53,6 +54,10 @@ pub struct RuleSet {
     report: LoadReport,
     /// The user's rule files with their SHA-256, loaded or not (reports name the rule set by them).
     rule_files: Vec<RuleFile>,
+    /// Sigma correlation rules over the analytics' findings (see `correlate`).
+    correlations: Correlations,
+    /// Analytic id -> index (findings name their analytic by id).
+    index_of: HashMap<String, usize>,
 }
 
 /// A rule file the user gave, by its source name and the SHA-256 of its text.
@@ -88,16 +93,46 @@ impl RuleSet {
     /// The built-ins plus every usable rule of a pack: what cannot be used is
     /// in [`RuleSet::load_report`] with its reason, and the rest still loads.
     pub fn load(pack: &RuleTexts, options: &LoadOptions) -> Self {
-        let (extra, skipped) = parse_texts(&pack.texts, &pack.unreadable, options);
+        let parsed = parse_texts(&pack.texts, &pack.unreadable, options);
         let mut all = builtin_analytics();
-        all.extend(extra);
-        let mut set = Self::compile(all, skipped).0;
+        all.extend(parsed.analytics);
+        let mut set = Self::compile(all, parsed.skipped).0;
+        set.add_correlations(Correlations::resolve(parsed.correlations, &set.analytics));
         set.rule_files = pack
             .texts
             .iter()
             .map(|t| RuleFile { source: t.source.clone(), sha256: crate::digest::sha256_hex(t.text.as_bytes()) })
             .collect();
         set
+    }
+
+    /// Takes the resolved correlations: the findings of the rules they count
+    /// carry the fields they group and count by (in the snippet).
+    fn add_correlations(&mut self, (correlations, skipped): (Correlations, Vec<SkippedRule>)) {
+        for (a, fields) in self.fields.iter_mut().enumerate() {
+            for f in correlations.fields_for(a) {
+                if !fields.contains(f) {
+                    fields.push(f.clone());
+                }
+            }
+        }
+        self.report.loaded += correlations.len();
+        self.report.skipped.extend(skipped);
+        self.correlations = correlations;
+    }
+
+    pub fn correlations(&self) -> &Correlations {
+        &self.correlations
+    }
+
+    /// The index of an analytic by its id.
+    pub fn analytic_index(&self, id: &str) -> Option<usize> {
+        self.index_of.get(id).copied()
+    }
+
+    /// Every correlation's hits over these findings, as incidents (see `correlate`).
+    pub fn correlate(&self, findings: &[crate::report::Finding]) -> Vec<crate::incident::Incident> {
+        self.correlations.run(&self.analytics, findings, |f| self.analytic_index(&f.analytic_id))
     }
 
     pub fn rule_files(&self) -> &[RuleFile] {
@@ -156,6 +191,7 @@ impl RuleSet {
             }
         }
         let scopes = ScopeIndex::new(kept.iter().map(|a| &a.scope));
+        let index_of = kept.iter().enumerate().map(|(i, a)| (a.info.id.clone(), i)).collect();
         let prefilter = Prefilter::for_rules(kept.iter().map(|a| &a.rule));
         let report = LoadReport { loaded: kept.len(), skipped: skipped.clone() };
         let fields = kept.iter().map(|a| fields_of(&a.rule)).collect();
@@ -172,6 +208,8 @@ impl RuleSet {
             quick_stats: true,
             report,
             rule_files: Vec::new(),
+            correlations: Correlations::default(),
+            index_of,
         };
         (set, skipped)
     }

@@ -227,7 +227,7 @@ fn analyze_records(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis
         if !records.iter().any(|r| is_candidate(r.offset, r.offset + r.size, r.channel.as_deref(), r.event_id)) {
             // No record can match: statistics are all this chunk gives.
             for r in records {
-                out.stats.add_record(None, r.computer.as_deref(), r.channel.as_deref(), r.event_id);
+                out.stats.add_record_at(r.filetime, r.computer.as_deref(), r.channel.as_deref(), r.event_id);
                 add_keys(&mut out.keys, r.filetime, r.computer.as_deref(), r.guids.iter().copied());
             }
             let marks: Vec<RecordMark> = records.iter().map(|r| quick_mark(raw.file_offset, r)).collect();
@@ -993,6 +993,10 @@ impl RunBuilder {
     pub fn finish(self, rules: &RuleSet) -> RunReport {
         let fired: std::collections::HashSet<&str> = self.findings.iter().map(|f| f.analytic_id.as_str()).collect();
         let coverage = rules.analytics().enumerate().map(|(i, info)| coverage_of(info.id.clone(), rules.scope(i), &self.totals)).collect();
+        let timeline = crate::timeline::Timeline::for_report(&self.totals.timeline, &self.findings);
+        // Correlation hits need only the findings; the processes' stories,
+        // which read files again, are put before them by the caller.
+        let incidents = rules.correlate(&self.findings);
         RunReport {
             schema_version: SCHEMA_VERSION,
             tool: concat!("evtx-triage ", env!("CARGO_PKG_VERSION")).into(),
@@ -1003,7 +1007,8 @@ impl RunBuilder {
             totals: self.totals.build(),
             prefilter_literals: rules.prefilter().literals().to_vec(),
             rules: rules.load_report().clone(),
-            incidents: Vec::new(),
+            incidents,
+            timeline: Some(timeline),
         }
     }
 }

@@ -87,7 +87,7 @@ fn json_output() {
     assert_eq!(stderr(&out), "");
     let text = stdout(&out);
     let v: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(v["schema_version"], 4);
+    assert_eq!(v["schema_version"], 5);
     assert_eq!(v["rules"], serde_json::json!({"loaded": 2, "skipped": []}));
     assert_eq!(json_pairs(&v), set(&[(MINIDUMP, 11), (TASKMGR, 12)]));
     assert_eq!(v["files"][0]["file"], Value::from(s(&file)));

@@ -122,6 +122,8 @@ pub struct Scan {
     pub report: Option<RunReport>,
     /// Every file's chunks by time, computer and process GUID (once the run is complete).
     pub index: Option<std::rc::Rc<RunIndex>>,
+    /// Events and findings per minute, for the timeline (once the run is complete).
+    pub timeline: Option<std::rc::Rc<crate::components::timeline::TimelineData>>,
     /// The run whose stories are being told (so they are told once).
     stories_for: Option<u32>,
     /// A search run has no incidents to tell: its findings are the query's matches.
@@ -155,6 +157,7 @@ impl Default for Scan {
             files: Vec::new(),
             report: None,
             index: None,
+            timeline: None,
             stories_for: None,
             is_search: false,
             started_ms: 0.0,
@@ -195,6 +198,7 @@ impl Scan {
         self.cancelled = false;
         self.report = None;
         self.index = None;
+        self.timeline = None;
         self.started_ms = now;
         self.first_finding_ms = None;
         self.first_finding_percent = None;
@@ -391,6 +395,7 @@ impl Scan {
         // A cancelled file's hash is not whole; pieces of it still held are let go.
         self.let_go_of_pieces();
         let mut run = RunBuilder::new();
+        let mut events = evtx_triage::timeline::TimelineCounts::default();
         for entry in &mut self.files {
             if let (Twin::DuplicateOf(first), Some(sha256)) = (&entry.twin, &entry.sha256) {
                 run.add_duplicate(&entry.name, entry.size, sha256.clone(), first);
@@ -403,11 +408,15 @@ impl Scan {
                 if let Some(sha256) = entry.sha256.clone() {
                     scan.set_sha256(sha256);
                 }
+                events.merge(&scan.stats().timeline);
                 run.add_file(scan);
             }
         }
         self.index = Some(std::rc::Rc::new(run.take_index()));
-        self.report = Some(run.finish(&self.rules));
+        let report = run.finish(&self.rules);
+        let findings = evtx_triage::timeline::TimelineCounts::of_findings(&report.findings);
+        self.timeline = Some(std::rc::Rc::new(crate::components::timeline::TimelineData { events, findings }));
+        self.report = Some(report);
         self.phase = if self.is_search { Phase::Done } else { Phase::Stories };
         self.finished_ms = now;
     }
@@ -424,7 +433,8 @@ impl Scan {
     /// The incidents are told: the run is done.
     pub fn set_incidents(&mut self, run: u32, incidents: Vec<evtx_triage::incident::Incident>) {
         if let (Some(report), Phase::Stories, true) = (self.report.as_mut(), self.phase, run == self.run) {
-            report.incidents = incidents;
+            // The processes' stories first, then the correlation hits the run already holds (as the CLI).
+            report.incidents.splice(0..0, incidents);
             self.phase = Phase::Done;
         }
     }

@@ -49,10 +49,21 @@ pub async fn incidents(findings: &[Finding], index: &RunIndex, files: &Files) ->
     out
 }
 
-/// Every event of the finding's computer within `minutes` of it, in time
-/// order; and whether chunks were left out (see `context::MAX_CONTEXT_CHUNKS`).
-pub async fn context(f: &Finding, minutes: u32, index: &RunIndex, files: &Files) -> (Vec<StoryEvent>, bool) {
-    let Some(window) = evtx_triage::context::Window::around(f, minutes) else { return (Vec::new(), false) };
+/// Every event of the finding's computer within `minutes` of it and in the
+/// timeline's `range`, in time order; and whether chunks were left out (see
+/// `context::MAX_CONTEXT_CHUNKS`).
+pub async fn context(
+    f: &Finding,
+    minutes: u32,
+    range: evtx_triage::timeline::TimeRange,
+    index: &RunIndex,
+    files: &Files,
+) -> (Vec<StoryEvent>, bool) {
+    let Some(mut window) = evtx_triage::context::Window::around(f, minutes) else { return (Vec::new(), false) };
+    match range.clip_filetimes(window.from, window.to) {
+        Some((from, to)) => (window.from, window.to) = (from, to),
+        None => return (Vec::new(), false),
+    }
     let mut out = Vec::new();
     let (chunks, cut) = window.chunks(index);
     for c in chunks {

@@ -3,6 +3,8 @@
 //! the corpus location.
 #![allow(dead_code)]
 
+pub mod logons;
+
 use evtx_triage::report::{FileReport, Finding, Issue, RunReport};
 use evtx_triage::rules::RuleSet;
 use evtx_triage::scan::{scan_bytes, RunBuilder};

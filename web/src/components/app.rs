@@ -468,6 +468,7 @@ pub fn app() -> Html {
     };
     let on_context = {
         let (context, run_files, scan, selected) = (context.clone(), run_files.clone(), scan.clone(), selected.clone());
+        let range = filter.range;
         Callback::from(move |minutes: u32| {
             let s = scan.borrow();
             let (Some(i), Some(index)) = (*selected, s.index.clone()) else { return };
@@ -475,7 +476,7 @@ pub fn app() -> Html {
             context.set(ContextView::Loading(minutes));
             let (context, files) = (context.clone(), run_files.borrow().clone());
             wasm_bindgen_futures::spawn_local(async move {
-                let (events, cut) = crate::stories::context(&f, minutes, &index, &files).await;
+                let (events, cut) = crate::stories::context(&f, minutes, range, &index, &files).await;
                 context.set(ContextView::Loaded { minutes, events: Rc::new(events), cut });
             });
         })
@@ -495,7 +496,10 @@ pub fn app() -> Html {
     let on_search = {
         let (scan, search, pool, run_files, redraw) = (scan.clone(), search.clone(), pool.clone(), run_files.clone(), redraw.clone());
         let (search_query, search_invalid, search_first) = (search_query.clone(), search_invalid.clone(), search_first.clone());
+        let range = filter.range;
         Callback::from(move |text: String| {
+            // The timeline's range, as the query's time bounds.
+            let text = if range.is_all() { text } else { format!("{text} {}", range.query_terms()).trim().to_string() };
             let compiled = evtx_triage::query::Query::parse(&text).and_then(|q| q.rule_set().map(|rules| (q, rules)));
             let (query, rules) = match compiled {
                 Ok(c) => c,
@@ -600,9 +604,16 @@ pub fn app() -> Html {
         html! {
             <super::search::SearchPanel state={state} total={hits.len()} rows={rows} first={first} on_page={on_search_page}
                 enabled={enabled} on_search={on_search} on_export={on_export_search}
-                opened={(*search_opened).clone()} on_open={on_open_hit} on_close={on_close_hit} />
+                opened={(*search_opened).clone()} on_open={on_open_hit} on_close={on_close_hit}
+                range={(!filter.range.is_all()).then(|| filter.range.query_terms())} />
         }
     };
+    // The timeline, once the files are read: its range filters the findings, the search and the context.
+    let timeline_view = s.timeline.clone().filter(|_| matches!(phase, Phase::Stories | Phase::Done)).map(|data| {
+        let (range, filter) = (filter.range, filter.clone());
+        let on_range = Callback::from(move |range| filter.set(Filter { range, ..(*filter).clone() }));
+        html! { <super::timeline::TimelineView data={data} range={range} on_range={on_range} /> }
+    });
     let percent = if s.bytes_total() == 0 { 100.0 } else { s.bytes_done() as f64 * 100.0 / s.bytes_total() as f64 };
 
     html! {
@@ -657,6 +668,7 @@ pub fn app() -> Html {
                     <button id="export-notes" onclick={export_notes}>{ "Export integrity notes (CSV)" }</button>
                 </section>
             }
+            { timeline_view }
             if phase != Phase::Idle {
                 <section id="findings-section" aria-labelledby="findings-title">
                     <h2 id="findings-title">{ "Findings" }</h2>

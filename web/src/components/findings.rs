@@ -34,6 +34,8 @@ pub struct Filter {
     pub text: String,
     /// The lowest level shown (`""`: all).
     pub level: String,
+    /// The time range picked on the timeline (all times by default).
+    pub range: evtx_triage::timeline::TimeRange,
 }
 
 /// Sigma levels, lowest first.
@@ -49,6 +51,7 @@ impl Filter {
             && (self.analytic.is_empty() || f.analytic_id == self.analytic)
             && (self.computer.is_empty() || f.computer.as_deref() == Some(self.computer.as_str()))
             && (self.text.is_empty() || haystack(f).contains(&self.text.to_lowercase()))
+            && self.range.admits(f.time_created.as_deref())
     }
 }
 

@@ -5,6 +5,7 @@ pub mod incidents;
 pub mod rules;
 pub mod search;
 pub mod summary;
+pub mod timeline;
 
 use evtx_triage::time_zone::ShownZone;
 

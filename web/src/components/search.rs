@@ -38,6 +38,9 @@ pub struct SearchProps {
     pub opened: Option<Opened>,
     pub on_open: Callback<(String, StoryEvent)>,
     pub on_close: Callback<()>,
+    /// The timeline's range as query terms, added to every query (`None`: all times).
+    #[prop_or_default]
+    pub range: Option<String>,
 }
 
 /// A match as a row of events (what `EventDialog` and the rows show).
@@ -119,6 +122,9 @@ pub fn search_panel(props: &SearchProps) -> Html {
                 <button id="search-run" type="button" onclick={run} disabled={!props.enabled}>{ "Search" }</button>
             </p>
             <p class="hint"><small>{ "Terms must all hold: Field:value (* and ? wildcards, case ignored), free text, \"quoted text\", -term (must not hold), TimeCreated>=2019-03-17T19:00:00Z (also >, <, <=). It reads the files again, running the query as one Sigma rule." }</small></p>
+            if let Some(terms) = &props.range {
+                <p id="search-range" class="hint">{ format!("In the timeline's range: {terms} is added to the query.") }</p>
+            }
             <p id="search-status" aria-live="polite">{ status }</p>
             if matches!(props.state, SearchState::Done) && props.total > 0 {
                 <p class="exports">
