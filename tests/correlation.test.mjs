@@ -77,6 +77,17 @@ test('correlation rules load with the others and their hits are the CLI\'s incid
       assert.deepEqual(json.incidents.map(shape), cli.incidents.map(shape), 'the JSON export holds the CLI\'s incidents');
       assert.deepEqual([json.rules.loaded, json.rules.skipped], [cli.rules.loaded, cli.rules.skipped], 'the same load report');
 
+      // A range on the timeline keeps the hits with an event in it: 11:00 to 11:02 holds carol's only.
+      await page.fill('#timeline-from', '2024-05-06T11:00:00Z');
+      await page.press('#timeline-from', 'Enter');
+      await page.fill('#timeline-to', '2024-05-06T11:02:00Z');
+      await page.press('#timeline-to', 'Enter');
+      await raceFailure(app, page.waitForFunction(() => document.querySelectorAll('tr.incident').length === 1, null, { timeout: 10_000 }), 'the incidents in the range');
+      const carol = cli.incidents.findIndex((i) => i.correlation.group[0][1] === 'carol');
+      assert.deepEqual(await page.$$eval('tr.incident button.open-incident', (bs) => bs.map((b) => b.id)), [`incident-${carol}`]);
+      await page.click('#timeline-clear');
+      await raceFailure(app, page.waitForFunction((n) => document.querySelectorAll('tr.incident').length === n, cli.incidents.length, { timeout: 10_000 }), 'every incident again');
+
       // A hit opens its first event's finding.
       await page.click('#incident-0');
       await raceFailure(app, page.waitForSelector('pre.event[data-event-state="loaded"]', { timeout: 10_000 }), 'the first event of the hit');

@@ -47,6 +47,41 @@ pub fn event_in_chunk(chunk_bytes: &[u8], chunk: u64, offset: u64) -> Result<Val
     Err(fail("no record starts there (has the file changed?)".into()))
 }
 
+/// The events of the records at these file offsets of one chunk, in one
+/// pass over it, in the order asked. A search reading each hit's chunk once
+/// per hit took 19 s for 314,411 hits of the 1 GiB bench log (evtx_dump: 1.5 s).
+pub fn events_in_chunk_at(chunk_bytes: &[u8], chunk: u64, offsets: &[u64]) -> Result<Vec<Result<Value, RereadError>>, RereadError> {
+    let fail = |what: String| RereadError(format!("chunk {chunk}: {what}"));
+    let plan = crate::recover::plan(chunk_bytes);
+    let data = crate::recover::bytes_to_parse(plan.as_ref(), chunk_bytes);
+    let mut parsed_chunk = EvtxChunkData::new(data, false).map_err(|e| fail(error_chain(&e)))?;
+    let mut parsed = parsed_chunk.parse(crate::scan::settings_for(plan.as_ref())).map_err(|e| fail(error_chain(&e)))?;
+    let start = chunk_start(chunk);
+    let mut found: std::collections::HashMap<u64, Result<Value, RereadError>> = std::collections::HashMap::new();
+    let wanted: std::collections::HashSet<u64> = offsets.iter().copied().collect();
+    for record in parsed.iter().flatten() {
+        let offset = start + record.binxml_offset.saturating_sub(24);
+        if wanted.contains(&offset) && !found.contains_key(&offset) {
+            let event =
+                record.into_json_value().map(|j| j.data).map_err(|e| fail(format!("record at offset {offset}: {}", error_chain(&e))));
+            found.insert(offset, event);
+        }
+    }
+    let missing = |o: u64| fail(format!("no record starts at offset {o} (has the file changed?)"));
+    Ok(offsets.iter().map(|&o| found.get(&o).cloned().unwrap_or_else(|| Err(missing(o)))).collect())
+}
+
+/// The events of findings that share one [`span_of`], from its bytes, in
+/// their order: one pass over an EVTX chunk for all of them.
+pub fn events_of(bytes: &[u8], sharing_a_span: &[&Finding]) -> Vec<Result<Value, RereadError>> {
+    let Some(first) = sharing_a_span.first() else { return Vec::new() };
+    if first.length.is_some() {
+        return sharing_a_span.iter().map(|f| event_of(bytes, f)).collect();
+    }
+    let offsets: Vec<u64> = sharing_a_span.iter().map(|f| f.offset).collect();
+    events_in_chunk_at(bytes, first.chunk, &offsets).unwrap_or_else(|e| sharing_a_span.iter().map(|_| Err(e.clone())).collect())
+}
+
 /// Every record of a chunk, read again as the scan read it (with its cut
 /// and carved records): (file offset, event view). Records that do not
 /// render are left out, as the scan reports them already.

@@ -105,13 +105,16 @@ impl HitWriter {
     /// The findings that are hits (in the query's time bounds), with their events.
     fn write(&mut self, query: &Query, findings: Vec<Finding>, events: &mut EventReader) {
         let mut text = String::new();
-        for f in findings.iter().filter(|f| query.admits(f)) {
-            self.hits += 1;
-            if self.format == Format::Table {
-                text.push_str(&table_line(f));
-                continue;
-            }
-            let event = events.event(f).unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }));
+        let hits: Vec<&Finding> = findings.iter().filter(|f| query.admits(f)).collect();
+        self.hits += hits.len() as u64;
+        if self.format == Format::Table {
+            hits.iter().for_each(|f| text.push_str(&table_line(f)));
+            self.put(&text);
+            return;
+        }
+        let all = events.events(&hits);
+        for (f, event) in hits.iter().zip(all) {
+            let event = event.unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }));
             let hit = SearchHit::new(f, event);
             match self.format {
                 Format::Jsonl => text.push_str(&export::search_jsonl_line(&hit)),
@@ -170,14 +173,27 @@ impl<'p> EventReader<'p> {
         EventReader { path, file: None, span: None, bytes: Vec::new() }
     }
 
-    fn event(&mut self, f: &Finding) -> Result<serde_json::Value, RereadError> {
-        let span = reread::span_of(f);
+    /// The hits' events, in their order: the hits of one chunk are read in one pass over it.
+    fn events(&mut self, hits: &[&Finding]) -> Vec<Result<serde_json::Value, RereadError>> {
+        let mut out = Vec::with_capacity(hits.len());
+        for run in hits.chunk_by(|a, b| reread::span_of(a) == reread::span_of(b)) {
+            if let Err(e) = self.load(reread::span_of(run[0])) {
+                out.extend(run.iter().map(|_| Err(e.clone())));
+                continue;
+            }
+            out.extend(reread::events_of(&self.bytes, run));
+        }
+        out
+    }
+
+    /// Reads a span unless it is the one held.
+    fn load(&mut self, span: (u64, u64)) -> Result<(), RereadError> {
         if self.span != Some(span) {
             self.span = None;
             self.read(span).map_err(|e| RereadError(format!("{}: {e}", self.path.display())))?;
             self.span = Some(span);
         }
-        reread::event_of(&self.bytes, f)
+        Ok(())
     }
 
     fn read(&mut self, (start, length): (u64, u64)) -> std::io::Result<()> {

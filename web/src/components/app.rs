@@ -683,7 +683,7 @@ pub fn app() -> Html {
                         </p>
                     }
                     if phase == Phase::Done && *show_incidents {
-                        { super::incidents::table(s.report.as_ref().map_or(&[][..], |r| &r.incidents[..]), &all, on_open) }
+                        { super::incidents::table(s.report.as_ref().map_or(&[][..], |r| &r.incidents[..]), &all, filter.range, on_open) }
                     } else {
                         { findings::table(&all, &shown, sort_key, ascending, *first_row, on_sort, on_open, on_scroll) }
                     }
@@ -830,20 +830,32 @@ fn switch_view(show_incidents: &UseStateHandle<bool>, to: bool) -> Callback<Mous
 
 /// The search's matches as the CLI writes them (`search --format jsonl|csv`), each event read again.
 async fn export_search(hits: &[evtx_triage::report::Finding], files: &HashMap<String, web_sys::File>, kind: &str) -> String {
+    use evtx_triage::reread::span_of;
     let mut out = if kind == "csv" { evtx_triage::export::search_csv_header() } else { String::new() };
-    for f in hits {
-        let event = match files.get(&f.file) {
+    let hits: Vec<&evtx_triage::report::Finding> = hits.iter().collect();
+    // The hits of one chunk: one read and one pass over it (as the CLI).
+    for run in hits.chunk_by(|a, b| a.file == b.file && span_of(a) == span_of(b)) {
+        let events: Vec<serde_json::Value> = match files.get(&run[0].file) {
             Some(file) => {
-                let (start, length) = evtx_triage::reread::span_of(f);
+                let (start, length) = span_of(run[0]);
                 match browser::read_bytes(file, start, (start + length).min(file.size() as u64)).await {
-                    Ok(bytes) => evtx_triage::reread::event_of(&bytes, f).unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() })),
-                    Err(e) => serde_json::json!({ "error": e }),
+                    Ok(bytes) => evtx_triage::reread::events_of(&bytes, run)
+                        .into_iter()
+                        .map(|e| e.unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() })))
+                        .collect(),
+                    Err(e) => run.iter().map(|_| serde_json::json!({ "error": e })).collect(),
                 }
             }
-            None => serde_json::json!({ "error": format!("{} is not loaded any more", f.file) }),
+            None => run.iter().map(|_| serde_json::json!({ "error": format!("{} is not loaded any more", run[0].file) })).collect(),
         };
-        let hit = evtx_triage::query::SearchHit::new(f, event);
-        out.push_str(&if kind == "csv" { evtx_triage::export::search_csv_row(&hit) } else { evtx_triage::export::search_jsonl_line(&hit) });
+        for (f, event) in run.iter().zip(events) {
+            let hit = evtx_triage::query::SearchHit::new(f, event);
+            out.push_str(&if kind == "csv" {
+                evtx_triage::export::search_csv_row(&hit)
+            } else {
+                evtx_triage::export::search_jsonl_line(&hit)
+            });
+        }
     }
     out
 }

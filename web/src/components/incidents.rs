@@ -3,15 +3,25 @@
 
 use evtx_triage::incident::Incident;
 use evtx_triage::report::Finding;
+use evtx_triage::timeline::TimeRange;
 use yew::prelude::*;
 
-pub fn table(incidents: &[Incident], findings: &[&Finding], on_open: Callback<usize>) -> Html {
+/// The incidents with an event in the timeline's range (all without one);
+/// rows keep their number in the run, so `#incident-N` names one incident.
+pub fn table(incidents: &[Incident], findings: &[&Finding], range: TimeRange, on_open: Callback<usize>) -> Html {
+    let in_range = |i: &Incident| range.is_all() || i.events.iter().any(|e| range.admits(e.time_created.as_deref()));
+    let shown = incidents.iter().filter(|i| in_range(i)).count();
+    let title = if shown == incidents.len() {
+        format!("{} incident(s): the findings of one process on one computer, and the hits of correlation rules", incidents.len())
+    } else {
+        format!("{shown} of {} incident(s) with an event in the timeline's range", incidents.len())
+    };
     // A finding is in one process incident at most, and may also be in correlations.
     let in_process: usize = incidents.iter().filter(|i| i.correlation.is_none()).map(|i| i.findings.len()).sum();
     let without = findings.len().saturating_sub(in_process);
     html! {
         <section id="incidents" aria-labelledby="incidents-title">
-            <h3 id="incidents-title">{ format!("{} incident(s): the findings of one process on one computer, and the hits of correlation rules", incidents.len()) }</h3>
+            <h3 id="incidents-title">{ title }</h3>
             if without > 0 {
                 <p class="note">{ format!("{without} finding(s) name no acting process and are in no incident.") }</p>
             }
@@ -19,7 +29,7 @@ pub fn table(incidents: &[Incident], findings: &[&Finding], on_open: Callback<us
                 <thead><tr><th scope="col">{ "Computer" }</th><th scope="col">{ "Process or rule" }</th><th scope="col">{ "Findings" }</th>
                     <th scope="col">{ "Events" }</th><th scope="col">{ "What happened" }</th><th scope="col">{ "Story" }</th></tr></thead>
                 <tbody>
-                { for incidents.iter().enumerate().map(|(n, inc)| {
+                { for incidents.iter().enumerate().filter(|(_, inc)| in_range(inc)).map(|(n, inc)| {
                     let first = inc.findings.first().copied();
                     let open = {
                         let on_open = on_open.clone();
