@@ -114,31 +114,14 @@ fn main() -> ExitCode {
 fn run_scan(args: ScanArgs) -> ExitCode {
     let ScanArgs { format, rules: rule_paths, min_level, status, events, navigator, report: html_path, notes_csv, threads, paths } = args;
     let options = LoadOptions { min_level, statuses: status, disabled: Vec::new() };
-    let rules = match load_rules(&rule_paths, &options) {
+    let rules = match rules_or_exit(&rule_paths, &options) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("evtx-triage: {e}");
-            return ExitCode::from(exit::USAGE);
-        }
+        Err(code) => return code,
     };
-    if !rule_paths.is_empty() {
-        eprintln!("evtx-triage: {}", rules.load_report().summary());
-        for s in rules
-            .load_report()
-            .skipped
-            .iter()
-            .filter(|s| !matches!(s.kind, SkipKind::NotWindows | SkipKind::FilteredLevel | SkipKind::FilteredStatus))
-        {
-            eprintln!("evtx-triage: skipped {}: {}", s.source, s.reason);
-        }
-    }
-    let mut inputs = Vec::new();
-    for p in &paths {
-        if let Err(e) = collect_inputs(p, &mut inputs) {
-            eprintln!("evtx-triage: {e}");
-            return ExitCode::from(exit::USAGE);
-        }
-    }
+    let inputs = match inputs_or_exit(&paths) {
+        Ok(i) => i,
+        Err(code) => return code,
+    };
     let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let mut out = Output::new(format, events, &rules);
     out.layer = navigator.as_ref().map(|_| evtx_triage::navigator::LayerBuilder::default());
@@ -417,6 +400,35 @@ fn holds_events(path: &Path) -> bool {
     let mut head = Vec::with_capacity(input::PEEK_BYTES);
     let read = std::fs::File::open(path).and_then(|f| f.take(input::PEEK_BYTES as u64).read_to_end(&mut head));
     read.is_ok() && input::looks_like_events(&head)
+}
+
+/// The rule set of `--rules` and the load options, its load report told on
+/// stderr; a rule file named that cannot be used exits with USAGE.
+fn rules_or_exit(paths: &[PathBuf], options: &LoadOptions) -> Result<RuleSet, ExitCode> {
+    let rules = load_rules(paths, options).map_err(|e| {
+        eprintln!("evtx-triage: {e}");
+        ExitCode::from(exit::USAGE)
+    })?;
+    if !paths.is_empty() {
+        eprintln!("evtx-triage: {}", rules.load_report().summary());
+        let told = |k: SkipKind| !matches!(k, SkipKind::NotWindows | SkipKind::FilteredLevel | SkipKind::FilteredStatus);
+        for s in rules.load_report().skipped.iter().filter(|s| told(s.kind)) {
+            eprintln!("evtx-triage: skipped {}: {}", s.source, s.reason);
+        }
+    }
+    Ok(rules)
+}
+
+/// Every input the paths name (folders walked); a path that does not exist exits with USAGE.
+fn inputs_or_exit(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ExitCode> {
+    let mut inputs = Vec::new();
+    for p in paths {
+        collect_inputs(p, &mut inputs).map_err(|e| {
+            eprintln!("evtx-triage: {e}");
+            ExitCode::from(exit::USAGE)
+        })?;
+    }
+    Ok(inputs)
 }
 
 fn collect_inputs(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {

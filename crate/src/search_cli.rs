@@ -1,7 +1,7 @@
 //! `evtx-triage search`: the events a query matches (see `evtx_triage::query`),
 //! one line each, streamed in input order as the files are read.
 
-use crate::{collect_inputs, exit, scan_file};
+use crate::{exit, inputs_or_exit, scan_file};
 use clap::{Args, ValueEnum};
 use evtx_triage::export;
 use evtx_triage::query::{Query, SearchHit};
@@ -46,13 +46,10 @@ pub fn run(args: SearchArgs) -> ExitCode {
     for field in query.unknown_fields() {
         eprintln!("evtx-triage: note: {field:?} is not a field name known here: it matches only events that spell it so");
     }
-    let mut inputs = Vec::new();
-    for p in &args.paths {
-        if let Err(e) = collect_inputs(p, &mut inputs) {
-            eprintln!("evtx-triage: {e}");
-            return ExitCode::from(exit::USAGE);
-        }
-    }
+    let inputs = match inputs_or_exit(&args.paths) {
+        Ok(i) => i,
+        Err(code) => return code,
+    };
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let mut out = HitWriter::new(args.format);
     let mut unreadable = false;

@@ -3,10 +3,10 @@
 //! scanned as `scan` scans them; findings are counted per minute as they
 //! stream, not kept, so memory stays flat however many there are.
 
-use crate::{collect_inputs, exit, load_rules, scan_file};
+use crate::{exit, inputs_or_exit, rules_or_exit, scan_file};
 use clap::{Args, ValueEnum};
 use evtx_triage::report::{FileStatus, Finding, StatsBuilder};
-use evtx_triage::rule_load::{LoadOptions, SkipKind};
+use evtx_triage::rule_load::LoadOptions;
 use evtx_triage::timeline::{self, Group, Timeline, TimelineCounts, TimelineOptions};
 use std::io::Write;
 use std::path::PathBuf;
@@ -95,27 +95,14 @@ pub fn run(args: TimelineArgs) -> ExitCode {
         }
     };
     let load = LoadOptions { min_level: args.min_level.clone(), statuses: args.status.clone(), disabled: Vec::new() };
-    let rules = match load_rules(&args.rules, &load) {
+    let rules = match rules_or_exit(&args.rules, &load) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("evtx-triage: {e}");
-            return ExitCode::from(exit::USAGE);
-        }
+        Err(code) => return code,
     };
-    if !args.rules.is_empty() {
-        eprintln!("evtx-triage: {}", rules.load_report().summary());
-        let told = |k: SkipKind| !matches!(k, SkipKind::NotWindows | SkipKind::FilteredLevel | SkipKind::FilteredStatus);
-        for s in rules.load_report().skipped.iter().filter(|s| told(s.kind)) {
-            eprintln!("evtx-triage: skipped {}: {}", s.source, s.reason);
-        }
-    }
-    let mut inputs = Vec::new();
-    for p in &args.paths {
-        if let Err(e) = collect_inputs(p, &mut inputs) {
-            eprintln!("evtx-triage: {e}");
-            return ExitCode::from(exit::USAGE);
-        }
-    }
+    let inputs = match inputs_or_exit(&args.paths) {
+        Ok(i) => i,
+        Err(code) => return code,
+    };
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let mut totals = StatsBuilder::default();
     let mut findings = TimelineCounts::default();
