@@ -54,6 +54,10 @@ pub struct Prefilter {
     /// it says so plainly: checked against the record's EventID before
     /// rendering, which rules without a literal need most.
     event_ids: Vec<Option<Vec<u64>>>,
+    /// Per literal, the rules whose key clause holds it: a rule with
+    /// literals can match only where a literal of its key clause is, so the
+    /// literals present name the rules worth a look (see [`Prefilter::keyed_rules`]).
+    keyed: Vec<Vec<usize>>,
 }
 
 impl Prefilter {
@@ -90,12 +94,21 @@ impl Prefilter {
         let use_gate = literals.len() <= GATE_MAX_LITERALS && rule_clauses.iter().all(Option::is_some);
         let gate =
             if use_gate { literals.iter().enumerate().map(|(i, lit)| GateLiteral::new(i, lit, &literals)).collect() } else { Vec::new() };
-        Prefilter { on: true, searcher, gate, literals, rules: rule_clauses, event_ids }
+        let keyed = key_clauses(&rule_clauses, literals.len());
+        Prefilter { on: true, searcher, gate, literals, rules: rule_clauses, event_ids, keyed }
     }
 
     /// A prefilter that skips nothing.
     pub fn disabled() -> Self {
-        Prefilter { on: false, searcher: None, gate: Vec::new(), literals: Vec::new(), rules: Vec::new(), event_ids: Vec::new() }
+        Prefilter {
+            on: false,
+            searcher: None,
+            gate: Vec::new(),
+            literals: Vec::new(),
+            rules: Vec::new(),
+            event_ids: Vec::new(),
+            keyed: Vec::new(),
+        }
     }
 
     /// Whether records can be skipped at all (off: every shortcut is off).
@@ -158,6 +171,26 @@ impl Prefilter {
         answer
     }
 
+    /// The literals in an event's values, as [`Prefilter::scan`] finds them
+    /// in a record's bytes: for events that come as text (JSON, XML) or
+    /// carved, whose bytes were not scanned.
+    pub fn literals_in_values(&self, fields: &serde_json::Value) -> Vec<usize> {
+        let mut text = Vec::new();
+        collect_values(fields, &mut text);
+        present_literals(&self.scan(&text))
+    }
+
+    /// The rules with literals that may match where literal `literal` is
+    /// (each rule is keyed by one of its clauses; see `key_clauses`).
+    pub fn keyed_rules(&self, literal: usize) -> &[usize] {
+        self.keyed.get(literal).map_or(&[], Vec::as_slice)
+    }
+
+    /// The rules without a literal: only their logsource rules a record out.
+    pub fn literal_free_rules(&self) -> impl Iterator<Item = usize> + '_ {
+        self.rules.iter().enumerate().filter(|(_, r)| r.is_none()).map(|(i, _)| i)
+    }
+
     /// Whether every rule needs some literal: then bytes without hits hold no match.
     pub fn every_rule_needs_literals(&self) -> bool {
         self.on && self.rules.iter().all(Option::is_some)
@@ -204,6 +237,42 @@ pub fn present_literals<'h>(hits: impl IntoIterator<Item = &'h Hit>) -> Vec<usiz
     v.sort_unstable();
     v.dedup();
     v
+}
+
+/// Each rule with literals is keyed by one of its clauses (all must hold,
+/// so any one will do): the one whose literals the fewest other clauses
+/// share, so that a common literal (`powershell`) calls up few rules.
+fn key_clauses(rules: &[Option<Vec<Vec<usize>>>], literal_count: usize) -> Vec<Vec<usize>> {
+    let mut sharing = vec![0usize; literal_count];
+    for clause in rules.iter().flatten().flatten() {
+        clause.iter().for_each(|&l| sharing[l] += 1);
+    }
+    let mut keyed = vec![Vec::new(); literal_count];
+    for (rule, clauses) in rules.iter().enumerate() {
+        let Some(key) = clauses.as_ref().and_then(|cs| cs.iter().min_by_key(|c| c.iter().map(|&l| sharing[l]).sum::<usize>())) else {
+            continue;
+        };
+        key.iter().for_each(|&l| keyed[l].push(rule));
+    }
+    keyed
+}
+
+/// Every string and number of an event, one per line.
+fn collect_values(v: &serde_json::Value, out: &mut Vec<u8>) {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => {
+            out.extend_from_slice(s.as_bytes());
+            out.push(b'\n');
+        }
+        Value::Number(n) => {
+            out.extend_from_slice(n.to_string().as_bytes());
+            out.push(b'\n');
+        }
+        Value::Array(items) => items.iter().for_each(|i| collect_values(i, out)),
+        Value::Object(map) => map.values().for_each(|i| collect_values(i, out)),
+        Value::Bool(_) | Value::Null => {}
+    }
 }
 
 /// One literal as the gate searches it: ASCII lower case, and the other

@@ -209,10 +209,8 @@ fn analyze_records(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis
     // No literal anywhere, and every rule needs one: no record can match (most
     // chunks of a log with the built-ins alone; no per-record look-ups then).
     let none_can_match = hits.is_empty() && rules.prefilter().every_rule_needs_literals();
-    let is_candidate = |start: usize, end: usize, channel: Option<&str>, event_id: Option<u64>| {
-        if none_can_match {
-            return false;
-        }
+    // The literals in a record's bytes and in the templates it may use.
+    let literals_in = |start: usize, end: usize| {
         let from = hits.partition_point(|h| h.pos < start);
         let to = hits.partition_point(|h| h.pos < end);
         let mut present = crate::prefilter::present_literals(&hits[from..to]);
@@ -221,7 +219,10 @@ fn analyze_records(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis
             present.sort_unstable();
             present.dedup();
         }
-        rules.record_may_match(channel, event_id, &present)
+        present
+    };
+    let is_candidate = |start: usize, end: usize, channel: Option<&str>, event_id: Option<u64>| {
+        !none_can_match && rules.record_may_match(channel, event_id, &literals_in(start, end))
     };
     if let Some(records) = &quick {
         if !records.iter().any(|r| is_candidate(r.offset, r.offset + r.size, r.channel.as_deref(), r.event_id)) {
@@ -314,7 +315,9 @@ fn analyze_records(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis
         let header_time = crate::quick::format_filetime(header_filetime);
         // Quick records are in the parser's order: look up by offset in a map.
         let known = quick_at.get(&start);
-        let candidate = is_candidate(start, end, known.and_then(|q| q.channel.as_deref()), known.and_then(|q| q.event_id));
+        let present = if none_can_match { Vec::new() } else { literals_in(start, end) };
+        let candidate =
+            !none_can_match && rules.record_may_match(known.and_then(|q| q.channel.as_deref()), known.and_then(|q| q.event_id), &present);
         if !candidate {
             if let Some(q) = known {
                 add_quick_stats(&mut out.stats, q);
@@ -355,7 +358,7 @@ fn analyze_records(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis
             b.event_id,
         );
         if candidate {
-            for hit in rules.evaluate(&view) {
+            for hit in rules.evaluate_with_literals(&view, &present) {
                 out.findings.push(make_finding(file, raw.index, record_offset, record_id, &view, hit, rules));
             }
         }
