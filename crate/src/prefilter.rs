@@ -266,8 +266,9 @@ fn collect_values(v: &serde_json::Value, out: &mut Vec<u8>) {
             out.push(b'\n');
         }
         Value::Number(n) => {
-            out.extend_from_slice(n.to_string().as_bytes());
-            out.push(b'\n');
+            use std::io::Write;
+            // Writing into a Vec cannot fail; no String per number.
+            let _ = writeln!(out, "{n}");
         }
         Value::Array(items) => items.iter().for_each(|i| collect_values(i, out)),
         Value::Object(map) => map.values().for_each(|i| collect_values(i, out)),

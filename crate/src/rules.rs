@@ -305,6 +305,13 @@ impl RuleSet {
         let event_id = view.fields.get("EventID").and_then(Value::as_u64);
         let admits = |rule: usize| self.analytics[rule].scope.admits(channel, event_id, &view.fields);
         let mut rules = Vec::new();
+        // Visits every candidate (never stops the walk).
+        let keep = |rule: usize| {
+            if admits(rule) {
+                rules.push(rule);
+            }
+            false
+        };
         if self.prefilter.is_on() {
             let found;
             let present = match present {
@@ -314,19 +321,9 @@ impl RuleSet {
                     &found
                 }
             };
-            self.any_candidate(channel, event_id, present, |rule| {
-                if admits(rule) {
-                    rules.push(rule);
-                }
-                false
-            });
+            self.any_candidate(channel, event_id, present, keep);
         } else {
-            self.scopes.any_eligible(channel, event_id, |rule| {
-                if admits(rule) {
-                    rules.push(rule);
-                }
-                false
-            });
+            self.scopes.any_eligible(channel, event_id, keep);
         }
         rules.sort_unstable();
         rules.dedup();
