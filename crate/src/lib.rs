@@ -49,6 +49,7 @@ pub mod query;
 pub mod quick;
 pub mod reader;
 pub mod recover;
+pub mod regex_literals;
 pub mod report;
 pub mod reread;
 pub mod rule_load;

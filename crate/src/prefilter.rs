@@ -682,7 +682,7 @@ fn detection_literals(detection: &Detection) -> Option<RequiredLiterals> {
             }
             Some(all)
         }
-        Detection::Keywords(values) => values_literals(values, &[]),
+        Detection::Keywords(values) => values_literals(values, ValueForm::Text { windash: false }),
         Detection::And(parts) => parts.iter().filter_map(detection_literals).max_by_key(selectivity),
         Detection::ArrayMatch { .. } | Detection::Conditional { .. } => None,
     }
@@ -693,42 +693,115 @@ fn is_system_field(item: &DetectionItem) -> bool {
 }
 
 fn item_literals(item: &DetectionItem) -> Option<RequiredLiterals> {
-    let mods = &item.field.modifiers;
-    let plain_text =
-        mods.iter().all(|m| matches!(m, Modifier::Contains | Modifier::StartsWith | Modifier::EndsWith | Modifier::Cased | Modifier::All));
-    if !plain_text {
-        return None;
-    }
-    if mods.contains(&Modifier::All) {
+    let form = ValueForm::of(&item.field.modifiers)?;
+    if item.field.modifiers.contains(&Modifier::All) {
         // Every value must be present: any single one is required.
-        return item.values.iter().filter_map(|v| values_literals(std::slice::from_ref(v), mods)).max_by_key(selectivity);
+        return item.values.iter().filter_map(|v| values_literals(std::slice::from_ref(v), form)).max_by_key(selectivity);
     }
-    values_literals(&item.values, mods)
+    values_literals(&item.values, form)
 }
 
-/// One literal per value (all values are alternatives); `None` if a value has none.
-fn values_literals(values: &[SigmaValue], _mods: &[Modifier]) -> Option<RequiredLiterals> {
+/// How a rule value reaches the event's text, as far as literals go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ValueForm {
+    /// As written (`contains`, `startswith`, `endswith`, `cased`, `all`).
+    /// With `windash` each `-` may be any of five dashes, so it ends a piece.
+    Text { windash: bool },
+    /// Base64 of the value at each of the three offsets (`base64offset`),
+    /// of its UTF-16LE bytes with `wide`.
+    Base64Offset { wide: bool },
+    /// A regular expression (`re`, with `i` for case-insensitive).
+    Regex { case_insensitive: bool },
+}
+
+impl ValueForm {
+    /// `None` for modifiers whose values need not appear as text (numbers,
+    /// CIDR, field references, existence, other encodings).
+    fn of(mods: &[Modifier]) -> Option<Self> {
+        let has = |m: Modifier| mods.contains(&m);
+        let text_only =
+            |m: &Modifier| matches!(m, Modifier::Contains | Modifier::StartsWith | Modifier::EndsWith | Modifier::Cased | Modifier::All);
+        let rest: Vec<&Modifier> = mods.iter().filter(|m| !text_only(m)).collect();
+        let only = |allowed: &[Modifier]| rest.iter().all(|m| allowed.contains(m));
+        if has(Modifier::Re) {
+            return only(&[Modifier::Re, Modifier::IgnoreCase, Modifier::Multiline, Modifier::DotAll])
+                .then_some(ValueForm::Regex { case_insensitive: has(Modifier::IgnoreCase) });
+        }
+        if has(Modifier::Base64Offset) {
+            return only(&[Modifier::Base64Offset, Modifier::Wide]).then_some(ValueForm::Base64Offset { wide: has(Modifier::Wide) });
+        }
+        only(&[Modifier::WindAsh]).then_some(ValueForm::Text { windash: has(Modifier::WindAsh) })
+    }
+}
+
+/// The literals of alternative values (one of which must be present);
+/// `None` if some value has none.
+fn values_literals(values: &[SigmaValue], form: ValueForm) -> Option<RequiredLiterals> {
     if values.is_empty() {
         return None;
     }
-    values
-        .iter()
-        .map(|v| match v {
-            SigmaValue::String(s) => longest_safe_literal(&s.parts),
-            _ => None,
+    let mut all = Vec::new();
+    for v in values {
+        let SigmaValue::String(s) = v else { return None };
+        all.extend(value_literals(s, form)?);
+    }
+    Some(all)
+}
+
+/// The literals one of which any text the value matches holds.
+fn value_literals(value: &rsigma_parser::value::SigmaString, form: ValueForm) -> Option<RequiredLiterals> {
+    match form {
+        ValueForm::Text { windash } => longest_safe_literal(&value.parts, windash).map(|l| vec![l]),
+        ValueForm::Base64Offset { wide } => {
+            let plain = value.as_plain()?;
+            let bytes: Vec<u8> = if wide { plain.encode_utf16().flat_map(u16::to_le_bytes).collect() } else { plain.into_bytes() };
+            base64_at_each_offset(&bytes).iter().map(|encoded| safe_piece(encoded, false)).collect()
+        }
+        ValueForm::Regex { case_insensitive } => {
+            let piece = |run: &str| safe_piece(run, false);
+            let score = |lits: &[String]| lits.iter().map(|l| worth(l)).min().unwrap_or(0);
+            crate::regex_literals::required(
+                &value.original,
+                case_insensitive,
+                &crate::regex_literals::LiteralPolicy { piece: &piece, score: &score },
+            )
+        }
+    }
+}
+
+/// The base64 text of `bytes` placed at byte offsets 0, 1 and 2 of a
+/// longer input, less the characters that depend on the bytes around it
+/// (at the start) and the padding: what `base64offset` looks for.
+fn base64_at_each_offset(bytes: &[u8]) -> Vec<String> {
+    use base64::Engine as _;
+    (0..3)
+        .map(|offset| {
+            let mut padded = vec![0u8; offset];
+            padded.extend_from_slice(bytes);
+            let encoded = base64::engine::general_purpose::STANDARD.encode(&padded);
+            let unaffected_from = (offset * 4).div_ceil(3);
+            encoded.trim_end_matches('=').get(unaffected_from..).unwrap_or("").to_string()
         })
         .collect()
 }
 
 /// The longest piece of a wildcard pattern that the raw bytes must hold.
-fn longest_safe_literal(parts: &[StringPart]) -> Option<String> {
+fn longest_safe_literal(parts: &[StringPart], windash: bool) -> Option<String> {
     parts
         .iter()
         .filter_map(|p| match p {
             StringPart::Plain(text) => Some(text.as_str()),
             StringPart::Special(SpecialChar::WildcardMulti | SpecialChar::WildcardSingle) => None,
         })
-        .flat_map(split_unsafe)
+        .filter_map(|text| safe_piece(text, windash))
+        .max_by_key(|piece| worth(piece))
+}
+
+/// The most selective piece of plain text that the raw bytes hold wherever
+/// an event's value holds the text.
+fn safe_piece(text: &str, windash: bool) -> Option<String> {
+    split_unsafe(text)
+        .flat_map(|piece| piece.split(move |c| windash && c == '-'))
         .filter(|piece| piece.len() >= MIN_LITERAL && only_in_strings(piece))
         .max_by_key(|piece| worth(piece))
         .map(str::to_string)
@@ -741,15 +814,20 @@ fn split_unsafe(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !c.is_ascii() || c.eq_ignore_ascii_case(&'k') || c.is_ascii_control())
 }
 
-/// True when the literal cannot come from a non-string value, which the
-/// `evtx` crate renders from binary (numbers, hex, GUIDs, SIDs, timestamps,
-/// booleans) and so never stores as text.
+/// The characters of each text the `evtx` crate renders from a binary
+/// (non-string) value, which the raw bytes never hold as text: numbers and
+/// lists of them, hex numbers and binary data, GUIDs, SIDs, timestamps.
+const RENDERED_FORMS: &[&str] = &["0123456789.e+-, ", "0123456789abcdefx, ", "0123456789abcdef{}-", "0123456789s-", "0123456789tz:.-+ "];
+
+/// Words rendered from binary values: booleans and special floats.
+const RENDERED_WORDS: &[&str] = &["true", "false", "nan", "inf", "infinity", "null"];
+
+/// True when the literal cannot be part of the text rendered from a
+/// non-string value, so an event whose value holds it has it in its bytes.
 fn only_in_strings(literal: &str) -> bool {
     let lower = literal.to_ascii_lowercase();
-    if "true".contains(&lower) || "false".contains(&lower) {
-        return false;
-    }
-    lower.chars().any(|c| !matches!(c, '0'..='9' | 'a'..='f' | 'x' | 's' | 't' | 'z' | '-' | '{' | '}' | ':' | '.' | '+' | ' '))
+    let in_form = |form: &str| lower.chars().all(|c| form.contains(c));
+    !RENDERED_WORDS.iter().any(|w| w.contains(&lower)) && !RENDERED_FORMS.iter().any(|f| in_form(f))
 }
 
 /// How well literals select: the weakest alternative decides.
@@ -800,6 +878,26 @@ mod tests {
     }
 
     #[test]
+    fn transformed_values_give_the_literals_their_matches_hold() {
+        let one =
+            |item: &str| rule(&format!("title: t\nlogsource: {{product: windows}}\ndetection:\n  sel:\n    {item}\n  condition: sel\n"));
+        let lits = |item: &str| required_literals(&one(item));
+        let v = |l: &[&str]| Some(l.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        // Each dash may be written as one of five, so it ends a piece.
+        assert_eq!(lits("CommandLine|contains|windash: ' -ma '"), v(&["ma "]));
+        // The value's base64 at byte offsets 0, 1 and 2 (split at `K` as any text is).
+        assert_eq!(lits("CommandLine|base64offset|contains: 'IEX ('"), v(&["SUVYICg", "lFWCAo", "JRVgg"]));
+        assert_eq!(lits("CommandLine|re: '\\$PSHome\\[\\s*\\d'"), v(&["$PSHome["]));
+        assert_eq!(lits("CommandLine|re: '\\w+`\\w'"), None);
+        // Text that no number, hex, GUID, SID or timestamp renders as is a literal.
+        assert_eq!(lits("Image|endswith: '\\cdb.exe'"), v(&["\\cdb.exe"]));
+        assert_eq!(lits("CommandLine|contains: '{884e2002-217d}'"), None);
+        assert_eq!(lits("Hashes|contains: 'ABCDEF0123'"), None);
+        assert_eq!(lits("UtcTime|startswith: '2019-01-01T10:00'"), None);
+        assert_eq!(lits("DestinationPort|cidr: '10.0.0.0/8'"), None);
+    }
+
+    #[test]
     fn both_search_backends_find_the_same_hits() {
         let pats = |v: &[&str]| v.iter().enumerate().map(|(i, p)| (p.as_bytes().to_vec(), i)).collect::<Vec<_>>();
         let patterns = pats(&["lsass", "c:\\windows\\system32\\lsass.exe", "ss", "mgr.exe"]);
@@ -817,7 +915,7 @@ mod tests {
         let clauses: Vec<_> = builtin_analytics().iter().map(|a| required_clauses(&a.rule)).collect();
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         assert_eq!(clauses[0], Some(vec![s(&["C:\\windows\\system32\\lsass.exe"]), s(&["dbghelp.dll", "dbgcore.dll"])]));
-        assert_eq!(clauses[1], Some(vec![s(&["lsass"]), s(&["mgr.exe"])]));
+        assert_eq!(clauses[1], Some(vec![s(&[".dmp"]), s(&["lsass"]), s(&["mgr.exe"])]));
     }
 
     #[test]
@@ -893,6 +991,8 @@ mod tests {
         assert!(!p.may_match(&utf16("C:\\Windows\\system32\\lsass.exe opened by svchost.exe")));
         assert!(!p.may_match(&utf16("C:\\Windows\\explorer.exe dbghelp.dll")));
         // Overlapping literals: the lsass path also counts as `lsass`.
-        assert!(p.may_match(&utf16("C:\\Windows\\System32\\lsass.exe|taskmgr.exe")));
+        assert!(p.may_match(&utf16("C:\\Windows\\System32\\lsass.exe.dmp|taskmgr.exe")));
+        // The dump file's name ends in `.dmp` (the rule's regex says so).
+        assert!(!p.may_match(&utf16("C:\\Windows\\System32\\lsass.exe|taskmgr.exe")));
     }
 }
