@@ -121,12 +121,36 @@ pub fn incidents_from_disk(
     index: &crate::index::RunIndex,
     paths: &std::collections::BTreeMap<String, std::path::PathBuf>,
 ) -> Vec<Incident> {
-    let mut out = Vec::new();
-    for members in group(findings) {
-        let Some(builder) = crate::story::StoryBuilder::new(&findings[members[0]]) else { continue };
-        let theirs: Vec<&Finding> = members.iter().map(|&i| &findings[i]).collect();
-        let story = crate::story::story_from_disk(builder, index, paths, &theirs);
-        out.push(from_story(&story, members));
+    let (groups, mut batch) = batch_of(findings);
+    loop {
+        let wanted = batch.wanted(index);
+        if wanted.is_empty() {
+            break;
+        }
+        for c in wanted {
+            let bytes = paths.get(&c.file).and_then(|p| crate::reread::chunk_in_file(p, c.chunk).ok()).unwrap_or_default();
+            batch.add_chunk(&c.file, c.chunk, &bytes);
+        }
     }
-    out
+    told(findings, groups, batch)
+}
+
+/// The incidents' groups of findings that name an acting process, and
+/// their stories to tell (together: see `story_batch`).
+pub fn batch_of(findings: &[Finding]) -> (Vec<Vec<usize>>, crate::story_batch::StoryBatch) {
+    let mut groups = Vec::new();
+    let mut builders = Vec::new();
+    for members in group(findings) {
+        if let Some(builder) = crate::story::StoryBuilder::new(&findings[members[0]]) {
+            builders.push(builder);
+            groups.push(members);
+        }
+    }
+    (groups, crate::story_batch::StoryBatch::new(builders))
+}
+
+/// The incidents, once their batch has read every chunk it asked for.
+pub fn told(findings: &[Finding], groups: Vec<Vec<usize>>, batch: crate::story_batch::StoryBatch) -> Vec<Incident> {
+    let stories = batch.finish(|i| groups[i].iter().map(|&f| &findings[f]).collect());
+    stories.iter().zip(groups).map(|(story, members)| from_story(story, members)).collect()
 }

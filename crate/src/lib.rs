@@ -57,6 +57,7 @@ pub mod rule_source;
 pub mod rules;
 pub mod scan;
 pub mod story;
+pub mod story_batch;
 pub mod text_export;
 pub mod text_scan;
 pub mod text_split;

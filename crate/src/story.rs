@@ -414,18 +414,24 @@ impl StoryBuilder {
     /// looked for is not rendered: 5 incidents of the hit-rich bench log took
     /// 1.6 s with every record rendered).
     pub fn add_chunk(&mut self, file: &str, chunk: u64, bytes: &[u8]) {
-        let looked_for = match &self.stage {
-            Stage::Acts => self.guid,
-            Stage::Ancestor { guid, .. } => *guid,
-            Stage::Done => None,
-        };
-        let needles = looked_for.map(Guid::needles);
+        let needles = self.looked_for().map(Guid::needles);
         let holds = |raw: &[u8]| needles.as_ref().is_none_or(|n| n.iter().any(|n| memchr::memmem::find(raw, n).is_some()));
         let events = crate::reread::events_in_chunk_where(bytes, chunk, holds).unwrap_or_default();
         self.add_events(file, chunk, &events);
     }
 
-    /// Takes the events of one asked-for chunk.
+    /// The GUID the events of this stage carry (`None`: they are found by
+    /// PID and time, so every record of a chunk must be looked at).
+    pub fn looked_for(&self) -> Option<Guid> {
+        match &self.stage {
+            Stage::Acts => self.guid,
+            Stage::Ancestor { guid, .. } => *guid,
+            Stage::Done => None,
+        }
+    }
+
+    /// Takes the events of one asked-for chunk (events of others may be
+    /// among them: only the story's own are kept).
     pub fn add_events(&mut self, file: &str, chunk: u64, events: &[(u64, EventView)]) {
         self.chunks_read += 1;
         for (offset, view) in events {
@@ -462,8 +468,13 @@ impl StoryBuilder {
 
     /// A later creation of the same ancestor replaces an earlier one; the search stops at the latest.
     fn found_ancestor(&mut self, event: StoryEvent) {
+        // Of creations at the same time (a log holding copies of its chunks),
+        // the first in the file, whatever order the chunks came in.
         let better = match self.ancestors.last() {
-            Some(last) if last.role == event.role => event.time_created > last.time_created,
+            Some(last) if last.role == event.role => {
+                (&event.time_created, std::cmp::Reverse((&event.file, event.offset)))
+                    > (&last.time_created, std::cmp::Reverse((&last.file, last.offset)))
+            }
             _ => true,
         };
         if better {

@@ -621,3 +621,38 @@ fn defender_rules_fire_on_fields_with_spaces() {
             .collect();
     assert_eq!(found, want);
 }
+
+/// Every incident's story told together (each chunk read once per round,
+/// see `story_batch`) is the story told alone, across the files of a run:
+/// the pack's findings on one folder of the corpus give many incidents.
+#[test]
+fn stories_told_together_equal_stories_told_one_by_one() {
+    let Some(sigma) = sigma_dir("the story batch check") else {
+        return;
+    };
+    let Some(corpus) = corpus_dir("the story batch check") else {
+        return;
+    };
+    let rules = pack(&sigma);
+    let paths = evtx_files(&corpus.join("attack-samples/Credential Access"));
+    let mut run = evtx_triage::scan::RunBuilder::new();
+    for p in &paths {
+        run.add_file(scan_bytes(&p.display().to_string(), &std::fs::read(p).unwrap(), rules));
+    }
+    let index = run.take_index();
+    let report = run.finish(rules);
+    let by_name: BTreeMap<String, PathBuf> = paths.iter().map(|p| (p.display().to_string(), p.clone())).collect();
+    let together = evtx_triage::incident::incidents_from_disk(&report.findings, &index, &by_name);
+    let alone: Vec<_> = evtx_triage::incident::group(&report.findings)
+        .into_iter()
+        .filter_map(|members| {
+            let builder = evtx_triage::story::StoryBuilder::new(&report.findings[members[0]])?;
+            let theirs: Vec<&Finding> = members.iter().map(|&i| &report.findings[i]).collect();
+            let story = evtx_triage::story::story_from_disk(builder, &index, &by_name, &theirs);
+            Some(evtx_triage::incident::from_story(&story, members))
+        })
+        .collect();
+    eprintln!("{} files, {} findings, {} incidents", paths.len(), report.findings.len(), together.len());
+    assert!(together.len() >= 20, "only {} incidents", together.len());
+    assert_eq!(together, alone);
+}

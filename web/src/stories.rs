@@ -39,14 +39,18 @@ pub async fn tell(mut builder: StoryBuilder, index: &RunIndex, files: &Files, fi
 
 /// Every incident of a run, as the CLI tells them.
 pub async fn incidents(findings: &[Finding], index: &RunIndex, files: &Files) -> Vec<Incident> {
-    let mut out = Vec::new();
-    for members in incident::group(findings) {
-        let Some(builder) = StoryBuilder::new(&findings[members[0]]) else { continue };
-        let theirs: Vec<&Finding> = members.iter().map(|&i| &findings[i]).collect();
-        let story = tell(builder, index, files, &theirs).await;
-        out.push(incident::from_story(&story, members));
+    let (groups, mut batch) = incident::batch_of(findings);
+    loop {
+        let wanted = batch.wanted(index);
+        if wanted.is_empty() {
+            break;
+        }
+        for c in wanted {
+            let bytes = chunk_bytes(files, &c.file, c.chunk).await;
+            batch.add_chunk(&c.file, c.chunk, &bytes);
+        }
     }
-    out
+    incident::told(findings, groups, batch)
 }
 
 /// Every event of the finding's computer within `minutes` of it and in the
