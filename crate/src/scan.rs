@@ -764,15 +764,17 @@ impl FileScan {
     }
 
     pub fn add(&mut self, chunk: ChunkAnalysis) {
+        let before = self.tally.findings.len();
         self.tally.add(chunk);
-        self.hold_carved();
+        self.hold_carved(before);
         self.index_keys();
     }
 
     /// Adds the results of a run of chunks (a worker's part), in file order.
     pub fn add_tally(&mut self, tally: ChunkTally) {
+        let before = self.tally.findings.len();
         self.tally.merge(tally);
-        self.hold_carved();
+        self.hold_carved(before);
         self.index_keys();
     }
 
@@ -785,11 +787,15 @@ impl FileScan {
         &self.index
     }
 
-    fn hold_carved(&mut self) {
-        if self.tally.findings.iter().any(|f| f.recovered.is_some()) {
-            let (carved, live) = std::mem::take(&mut self.tally.findings).into_iter().partition(|f| f.recovered.is_some());
-            self.tally.findings = live;
-            self.held.extend::<Vec<Finding>>(carved);
+    /// Sets aside the carved findings among those added from `from` on (the
+    /// earlier ones were sorted already: partitioning every finding held, on
+    /// each chunk with a carved one, was 14 % of a 1 GiB pack run in `json`).
+    fn hold_carved(&mut self, from: usize) {
+        let start = from.min(self.tally.findings.len());
+        if self.tally.findings[start..].iter().any(|f| f.recovered.is_some()) {
+            let (carved, live): (Vec<Finding>, Vec<Finding>) = self.tally.findings.drain(start..).partition(|f| f.recovered.is_some());
+            self.tally.findings.extend(live);
+            self.held.extend(carved);
         }
     }
 

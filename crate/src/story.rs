@@ -432,7 +432,7 @@ impl StoryBuilder {
 
     /// Takes the events of one asked-for chunk (events of others may be
     /// among them: only the story's own are kept).
-    pub fn add_events(&mut self, file: &str, chunk: u64, events: &[(u64, EventView)]) {
+    pub fn add_events<'e>(&mut self, file: &str, chunk: u64, events: impl IntoIterator<Item = &'e (u64, EventView)>) {
         self.chunks_read += 1;
         for (offset, view) in events {
             if !self.same_computer(view) {
@@ -554,6 +554,12 @@ impl StoryBuilder {
             chunks_read: self.chunks_read,
         }
     }
+}
+
+/// The process GUIDs by which an event can belong to a story (see
+/// `StoryBuilder::role_of`): its process, the source process, the parent.
+pub fn story_guids(view: &EventView) -> [Option<Guid>; 3] {
+    ["ProcessGuid", "SourceProcessGUID", "ParentProcessGuid"].map(|name| field(view, name).and_then(|v| Guid::parse(&v)))
 }
 
 /// The latest record time of a chunk, by the index.

@@ -96,8 +96,18 @@ impl StoryBatch {
         });
         let holds = |raw: &[u8]| wanted.as_ref().is_none_or(|marks| self.guids.holds_any(raw, marks));
         let events = crate::reread::events_in_chunk_where(bytes, chunk, holds).unwrap_or_default();
+        // Each story is given only the events that carry its GUID: testing
+        // every event for every story parsed the same GUIDs again and again.
+        let guids: Vec<[Option<Guid>; 3]> = events.iter().map(|(_, view)| crate::story::story_guids(view)).collect();
         for i in takers {
-            self.builders[i].add_events(file, chunk, &events);
+            let builder = &mut self.builders[i];
+            match builder.looked_for() {
+                Some(g) => {
+                    let theirs = events.iter().zip(&guids).filter(|(_, held)| held.contains(&Some(g))).map(|(e, _)| e);
+                    builder.add_events(file, chunk, theirs);
+                }
+                None => builder.add_events(file, chunk, &events),
+            }
             self.waiting[i] -= 1;
         }
     }
