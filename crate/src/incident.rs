@@ -128,8 +128,7 @@ pub fn incidents_from_disk(
             break;
         }
         for c in wanted {
-            let bytes = paths.get(&c.file).and_then(|p| crate::reread::chunk_in_file(p, c.chunk).ok()).unwrap_or_default();
-            batch.add_chunk(&c.file, c.chunk, &bytes);
+            batch.add_chunk(&c.file, c.chunk, &crate::story::chunk_from_disk(paths, &c));
         }
     }
     told(findings, groups, batch)

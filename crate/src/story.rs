@@ -680,8 +680,13 @@ pub fn story_from_disk(
             return builder.finish(findings);
         }
         for c in wanted {
-            let bytes = paths.get(&c.file).and_then(|p| crate::reread::chunk_in_file(p, c.chunk).ok()).unwrap_or_default();
-            builder.add_chunk(&c.file, c.chunk, &bytes);
+            builder.add_chunk(&c.file, c.chunk, &chunk_from_disk(paths, &c));
         }
     }
+}
+
+/// The bytes of an asked-for chunk of a file on disk (none when it cannot be read).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn chunk_from_disk(paths: &BTreeMap<String, std::path::PathBuf>, c: &ChunkRef) -> Vec<u8> {
+    paths.get(&c.file).and_then(|p| crate::reread::chunk_in_file(p, c.chunk).ok()).unwrap_or_default()
 }

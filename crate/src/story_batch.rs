@@ -75,11 +75,14 @@ impl StoryBatch {
                 self.takers.entry(c).or_default().push(i);
             }
         }
-        let looked_for = self.takers.values().flatten().filter_map(|&i| self.builders[i].looked_for()).collect();
-        self.guids = GuidSearch::new(looked_for);
+        let asking = (0..self.builders.len()).filter(|&i| self.waiting[i] > 0);
+        self.guids = GuidSearch::new(asking.filter_map(|i| self.builders[i].looked_for()).collect());
         let file_order: HashMap<&str, usize> = index.files().enumerate().map(|(n, (name, _))| (name, n)).collect();
+        fn place<'c>(order: &HashMap<&str, usize>, c: &'c ChunkRef) -> (usize, &'c str, u64) {
+            (order.get(c.file.as_str()).copied().unwrap_or(usize::MAX), c.file.as_str(), c.chunk)
+        }
         let mut chunks: Vec<ChunkRef> = self.takers.keys().cloned().collect();
-        chunks.sort_by_key(|c| (file_order.get(c.file.as_str()).copied().unwrap_or(usize::MAX), c.file.clone(), c.chunk));
+        chunks.sort_by(|a, b| place(&file_order, a).cmp(&place(&file_order, b)));
         chunks
     }
 
