@@ -77,6 +77,12 @@ pub struct ChunkKeys {
     pub computers: Vec<String>,
     /// Every GUID value of its records, sorted, once each.
     pub guids: Vec<Guid>,
+    /// The GUIDs of its EventID 1 records (process creations), sorted, once
+    /// each: a story looking back for a parent's creation reads only chunks
+    /// whose creations name the parent (on the 1 GiB bench log with the
+    /// pack, the chunks naming it at all were 29,721 reads for 305 stories).
+    #[serde(default)]
+    pub creations: Vec<Guid>,
 }
 
 impl ChunkKeys {
@@ -89,6 +95,8 @@ impl ChunkKeys {
     pub fn seal(&mut self) {
         self.guids.sort_unstable();
         self.guids.dedup();
+        self.creations.sort_unstable();
+        self.creations.dedup();
         self.computers.sort_unstable();
         self.computers.dedup();
     }
@@ -110,14 +118,17 @@ pub struct FileIndex {
     spans: Vec<Span>,
     computers: Vec<String>,
     by_guid: HashMap<Guid, Vec<u64>>,
+    by_creation: HashMap<Guid, Vec<u64>>,
 }
 
 impl FileIndex {
     pub fn add(&mut self, keys: ChunkKeys) {
-        for g in &keys.guids {
-            let chunks = self.by_guid.entry(*g).or_default();
-            if chunks.last() != Some(&keys.chunk) {
-                chunks.push(keys.chunk);
+        for (guids, by) in [(&keys.guids, &mut self.by_guid), (&keys.creations, &mut self.by_creation)] {
+            for g in guids {
+                let chunks = by.entry(*g).or_default();
+                if chunks.last() != Some(&keys.chunk) {
+                    chunks.push(keys.chunk);
+                }
             }
         }
         let (Some(first), Some(last)) = (keys.first, keys.last) else { return };
@@ -159,6 +170,22 @@ impl FileIndex {
         self.spans.iter().filter(|s| s.first <= to && s.last >= from && self.has_computer(s, computer)).map(|s| s.chunk).collect()
     }
 
+    /// The chunks with an EventID 1 record holding this GUID, in file order:
+    /// the process's creation is in one of them, if the file has it.
+    pub fn chunks_creating(&self, guid: Guid) -> &[u64] {
+        self.by_creation.get(&guid).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every GUID of the file's records, with its chunks (see [`Self::chunks_with`]).
+    pub fn guids(&self) -> impl Iterator<Item = (Guid, &[u64])> {
+        self.by_guid.iter().map(|(g, c)| (*g, c.as_slice()))
+    }
+
+    /// Every GUID some EventID 1 record holds, with its chunks (see [`Self::chunks_creating`]).
+    pub fn creations(&self) -> impl Iterator<Item = (Guid, &[u64])> {
+        self.by_creation.iter().map(|(g, c)| (*g, c.as_slice()))
+    }
+
     /// The earliest and latest record time of a chunk.
     pub fn chunk_first_time(&self, chunk: u64) -> Option<u64> {
         self.span(chunk).map(|s| s.first)
@@ -180,7 +207,8 @@ impl FileIndex {
 
     /// Bytes held, about: to check the index stays small.
     pub fn approximate_bytes(&self) -> usize {
-        self.spans.len() * std::mem::size_of::<Span>() + self.by_guid.values().map(|v| 16 + 24 + v.len() * 8).sum::<usize>()
+        self.spans.len() * std::mem::size_of::<Span>()
+            + self.by_guid.values().chain(self.by_creation.values()).map(|v| 16 + 24 + v.len() * 8).sum::<usize>()
     }
 }
 
@@ -235,10 +263,13 @@ mod tests {
                 last: Some(first + 5),
                 computers: vec![computer.into()],
                 guids: if chunk != 1 { vec![g] } else { vec![] },
+                creations: if chunk == 2 { vec![g] } else { vec![] },
             };
             index.add(keys);
         }
         assert_eq!(index.chunks_with(g), &[0, 2]);
+        assert_eq!(index.chunks_creating(g), &[2]);
+        assert_eq!(index.chunks_creating(Guid(8)), &[] as &[u64]);
         assert_eq!(index.chunks_between(Some("A"), 0, 100), vec![0, 2]);
         assert_eq!(index.chunks_between(Some("B"), 0, 100), vec![1]);
         assert_eq!(index.chunks_between(None, 16, 21), vec![1]);

@@ -12,9 +12,12 @@
 //! the caller then renders the chunk as usual; so it never changes a result.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 const RECORD_MAGIC: [u8; 4] = [0x2a, 0x2a, 0x00, 0x00];
 const CHUNK_HEADER: usize = 512;
+/// BinXML values hold BinXML this deep at most (hostile chunks nest more: the renderer reads those).
+const MAX_NESTED_BINXML: u8 = 4;
 
 /// The System fields of one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +36,9 @@ pub struct QuickRecord {
     pub filetime: Option<u64>,
     /// Every GUID value of the record (process GUIDs and others), for the chunk index.
     pub guids: Vec<crate::index::Guid>,
+    /// An EventID 1 record's `ProcessGuid` (every GUID of it when the
+    /// template has no single `Data Name="ProcessGuid"`); empty for others.
+    pub creations: Vec<crate::index::Guid>,
 }
 
 /// Where a System field's value comes from in a template.
@@ -54,6 +60,8 @@ struct Slots {
     computer: Slot,
     channel: Slot,
     system_time: Slot,
+    /// `EventData/Data[@Name="ProcessGuid"]` (`None`: two such, so unknown; `Absent`: none).
+    process_guid: Option<Slot>,
 }
 
 /// Reads the System fields of every live record of a chunk, or `None` when
@@ -61,7 +69,7 @@ struct Slots {
 pub fn chunk_records(chunk: &[u8]) -> Option<Vec<QuickRecord>> {
     let free = (u32::from_le_bytes(chunk.get(48..52)?.try_into().ok()?) as usize).min(chunk.len());
     let last_id = u64::from_le_bytes(chunk.get(32..40)?.try_into().ok()?);
-    let mut templates: HashMap<u32, Slots> = HashMap::new();
+    let mut templates: HashMap<u32, Rc<Slots>> = HashMap::new();
     let mut out = Vec::new();
     let mut pos = CHUNK_HEADER;
     let mut reached_last = false;
@@ -76,7 +84,7 @@ pub fn chunk_records(chunk: &[u8]) -> Option<Vec<QuickRecord>> {
         }
         let record_id = u64_at(chunk, pos + 8)?;
         let binxml = pos + 24;
-        let values = template_values(chunk, binxml, pos + size - 4, &mut templates)?;
+        let values = template_values(chunk, binxml, pos + size - 4, &mut templates, 0)?;
         out.push(QuickRecord {
             offset: pos,
             size,
@@ -86,6 +94,12 @@ pub fn chunk_records(chunk: &[u8]) -> Option<Vec<QuickRecord>> {
             computer: values.computer,
             channel: values.channel,
             filetime: values.filetime.or(u64_at(chunk, pos + 16)),
+            creations: match values.event_id {
+                Some(crate::story::CREATION_EVENT_ID) => {
+                    values.process_guid.map_or_else(|| values.guids.clone(), |g| g.into_iter().collect())
+                }
+                _ => Vec::new(),
+            },
             guids: values.guids,
         });
         pos += size;
@@ -105,11 +119,13 @@ struct Values {
     channel: Option<String>,
     filetime: Option<u64>,
     guids: Vec<crate::index::Guid>,
+    /// The `ProcessGuid` value, when the template has that slot (`Some(None)`: not a GUID).
+    process_guid: Option<Option<crate::index::Guid>>,
 }
 
 /// Reads a record's template instance: fragment header, template reference
 /// (with the definition inline the first time), value descriptors, values.
-fn template_values(chunk: &[u8], start: usize, end: usize, templates: &mut HashMap<u32, Slots>) -> Option<Values> {
+fn template_values(chunk: &[u8], start: usize, end: usize, templates: &mut HashMap<u32, Rc<Slots>>, depth: u8) -> Option<Values> {
     let b = chunk.get(start..end)?;
     // Fragment header 0x0f 1 1 0, TemplateInstance 0x0c, then 0x01.
     if b.len() < 14 || b[0] != 0x0f || b[4] != 0x0c {
@@ -118,9 +134,9 @@ fn template_values(chunk: &[u8], start: usize, end: usize, templates: &mut HashM
     let def_offset = u32_at(chunk, start + 10)?;
     let mut p = start + 14;
     if let std::collections::hash_map::Entry::Vacant(e) = templates.entry(def_offset) {
-        e.insert(template_slots(chunk, def_offset as usize)?);
+        e.insert(Rc::new(template_slots(chunk, def_offset as usize)?));
     }
-    let slots = &templates[&def_offset];
+    let slots = templates[&def_offset].clone();
     if def_offset as usize == p {
         // The definition is inline here: skip it (next 4, GUID 16, size 4, data).
         let data_size = u32_at(chunk, p + 20)? as usize;
@@ -150,10 +166,16 @@ fn template_values(chunk: &[u8], start: usize, end: usize, templates: &mut HashM
         channel: constant(&slots.channel),
         filetime: None,
         guids: Vec::new(),
+        process_guid: match &slots.process_guid {
+            Some(Slot::Constant(text)) => Some(crate::index::Guid::parse(text)),
+            // No such field in the template: it may be elsewhere (UserData), so every GUID counts.
+            _ => None,
+        },
     };
     if matches!(slots.system_time, Slot::Constant(_)) {
         return None;
     }
+    let mut nested = false;
     for i in 0..count {
         let size = u16::from_le_bytes([chunk[descriptors + i * 4], chunk[descriptors + i * 4 + 1]]) as usize;
         let kind = chunk[descriptors + i * 4 + 2];
@@ -166,11 +188,28 @@ fn template_values(chunk: &[u8], start: usize, end: usize, templates: &mut HashM
         }
         if kind == 0x0f {
             out.guids.extend(crate::index::Guid::from_binary(data));
-        } else if kind == 0x01 && data.len() == 76 && data[..2] == [b'{', 0] {
-            // A GUID written as text (`{8-4-4-4-12}`, 38 UTF-16 units), as some writers do.
+        } else if kind == 0x01 && (data.len() == 76 || data.len() == 78) && data[..2] == [b'{', 0] {
+            // A GUID written as text (`{8-4-4-4-12}`, 38 UTF-16 units, maybe
+            // NUL-ended), as some writers do.
             out.guids.extend(text(kind, data).flatten().as_deref().and_then(crate::index::Guid::parse));
+        } else if kind == 0x21 {
+            // BinXML inside a value (some exporters write all of EventData
+            // so): its GUIDs count too, and its ProcessGuid is not placed.
+            if depth >= MAX_NESTED_BINXML || data.is_empty() {
+                return None;
+            }
+            let inner = template_values(chunk, value, value + size, templates, depth + 1)?;
+            out.guids.extend(inner.guids);
+            nested = true;
         }
         let i = Slot::Value(i as u16);
+        if slots.process_guid.as_ref() == Some(&i) && kind != 0x21 {
+            out.process_guid = Some(match kind {
+                0x0f => crate::index::Guid::from_binary(data),
+                0x01 => text(kind, data).flatten().as_deref().and_then(crate::index::Guid::parse),
+                _ => None,
+            });
+        }
         if i == slots.event_id {
             out.event_id = unsigned(kind, data)?;
         } else if i == slots.event_record_id {
@@ -187,6 +226,9 @@ fn template_values(chunk: &[u8], start: usize, end: usize, templates: &mut HashM
             };
         }
         value += size;
+    }
+    if nested {
+        out.process_guid = None;
     }
     Some(out)
 }
@@ -238,8 +280,14 @@ fn text(kind: u8, data: &[u8]) -> Option<Option<String>> {
 /// finds the substitutions that fill the System fields.
 fn template_slots(chunk: &[u8], def: usize) -> Option<Slots> {
     let size = u32_at(chunk, def + 20)? as usize;
-    let mut w =
-        Walker { chunk, pos: def + 24, end: (def + 24).checked_add(size)?.min(chunk.len()), stack: Vec::new(), slots: Slots::default() };
+    let mut w = Walker {
+        chunk,
+        pos: def + 24,
+        end: (def + 24).checked_add(size)?.min(chunk.len()),
+        stack: Vec::new(),
+        slots: Slots { process_guid: Some(Slot::Absent), ..Slots::default() },
+        data_name: None,
+    };
     w.fragment()?;
     Some(w.slots)
 }
@@ -250,6 +298,8 @@ struct Walker<'a> {
     end: usize,
     stack: Vec<String>,
     slots: Slots,
+    /// The `Name` attribute of the `EventData/Data` element being read.
+    data_name: Option<String>,
 }
 
 impl Walker<'_> {
@@ -304,6 +354,7 @@ impl Walker<'_> {
         self.pos += 2 + 4; // dependency id, data size
         let name = self.name()?;
         self.stack.push(name);
+        self.data_name = None;
         if token & 0x40 != 0 {
             self.pos += 4; // attribute list size
             loop {
@@ -367,6 +418,12 @@ impl Walker<'_> {
             }
             _ => return None,
         };
+        if attr == "Name" && self.in_event_data() {
+            self.data_name = match &slot {
+                Slot::Constant(text) => Some(text.clone()),
+                _ => None,
+            };
+        }
         if attr == "SystemTime" && self.in_system("TimeCreated") {
             if self.slots.system_time != Slot::Absent {
                 return None;
@@ -390,6 +447,13 @@ impl Walker<'_> {
     /// Element content: if it is one of the System fields, note where its
     /// value comes from. Two pieces of content for one field: give up.
     fn set_slot(&mut self, slot: Slot) -> Option<()> {
+        if self.in_event_data() && self.data_name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case("ProcessGuid")) {
+            // A second piece of content or a second such field: unknown.
+            self.slots.process_guid = match self.slots.process_guid.take() {
+                Some(Slot::Absent) => Some(slot.clone()),
+                _ => None,
+            };
+        }
         let Some(field) = ["EventID", "EventRecordID", "Computer", "Channel"].into_iter().find(|f| self.in_system(f)) else {
             return Some(());
         };
@@ -404,6 +468,10 @@ impl Walker<'_> {
         }
         *target = slot;
         Some(())
+    }
+
+    fn in_event_data(&self) -> bool {
+        self.stack.len() == 3 && self.stack[0] == "Event" && self.stack[1] == "EventData" && self.stack[2] == "Data"
     }
 
     fn in_system(&self, element: &str) -> bool {

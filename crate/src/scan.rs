@@ -110,8 +110,15 @@ pub fn analyze_chunk(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalys
     analyze_chunk_inner(file, raw, rules)
 }
 
-/// Adds a record's time, computer and GUIDs to its chunk's keys.
-fn add_keys(keys: &mut ChunkKeys, filetime: Option<u64>, computer: Option<&str>, guids: impl IntoIterator<Item = Guid>) {
+/// Adds a record's time, computer and GUIDs to its chunk's keys, and the
+/// GUIDs of the processes it may create (see `ChunkKeys::creations`).
+fn add_keys(
+    keys: &mut ChunkKeys,
+    filetime: Option<u64>,
+    computer: Option<&str>,
+    guids: impl IntoIterator<Item = Guid>,
+    creations: &[Guid],
+) {
     if let Some(t) = filetime {
         keys.add_time(t);
     }
@@ -119,13 +126,24 @@ fn add_keys(keys: &mut ChunkKeys, filetime: Option<u64>, computer: Option<&str>,
         keys.computers.push(c.to_string());
     }
     keys.guids.extend(guids);
+    keys.creations.extend_from_slice(creations);
 }
 
-/// The GUIDs a rendered event carries: its fields named `...Guid` (any case) that hold one.
+/// A rendered record's keys.
+fn add_view_keys(keys: &mut ChunkKeys, filetime: u64, view: &EventView) {
+    let b = view.basics();
+    let created = crate::story::created_guid(view).filter(|_| b.event_id == Some(crate::story::CREATION_EVENT_ID));
+    add_keys(keys, Some(filetime), b.computer.as_deref(), guids_of(view), created.as_slice());
+}
+
+/// The GUIDs a rendered event carries: its fields named `...Guid` (any case)
+/// that hold one, but the provider's (the same on every record of it, and
+/// no process a story follows; often written into the template, where the
+/// quick path does not look).
 pub fn guids_of(view: &EventView) -> impl Iterator<Item = Guid> + '_ {
     let fields = view.fields.as_object().into_iter().flatten();
     fields
-        .filter(|(k, _)| k.len() > 4 && k[k.len() - 4..].eq_ignore_ascii_case("guid"))
+        .filter(|(k, _)| k.len() > 4 && k[k.len() - 4..].eq_ignore_ascii_case("guid") && k.as_str() != "Provider_Guid")
         .filter_map(|(_, v)| v.as_str().and_then(Guid::parse))
 }
 
@@ -229,7 +247,7 @@ fn analyze_records(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis
             // No record can match: statistics are all this chunk gives.
             for r in records {
                 out.stats.add_record_at(r.filetime, r.computer.as_deref(), r.channel.as_deref(), r.event_id);
-                add_keys(&mut out.keys, r.filetime, r.computer.as_deref(), r.guids.iter().copied());
+                add_keys(&mut out.keys, r.filetime, r.computer.as_deref(), r.guids.iter().copied(), &r.creations);
             }
             let marks: Vec<RecordMark> = records.iter().map(|r| quick_mark(raw.file_offset, r)).collect();
             out.integrity.add_chunk(raw.index, &marks);
@@ -321,7 +339,7 @@ fn analyze_records(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis
         if !candidate {
             if let Some(q) = known {
                 add_quick_stats(&mut out.stats, q);
-                add_keys(&mut out.keys, q.filetime, q.computer.as_deref(), q.guids.iter().copied());
+                add_keys(&mut out.keys, q.filetime, q.computer.as_deref(), q.guids.iter().copied(), &q.creations);
                 marks.push(quick_mark(raw.file_offset, q));
                 continue;
             }
@@ -341,7 +359,7 @@ fn analyze_records(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis
         let view = EventView::from_rendered(json);
         let b = view.basics();
         let filetime = b.time_created.as_deref().and_then(iso_to_filetime).unwrap_or(header_filetime);
-        add_keys(&mut out.keys, Some(filetime), b.computer.as_deref(), guids_of(&view));
+        add_view_keys(&mut out.keys, filetime, &view);
         marks.push(RecordMark {
             offset: record_offset,
             record_id,
@@ -400,7 +418,7 @@ fn read_found(
         filetime: b.time_created.as_deref().and_then(iso_to_filetime).unwrap_or(header_filetime),
         partial: matches!(found, Found::Partial(..)),
     };
-    add_keys(&mut out.keys, Some(mark.filetime), b.computer.as_deref(), guids_of(&view));
+    add_view_keys(&mut out.keys, mark.filetime, &view);
     if let Found::Partial(p, by) = &found {
         out.issues.push(Issue {
             kind: "truncated".into(),

@@ -22,6 +22,8 @@ use std::collections::BTreeMap;
 /// at most this many chunks (32 MiB): a process alive for weeks is cut, and says so.
 pub const MAX_STORY_EVENTS: usize = 5_000;
 pub const MAX_STORY_CHUNKS: usize = 512;
+/// A process's creation by its GUID: Sysmon's EventID 1 (the scan's index notes these records' GUIDs).
+pub const CREATION_EVENT_ID: u64 = 1;
 /// Parent chains longer than this are cut (a loop in forged logs ends here too).
 const MAX_ANCESTORS: usize = 16;
 /// Chunks asked for per round while looking back for a creation event.
@@ -377,7 +379,7 @@ impl StoryBuilder {
                 Stage::Ancestor { guid, before, .. } => {
                     let starts_before = |c: &u64| fi.chunk_first_time(*c).is_some_and(|t| t <= *before);
                     match guid {
-                        Some(g) => add(fi.chunks_with(*g).iter().copied().filter(starts_before).collect()),
+                        Some(g) => add(fi.chunks_creating(*g).iter().copied().filter(starts_before).collect()),
                         None => add(fi.chunks_between(computer, before.saturating_sub(PID_BEFORE), *before)),
                     }
                 }
@@ -576,6 +578,11 @@ fn parent_of(creation: &StoryEvent) -> Option<(Option<Guid>, Option<u64>, u64)> 
     (guid.is_some() || pid.is_some()).then_some((guid, pid, time))
 }
 
+/// The GUID of the process an EventID 1 event creates (its `ProcessGuid`).
+pub fn created_guid(view: &EventView) -> Option<Guid> {
+    field(view, "ProcessGuid").and_then(|v| Guid::parse(&v))
+}
+
 /// Whether the event created the process with this GUID (or, Security, this PID) before `before`.
 fn is_creation_of(view: &EventView, guid: Option<Guid>, pid: Option<u64>, before: u64) -> bool {
     let b = view.basics();
@@ -584,7 +591,7 @@ fn is_creation_of(view: &EventView, guid: Option<Guid>, pid: Option<u64>, before
         return false;
     }
     match (guid, b.event_id) {
-        (Some(g), Some(1)) => field(view, "ProcessGuid").and_then(|v| Guid::parse(&v)) == Some(g),
+        (Some(g), Some(CREATION_EVENT_ID)) => created_guid(view) == Some(g),
         (None, Some(4688)) => pid.is_some() && field_pid(view, "NewProcessId") == pid,
         _ => false,
     }

@@ -80,6 +80,41 @@ fn shortcuts_give_the_results_of_a_full_parse() {
     assert_eq!(compared, 300);
 }
 
+/// A story reads the chunks the index names for its GUID, and looks back for
+/// a parent's creation only in the chunks the index says create it. Read
+/// without rendering (the quick path), the index must name every chunk
+/// where a rendered record holds (or creates) that GUID.
+#[test]
+fn the_index_read_quickly_names_every_chunk_that_holds_or_creates_a_process() {
+    let Some(dir) = corpus_dir() else { return };
+    let expected: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    let (fast, full) = (RuleSet::builtin(), RuleSet::builtin().exhaustive());
+    let (mut rendered_pairs, mut quick_pairs, mut missing) = (0, 0, Vec::new());
+    for rel in expected.as_object().unwrap().keys() {
+        let bytes = std::fs::read(dir.join(rel)).unwrap();
+        let index_of = |rules: &RuleSet| {
+            let mut run = evtx_triage::scan::RunBuilder::new();
+            run.add_file(scan_bytes(rel, &bytes, rules));
+            run.take_index().file(rel).cloned().unwrap_or_default()
+        };
+        let (quick, rendered) = (index_of(&fast), index_of(&full));
+        quick_pairs += quick.creations().map(|(_, c)| c.len()).sum::<usize>();
+        for (guid, chunks) in rendered.creations() {
+            rendered_pairs += chunks.len();
+            let named = quick.chunks_creating(guid);
+            missing.extend(chunks.iter().filter(|c| !named.contains(c)).map(|c| format!("{rel}: creation of {guid} in chunk {c}")));
+        }
+        for (guid, chunks) in rendered.guids() {
+            let named = quick.chunks_with(guid);
+            missing.extend(chunks.iter().filter(|c| !named.contains(c)).map(|c| format!("{rel}: {guid} in chunk {c}")));
+        }
+    }
+    assert!(missing.is_empty(), "the quick index misses {} chunks:\n{}", missing.len(), missing[..missing.len().min(20)].join("\n"));
+    // Rendered, an EventID 1 names the one process it creates; read quickly,
+    // a template without a ProcessGuid field gives every GUID of the record.
+    assert_eq!((rendered_pairs, quick_pairs), (1870, 2707));
+}
+
 /// The browser's workers fold their part's chunks into one tally each, and
 /// the page adds the tallies in file order: the report, findings and
 /// statistics are those of adding chunk by chunk.
