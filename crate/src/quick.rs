@@ -127,12 +127,18 @@ struct Values {
 /// (with the definition inline the first time), value descriptors, values.
 fn template_values(chunk: &[u8], start: usize, end: usize, templates: &mut HashMap<u32, Rc<Slots>>, depth: u8) -> Option<Values> {
     let b = chunk.get(start..end)?;
-    // Fragment header 0x0f 1 1 0, TemplateInstance 0x0c, then 0x01.
-    if b.len() < 14 || b[0] != 0x0f || b[4] != 0x0c {
+    // Fragment header 0x0f 1 1 0 (a nested value may go without), then
+    // TemplateInstance 0x0c, 0x01, template id, definition offset.
+    let instance = match b {
+        [0x0f, _, _, _, 0x0c, ..] => start + 4,
+        [0x0c, ..] if depth > 0 => start,
+        _ => return None,
+    };
+    if end < instance + 10 {
         return None;
     }
-    let def_offset = u32_at(chunk, start + 10)?;
-    let mut p = start + 14;
+    let def_offset = u32_at(chunk, instance + 6)?;
+    let mut p = instance + 10;
     if let std::collections::hash_map::Entry::Vacant(e) = templates.entry(def_offset) {
         e.insert(Rc::new(template_slots(chunk, def_offset as usize)?));
     }
