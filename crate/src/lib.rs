@@ -27,6 +27,7 @@
 //! - [`writer`] / [`demo`]: a small EVTX writer for fixtures and the demo log;
 //!   [`text_export`]: records written as the text exports, for tests and benchmarks.
 
+mod admission;
 pub mod analytics;
 pub mod attack;
 pub mod context;

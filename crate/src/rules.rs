@@ -51,6 +51,8 @@ pub struct RuleSet {
     fields: Vec<Vec<String>>,
     conditions: Vec<String>,
     scopes: ScopeIndex,
+    /// The same as bit sets, for rules called up by a record's literals.
+    admission: crate::admission::Admission,
     /// The same, of the rules without literals only.
     literal_free: ScopeIndex,
     prefilter: Prefilter,
@@ -182,6 +184,7 @@ impl RuleSet {
             }
         }
         let scopes = ScopeIndex::of(kept.iter().map(|a| &a.scope).enumerate());
+        let admission = crate::admission::Admission::of(kept.iter().map(|a| &a.scope));
         let index_of = kept.iter().enumerate().map(|(i, a)| (a.info.id.clone(), i)).collect();
         let prefilter = Prefilter::for_rules(kept.iter().map(|a| &a.rule));
         let literal_free = ScopeIndex::of(prefilter.literal_free_rules().map(|rule| (rule, &kept[rule].scope)));
@@ -196,6 +199,7 @@ impl RuleSet {
             fields,
             conditions,
             scopes,
+            admission,
             literal_free,
             prefilter,
             quick_stats: true,
@@ -232,6 +236,12 @@ impl RuleSet {
         &self.analytics[index].info
     }
 
+    /// Whether rule `index`'s logsource may admit a record of this channel
+    /// and EventID (`None`: not known), as the scan decides it.
+    pub fn may_admit(&self, index: usize, channel: Option<&str>, event_id: Option<u64>) -> bool {
+        self.admission.admitted(channel, event_id).has(index)
+    }
+
     pub fn scope(&self, index: usize) -> &Scope {
         &self.analytics[index].scope
     }
@@ -264,12 +274,11 @@ impl RuleSet {
         if self.literal_free.any_eligible(channel, event_id, |rule| pf.rule_may_match_event(rule, event_id) && test(rule)) {
             return true;
         }
-        present.iter().flat_map(|&l| pf.keyed_rules(l)).any(|&rule| {
-            self.analytics[rule].scope.may_admit(channel, event_id)
-                && pf.rule_may_match_event(rule, event_id)
-                && pf.rule_may_match(rule, present)
-                && test(rule)
-        })
+        let admitted = self.admission.admitted(channel, event_id);
+        present
+            .iter()
+            .flat_map(|&l| pf.keyed_rules(l))
+            .any(|&rule| admitted.has(rule) && pf.rule_may_match_event(rule, event_id) && pf.rule_may_match(rule, present) && test(rule))
     }
 
     /// Every rule that matches the event and whose logsource it is in, in analytic order.

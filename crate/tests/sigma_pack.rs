@@ -656,3 +656,39 @@ fn stories_told_together_equal_stories_told_one_by_one() {
     assert!(together.len() >= 20, "only {} incidents", together.len());
     assert_eq!(together, alone);
 }
+
+/// The scan decides which rules a record's literals call up by bit sets per
+/// channel and EventID (see `admission`); they answer as each rule's own
+/// logsource does, for every channel and EventID the pack names, in other
+/// cases, and for channels and EventIDs no rule names.
+#[test]
+fn logsource_bit_sets_admit_what_each_rules_logsource_admits() {
+    use evtx_triage::logsource::Scope;
+    let Some(sigma) = sigma_dir("the logsource bit set check") else {
+        return;
+    };
+    let rules = pack(&sigma);
+    let (mut channels, mut event_ids) = (std::collections::BTreeSet::new(), std::collections::BTreeSet::new());
+    for i in 0..rules.len() {
+        if let Scope::Sources(sources) = rules.scope(i) {
+            for s in sources {
+                for c in &s.channels {
+                    channels.extend([c.clone(), c.to_ascii_lowercase(), c.to_ascii_uppercase()]);
+                }
+                event_ids.extend(s.event_ids.iter().flatten().copied());
+            }
+        }
+    }
+    let channels: Vec<Option<String>> = channels.into_iter().map(Some).chain([None, Some("Nobody's/Channel".into())]).collect();
+    let event_ids: Vec<Option<u64>> = event_ids.into_iter().map(Some).chain([None, Some(999_999)]).collect();
+    // The pack's channels in three spellings (plus none and an unknown one), its EventIDs (plus none and an unknown one).
+    assert_eq!((channels.len(), event_ids.len()), (134, 44));
+    for channel in &channels {
+        for &event_id in &event_ids {
+            for i in 0..rules.len() {
+                let want = rules.scope(i).may_admit(channel.as_deref(), event_id);
+                assert_eq!(rules.may_admit(i, channel.as_deref(), event_id), want, "rule {i} on {channel:?} {event_id:?}");
+            }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! Where rendering a record for the rules spends its time:
+//! `cargo run --release --example render_split -- LOG`.
+use evtx_triage::reader::ChunkSplitter;
+use std::sync::Arc;
+use std::time::Instant;
+
+fn main() {
+    let path = std::env::args().nth(1).expect("log");
+    let bytes = std::fs::read(path).expect("log");
+    let chunks = ChunkSplitter::new().push(&bytes).expect("chunks");
+    let settings = Arc::new(evtx::ParserSettings::default().num_threads(1));
+    let texts = time("parse + render JSON text", || {
+        let mut texts = Vec::new();
+        for c in &chunks {
+            let mut data = c.data.clone();
+            data.resize(65536, 0);
+            let mut chunk = evtx::EvtxChunkData::new(data, false).unwrap();
+            let mut parsed = chunk.parse(settings.clone()).unwrap();
+            for r in parsed.iter().flatten() {
+                texts.push(r.into_json_bytes().unwrap().data);
+            }
+        }
+        texts
+    });
+    let values = time("serde_json::from_slice to Value", || {
+        texts.iter().map(|t| serde_json::from_slice::<serde_json::Value>(t).unwrap()).collect::<Vec<_>>()
+    });
+    let views =
+        time("EventView::from_rendered", || values.into_iter().map(evtx_triage::event::EventView::from_rendered).collect::<Vec<_>>());
+    println!("{} records", views.len());
+}
+
+fn time<T>(what: &str, f: impl FnOnce() -> T) -> T {
+    let t = Instant::now();
+    let out = f();
+    println!("{what}: {:.3} s", t.elapsed().as_secs_f64());
+    out
+}
