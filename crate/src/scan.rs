@@ -130,9 +130,8 @@ fn add_keys(
 }
 
 /// A rendered record's keys.
-fn add_view_keys(keys: &mut ChunkKeys, filetime: u64, view: &EventView) {
-    let b = view.basics();
-    let created = crate::story::created_guid(view).filter(|_| b.event_id == Some(crate::story::CREATION_EVENT_ID));
+fn add_view_keys(keys: &mut ChunkKeys, filetime: u64, view: &EventView, b: &crate::event::SystemBasics) {
+    let created = (b.event_id == Some(crate::story::CREATION_EVENT_ID)).then(|| crate::story::created_guid(view)).flatten();
     add_keys(keys, Some(filetime), b.computer.as_deref(), guids_of(view), created.as_slice());
 }
 
@@ -359,7 +358,7 @@ fn analyze_records(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis
         let view = EventView::from_rendered(json);
         let b = view.basics();
         let filetime = b.time_created.as_deref().and_then(iso_to_filetime).unwrap_or(header_filetime);
-        add_view_keys(&mut out.keys, filetime, &view);
+        add_view_keys(&mut out.keys, filetime, &view, &b);
         marks.push(RecordMark {
             offset: record_offset,
             record_id,
@@ -418,7 +417,7 @@ fn read_found(
         filetime: b.time_created.as_deref().and_then(iso_to_filetime).unwrap_or(header_filetime),
         partial: matches!(found, Found::Partial(..)),
     };
-    add_view_keys(&mut out.keys, mark.filetime, &view);
+    add_view_keys(&mut out.keys, mark.filetime, &view, &b);
     if let Found::Partial(p, by) = &found {
         out.issues.push(Issue {
             kind: "truncated".into(),
