@@ -1,5 +1,6 @@
 //! How much of a log a rule pack makes the scanner render, and how long it takes:
 //! `cargo run --release --example pack_profile -- LOG RULES...`.
+
 use evtx_triage::reader::ChunkSplitter;
 use evtx_triage::rule_source::{from_path, RuleTexts};
 use evtx_triage::rules::RuleSet;
@@ -33,15 +34,20 @@ fn main() {
     }
     let mut splitter = ChunkSplitter::new();
     let chunks = splitter.push(&bytes).expect("chunks");
-    let t = Instant::now();
-    let (mut records, mut rendered, mut findings) = (0, 0, 0);
-    for c in &chunks {
-        let a = analyze_chunk("log", c, &rules);
-        records += a.stats.records;
-        rendered += a.rendered;
-        findings += a.findings.len();
+    // The machine is shared: the best of REPEAT scans (default 1) is the figure.
+    let repeat: usize = std::env::var("REPEAT").ok().and_then(|r| r.parse().ok()).unwrap_or(1);
+    let (mut records, mut rendered, mut findings, mut s) = (0, 0, 0, f64::MAX);
+    for _ in 0..repeat {
+        let t = Instant::now();
+        (records, rendered, findings) = (0, 0, 0);
+        for c in &chunks {
+            let a = analyze_chunk("log", c, &rules);
+            records += a.stats.records;
+            rendered += a.rendered;
+            findings += a.findings.len();
+        }
+        s = s.min(t.elapsed().as_secs_f64());
     }
-    let s = t.elapsed().as_secs_f64();
     if std::env::var("ONLY_SCAN").is_ok() {
         println!("{records} records, {rendered} rendered, {findings} findings, {s:.2} s one thread");
         return;
@@ -57,7 +63,7 @@ fn main() {
         let mut chunk = evtx::EvtxChunkData::new(data, false).unwrap();
         let mut parsed = chunk.parse(std::sync::Arc::new(evtx::ParserSettings::default())).unwrap();
         for r in parsed.iter().flatten() {
-            views.push(evtx_triage::event::EventView::from_rendered(r.into_json_value().unwrap().data));
+            views.push(evtx_triage::event::EventView::from_evtx_json(&r.into_json_bytes().unwrap().data).unwrap());
         }
     }
     println!("render + view alone: {:.2} s", t.elapsed().as_secs_f64());

@@ -56,9 +56,18 @@ fn mappings() -> &'static Mappings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownDocument(pub String);
 
+/// One event of a text export: the format it came in, its view, and the
+/// document as it came (what showing the event displays).
+#[derive(Debug, Clone)]
+pub struct DocumentEvent {
+    pub format: InputFormat,
+    pub view: EventView,
+    pub full: Value,
+}
+
 /// The events of one JSON document (an Elasticsearch response holds many),
 /// each with the format it was in.
-pub fn events_of_document(doc: Value) -> Result<Vec<(InputFormat, EventView)>, UnknownDocument> {
+pub fn events_of_document(doc: Value) -> Result<Vec<DocumentEvent>, UnknownDocument> {
     if let Some(hits) = doc.pointer("/hits/hits").and_then(Value::as_array) {
         let mut events = Vec::new();
         for hit in hits {
@@ -73,12 +82,12 @@ pub fn events_of_document(doc: Value) -> Result<Vec<(InputFormat, EventView)>, U
     Ok(vec![event_of(doc)?])
 }
 
-fn event_of(doc: Value) -> Result<(InputFormat, EventView), UnknownDocument> {
+fn event_of(doc: Value) -> Result<DocumentEvent, UnknownDocument> {
     let Value::Object(obj) = &doc else {
         return Err(UnknownDocument("a JSON value that is not an object".into()));
     };
     if obj.get("Event").is_some_and(Value::is_object) {
-        return Ok((InputFormat::EvtxJson, EventView::from_rendered(doc)));
+        return Ok(DocumentEvent { format: InputFormat::EvtxJson, view: EventView::from_rendered(&doc), full: doc });
     }
     let m = mappings();
     // HELK's documents keep Winlogbeat's `winlog` beside their own names: HELK first.
@@ -88,7 +97,7 @@ fn event_of(doc: Value) -> Result<(InputFormat, EventView), UnknownDocument> {
         let any = mapping.recognize_any.is_empty() || mapping.recognize_any.iter().any(|k| obj.contains_key(k));
         if any && mapping.recognize.iter().all(|k| obj.contains_key(k)) {
             let fields = map_fields(obj, mapping);
-            return Ok((format, EventView::from_fields(fields, doc)));
+            return Ok(DocumentEvent { format, view: EventView::from_fields(fields), full: doc });
         }
     }
     let keys: Vec<&str> = obj.keys().take(8).map(String::as_str).collect();
@@ -190,7 +199,7 @@ mod tests {
             "record_id": 4434, "provider_name": "Microsoft-Windows-Sysmon",
             "event_data": {"TargetImage": "C:\\Windows\\system32\\lsass.exe", "CallTrace": "x"}}});
         let events = events_of_document(doc).unwrap();
-        let (format, view) = &events[0];
+        let DocumentEvent { format, view, .. } = &events[0];
         assert_eq!(*format, InputFormat::Winlogbeat);
         let b = view.basics();
         assert_eq!((b.event_id, b.event_record_id), (Some(10), Some(4434)));
@@ -203,7 +212,7 @@ mod tests {
     fn helk_renames_per_event_and_undoubles_backslashes() {
         let doc = json!({"_source": {"event_id": 10, "log_name": "Microsoft-Windows-Sysmon/Operational", "host_name": "h",
             "record_number": "7", "process_path": "c:\\\\windows\\\\a.exe", "target_process_path": "\\\\srv\\share\\x.exe"}});
-        let (format, view) = events_of_document(doc).unwrap().remove(0);
+        let DocumentEvent { format, view, .. } = events_of_document(doc).unwrap().remove(0);
         assert_eq!(format, InputFormat::Helk);
         assert_eq!(view.fields["SourceImage"], json!("c:\\windows\\a.exe"));
         assert_eq!(view.fields["TargetImage"], json!("\\\\srv\\share\\x.exe"));
@@ -214,7 +223,7 @@ mod tests {
     #[test]
     fn security_datasets_and_unknown_documents() {
         let doc = json!({"EventID": 4688, "Channel": "Security", "Hostname": "WS5", "RecordNumber": 9, "NewProcessName": "C:\\x.exe"});
-        let (format, view) = events_of_document(doc).unwrap().remove(0);
+        let DocumentEvent { format, view, .. } = events_of_document(doc).unwrap().remove(0);
         assert_eq!(format, InputFormat::SecurityDatasets);
         assert_eq!(view.basics().computer.as_deref(), Some("WS5"));
         assert_eq!(view.fields["Image"], json!("C:\\x.exe"), "Security 4688's process name answers to Image");

@@ -111,8 +111,8 @@ pub fn events_in_chunk_where(
             continue;
         }
         let offset = start + record.binxml_offset.saturating_sub(24);
-        if let Ok(json) = record.into_json_value() {
-            out.push((offset, crate::event::EventView::from_rendered(json.data)));
+        if let Ok(view) = crate::scan::view_of(record) {
+            out.push((offset, view));
         }
     }
     Ok(out)
@@ -147,10 +147,9 @@ pub fn event_of(bytes: &[u8], f: &Finding) -> Result<Value, RereadError> {
     let fail = |what: String| RereadError(format!("record at offset {offset}{line}: {what}", offset = f.offset, line = line_text(f.line)));
     let events = crate::text_scan::events_of_text(bytes).map_err(fail)?;
     let count = events.len();
-    let wanted =
-        |(_, view): &(crate::input::InputFormat, crate::event::EventView)| view.basics().event_record_id == Some(f.event_record_id);
-    match events.into_iter().enumerate().find(|(_, e)| count == 1 || wanted(e)) {
-        Some((_, (_, view))) => Ok(view.full),
+    let wanted = |e: &crate::doc_map::DocumentEvent| e.view.basics().event_record_id == Some(f.event_record_id);
+    match events.into_iter().find(|e| count == 1 || wanted(e)) {
+        Some(event) => Ok(event.full),
         None => Err(fail("no event with this record id there (has the file changed?)".into())),
     }
 }

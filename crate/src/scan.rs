@@ -348,14 +348,13 @@ fn analyze_records(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis
         }
         // Without quick statistics a record is rendered either way, so a
         // damaged one fails the same way whether or not a rule needs it.
-        let json = match record.into_json_value() {
-            Ok(j) => j.data,
+        let view = match view_of(record) {
+            Ok(view) => view,
             Err(e) => {
-                out.issues.push(issue("record", record_offset, format!("record {record_id}: {}", error_chain(&e))));
+                out.issues.push(issue("record", record_offset, format!("record {record_id}: {e}")));
                 continue;
             }
         };
-        let view = EventView::from_rendered(json);
         let b = view.basics();
         let filetime = b.time_created.as_deref().and_then(iso_to_filetime).unwrap_or(header_filetime);
         add_view_keys(&mut out.keys, filetime, &view, &b);
@@ -390,6 +389,12 @@ fn analyze_records(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis
     out
 }
 
+/// A record's event view, or why it does not render (its error chain).
+pub(crate) fn view_of(record: evtx::EvtxRecord<'_>) -> Result<EventView, String> {
+    let json = record.into_json_bytes().map_err(|e| error_chain(&e))?;
+    EventView::from_evtx_json(&json.data).map_err(|e| error_chain(&e))
+}
+
 /// A record found by `recover` (cut or carved): rendered whether or not a
 /// rule may match, since its own id and time tell a copy of a live record,
 /// and run through every rule (the prefilter cannot see the literals of a
@@ -408,7 +413,7 @@ fn read_found(
     let record_offset = raw.file_offset + start;
     let record_id = record.event_record_id;
     let header_filetime = timestamp_to_filetime(&record.timestamp);
-    let view = EventView::from_rendered(record.into_json_value().ok()?.data);
+    let view = view_of(record).ok()?;
     let b = view.basics();
     let mark = FoundRecord {
         chunk: raw.index,

@@ -2,6 +2,7 @@
 //! the same [`ChunkTally`] an EVTX chunk run gives, so files of every
 //! format fold into one report.
 
+use crate::doc_map::DocumentEvent;
 use crate::event::EventView;
 use crate::input::{Container, InputFormat};
 use crate::report::Issue;
@@ -10,12 +11,12 @@ use crate::scan::{make_finding, ChunkTally};
 use crate::text_split::{TextSplitter, TextUnit};
 
 /// The events of one document's text (JSON or an `<Event>` element).
-pub fn events_of_text(text: &[u8]) -> Result<Vec<(InputFormat, EventView)>, String> {
+pub fn events_of_text(text: &[u8]) -> Result<Vec<DocumentEvent>, String> {
     let first = text.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'<') {
         let text = std::str::from_utf8(text).map_err(|e| format!("not UTF-8 text: {e}"))?;
         let full = crate::xml_event::event_json(text)?;
-        return Ok(vec![(InputFormat::EventXml, EventView::from_rendered(full))]);
+        return Ok(vec![DocumentEvent { format: InputFormat::EventXml, view: EventView::from_rendered(&full), full }]);
     }
     let doc: serde_json::Value = serde_json::from_slice(text).map_err(|e| format!("malformed JSON: {e}"))?;
     crate::doc_map::events_of_document(doc).map_err(|e| e.0)
@@ -32,7 +33,7 @@ pub fn analyze_units(file: &str, units: &[TextUnit], rules: &RuleSet) -> ChunkTa
                 continue;
             }
         };
-        for (format, view) in events {
+        for DocumentEvent { format, view, .. } in events {
             out.format.get_or_insert(format);
             let b = view.basics();
             out.stats.add_record(b.time_created.as_deref(), b.computer.as_deref(), b.channel.as_deref(), b.event_id);

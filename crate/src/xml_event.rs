@@ -173,7 +173,7 @@ mod tests {
             <Computer>IEWIN7</Computer></System>
             <EventData><Data Name="TargetImage">C:\Windows\system32\lsass.exe</Data>
             <Data Name="CallTrace">a&amp;b&#x41;<![CDATA[<c>]]></Data><Data Name="Empty"/></EventData></Event>"#;
-        let view = EventView::from_rendered(event_json(xml).unwrap());
+        let view = EventView::from_rendered(&event_json(xml).unwrap());
         let b = view.basics();
         assert_eq!((b.event_id, b.event_record_id), (Some(10), Some(4434)));
         assert_eq!(b.time_created.as_deref(), Some("2019-03-17T19:09:41.3288680Z"));
@@ -190,9 +190,9 @@ mod tests {
         let xml = "<Event><System><EventID>104</EventID></System><EventData><Data>one</Data><Data>two</Data></EventData></Event>";
         let full = event_json(xml).unwrap();
         assert_eq!(full["Event"]["EventData"], json!({"Data": {"#text": ["one", "two"]}}));
-        assert_eq!(EventView::from_rendered(full).fields["Data"], json!(["one", "two"]));
+        assert_eq!(EventView::from_rendered(&full).fields["Data"], json!(["one", "two"]));
         let xml = "<Event><UserData><LogFileCleared xmlns=\"x\"><SubjectUserName>bob</SubjectUserName></LogFileCleared></UserData></Event>";
-        assert_eq!(EventView::from_rendered(event_json(xml).unwrap()).fields["SubjectUserName"], json!("bob"));
+        assert_eq!(EventView::from_rendered(&event_json(xml).unwrap()).fields["SubjectUserName"], json!("bob"));
         assert!(event_json("<Event><System></Event>").unwrap_err().starts_with("malformed XML"));
     }
 }

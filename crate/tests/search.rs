@@ -85,7 +85,7 @@ fn all_events(dir: &Path, files: &[PathBuf]) -> Vec<Event> {
     for p in files {
         let Ok(mut parser) = evtx::EvtxParser::from_path(p) else { continue };
         for record in parser.records_json_value().flatten() {
-            out.push(Event { file: rel(dir, p), view: EventView::from_rendered(record.data) });
+            out.push(Event { file: rel(dir, p), view: EventView::from_rendered(&record.data) });
         }
     }
     out
@@ -221,7 +221,7 @@ fn check_jsonl(out: &Output) -> Vec<Value> {
     for line in &lines {
         let keys: Vec<&str> = line.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(keys, COLUMNS);
-        let b = EventView::from_rendered(line["event"].clone()).basics();
+        let b = EventView::from_rendered(&line["event"]).basics();
         assert_eq!(b.event_record_id, line["event_record_id"].as_u64());
         assert_eq!(b.event_id, line["event_id"].as_u64());
         assert_eq!(b.time_created.as_deref(), line["time_created"].as_str());

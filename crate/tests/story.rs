@@ -31,7 +31,7 @@ fn run_with_incidents(paths: &[PathBuf], rules: &RuleSet) -> RunReport {
 /// Every event of a file, parsed by `evtx` directly, as flat views.
 fn all_events(path: &Path) -> Vec<EventView> {
     let mut parser = evtx::EvtxParser::from_path(path).unwrap();
-    parser.records_json_value().filter_map(Result::ok).map(|r| EventView::from_rendered(r.data)).collect()
+    parser.records_json_value().filter_map(Result::ok).map(|r| EventView::from_rendered(&r.data)).collect()
 }
 
 fn text(view: &EventView, name: &str) -> Option<String> {

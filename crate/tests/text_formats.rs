@@ -185,7 +185,7 @@ fn event_xml_with_unnamed_data_and_a_bare_sequence_of_events() {
     let reread = evtx_triage::reread::event_of(&text.as_bytes()[start as usize..(start + length) as usize], f).unwrap();
     assert_eq!(reread["Event"]["System"]["EventRecordID"], json!("9"));
     // The unnamed Data values of record 8, as evtx renders them.
-    let (_, view) = evtx_triage::text_scan::events_of_text(event(8, "<Data>one</Data><Data>two</Data>").as_bytes()).unwrap().remove(0);
+    let view = evtx_triage::text_scan::events_of_text(event(8, "<Data>one</Data><Data>two</Data>").as_bytes()).unwrap().remove(0).view;
     assert_eq!(view.fields["Data"], json!(["one", "two"]));
 }
 
