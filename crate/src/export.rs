@@ -169,7 +169,7 @@ pub fn search_csv_row(hit: &crate::query::SearchHit) -> String {
         hit.computer.clone().unwrap_or_default(),
         hit.channel.clone().unwrap_or_default(),
         hit.recovery.clone().unwrap_or_default(),
-        hit.event.to_string(),
+        hit.event.get().to_string(),
     ];
     csv_line(cells.iter().map(String::as_str))
 }

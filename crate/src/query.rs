@@ -415,7 +415,7 @@ fn parse_term(token: &Token) -> Result<Parsed, QueryError> {
 }
 
 /// One event a search found.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct SearchHit {
     pub file: String,
     pub event_record_id: u64,
@@ -426,12 +426,12 @@ pub struct SearchHit {
     /// How the record was read when it is no live record (carved from slack, cut short).
     pub recovery: Option<String>,
     /// The full event, read again from the file (or `{"error": ...}`).
-    pub event: Value,
+    pub event: crate::reread::EventText,
 }
 
 impl SearchHit {
     /// The hit of a finding of the query's rule, with its event.
-    pub fn new(f: &Finding, event: Value) -> Self {
+    pub fn new(f: &Finding, event: crate::reread::EventText) -> Self {
         SearchHit {
             file: f.file.clone(),
             event_record_id: f.event_record_id,
@@ -442,6 +442,11 @@ impl SearchHit {
             recovery: f.recovery_text(),
             event,
         }
+    }
+
+    /// The event of a hit whose event cannot be read: `{"error": why}`.
+    pub fn error_event(why: &str) -> crate::reread::EventText {
+        crate::reread::event_text(&serde_json::json!({ "error": why }))
     }
 }
 

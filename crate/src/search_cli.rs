@@ -111,7 +111,7 @@ impl HitWriter {
         }
         let all = events.events(&hits);
         for (f, event) in hits.iter().zip(all) {
-            let event = event.unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }));
+            let event = event.unwrap_or_else(|e| SearchHit::error_event(&e.to_string()));
             let hit = SearchHit::new(f, event);
             match self.format {
                 Format::Jsonl => text.push_str(&export::search_jsonl_line(&hit)),
@@ -171,7 +171,7 @@ impl<'p> EventReader<'p> {
     }
 
     /// The hits' events, in their order: the hits of one chunk are read in one pass over it.
-    fn events(&mut self, hits: &[&Finding]) -> Vec<Result<serde_json::Value, RereadError>> {
+    fn events(&mut self, hits: &[&Finding]) -> Vec<Result<reread::EventText, RereadError>> {
         let mut out = Vec::with_capacity(hits.len());
         for run in hits.chunk_by(|a, b| reread::span_of(a) == reread::span_of(b)) {
             if let Err(e) = self.load(reread::span_of(run[0])) {

@@ -835,21 +835,22 @@ async fn export_search(hits: &[evtx_triage::report::Finding], files: &HashMap<St
     let hits: Vec<&evtx_triage::report::Finding> = hits.iter().collect();
     // The hits of one chunk: one read and one pass over it (as the CLI).
     for run in hits.chunk_by(|a, b| a.file == b.file && span_of(a) == span_of(b)) {
-        let events: Vec<serde_json::Value> = match files.get(&run[0].file) {
+        use evtx_triage::query::SearchHit;
+        let events: Vec<evtx_triage::reread::EventText> = match files.get(&run[0].file) {
             Some(file) => {
                 let (start, length) = span_of(run[0]);
                 match browser::read_bytes(file, start, (start + length).min(file.size() as u64)).await {
                     Ok(bytes) => evtx_triage::reread::events_of(&bytes, run)
                         .into_iter()
-                        .map(|e| e.unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() })))
+                        .map(|e| e.unwrap_or_else(|e| SearchHit::error_event(&e.to_string())))
                         .collect(),
-                    Err(e) => run.iter().map(|_| serde_json::json!({ "error": e })).collect(),
+                    Err(e) => run.iter().map(|_| SearchHit::error_event(&e)).collect(),
                 }
             }
-            None => run.iter().map(|_| serde_json::json!({ "error": format!("{} is not loaded any more", run[0].file) })).collect(),
+            None => run.iter().map(|_| SearchHit::error_event(&format!("{} is not loaded any more", run[0].file))).collect(),
         };
         for (f, event) in run.iter().zip(events) {
-            let hit = evtx_triage::query::SearchHit::new(f, event);
+            let hit = SearchHit::new(f, event);
             out.push_str(&if kind == "csv" {
                 evtx_triage::export::search_csv_row(&hit)
             } else {
