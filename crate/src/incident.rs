@@ -77,7 +77,8 @@ pub struct CorrelationMatch {
 /// The findings of each acting process, in the order of their first
 /// finding; findings that name no process are in none.
 pub fn group(findings: &[Finding]) -> Vec<Vec<usize>> {
-    let mut keys: Vec<(String, String)> = Vec::new();
+    // By key in a map: a list searched per finding took 187,349 findings times 305 groups.
+    let mut place: std::collections::HashMap<(String, String), usize> = std::collections::HashMap::new();
     let mut groups: Vec<Vec<usize>> = Vec::new();
     for (i, f) in findings.iter().enumerate() {
         let Some(actor) = &f.actor else { continue };
@@ -87,10 +88,10 @@ pub fn group(findings: &[Finding]) -> Vec<Vec<usize>> {
             (None, None) => continue,
         };
         let key = (f.computer.as_deref().unwrap_or("").to_ascii_lowercase(), who);
-        match keys.iter().position(|k| *k == key) {
-            Some(at) => groups[at].push(i),
-            None => {
-                keys.push(key);
+        match place.entry(key) {
+            std::collections::hash_map::Entry::Occupied(at) => groups[*at.get()].push(i),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(groups.len());
                 groups.push(vec![i]);
             }
         }

@@ -101,15 +101,16 @@ pub fn events_of(bytes: &[u8], sharing_a_span: &[&Finding]) -> Vec<Result<EventT
 /// and carved records): (file offset, event view). Records that do not
 /// render are left out, as the scan reports them already.
 pub fn events_in_chunk(chunk_bytes: &[u8], chunk: u64) -> Result<Vec<(u64, crate::event::EventView)>, RereadError> {
-    events_in_chunk_where(chunk_bytes, chunk, |_| true)
+    events_in_chunk_where(chunk_bytes, chunk, |_, _| true)
 }
 
-/// [`events_in_chunk`], rendering only the records whose bytes `keep` accepts
-/// (rendering is the slow step: a story looks for one process's records).
+/// [`events_in_chunk`], rendering only the records `keep` accepts, given the
+/// record's offset in the chunk and its BinXML bytes (rendering is the slow
+/// step: a story looks for one process's records).
 pub fn events_in_chunk_where(
     chunk_bytes: &[u8],
     chunk: u64,
-    keep: impl Fn(&[u8]) -> bool,
+    keep: impl Fn(usize, &[u8]) -> bool,
 ) -> Result<Vec<(u64, crate::event::EventView)>, RereadError> {
     let fail = |what: String| RereadError(format!("chunk {chunk}: {what}"));
     let plan = crate::recover::plan(chunk_bytes);
@@ -122,10 +123,11 @@ pub fn events_in_chunk_where(
     for record in parsed.iter().flatten() {
         let from = record.binxml_offset as usize;
         let raw = data.get(from..from + record.binxml_size as usize).unwrap_or(&[]);
-        if !keep(raw) {
+        let in_chunk = record.binxml_offset.saturating_sub(24);
+        if !keep(in_chunk as usize, raw) {
             continue;
         }
-        let offset = start + record.binxml_offset.saturating_sub(24);
+        let offset = start + in_chunk;
         if let Ok(view) = crate::scan::view_of(record) {
             out.push((offset, view));
         }

@@ -417,7 +417,7 @@ impl StoryBuilder {
     /// 1.6 s with every record rendered).
     pub fn add_chunk(&mut self, file: &str, chunk: u64, bytes: &[u8]) {
         let needles = self.looked_for().map(Guid::needles);
-        let holds = |raw: &[u8]| needles.as_ref().is_none_or(|n| n.iter().any(|n| memchr::memmem::find(raw, n).is_some()));
+        let holds = |_, raw: &[u8]| needles.as_ref().is_none_or(|n| n.iter().any(|n| memchr::memmem::find(raw, n).is_some()));
         let events = crate::reread::events_in_chunk_where(bytes, chunk, holds).unwrap_or_default();
         self.add_events(file, chunk, &events);
     }

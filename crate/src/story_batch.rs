@@ -97,7 +97,19 @@ impl StoryBatch {
             }
             Some(marks)
         });
-        let holds = |raw: &[u8]| wanted.as_ref().is_none_or(|marks| self.guids.holds_any(raw, marks));
+        // The GUIDs of each record, read without rendering (see `quick`): searching
+        // every record's bytes for every story's GUIDs was 40 % of the stories' time.
+        let carried: Option<HashMap<usize, Vec<Guid>>> = wanted
+            .is_some()
+            .then(|| crate::scan::is_intact(bytes).then(|| crate::quick::chunk_records(bytes)).flatten())
+            .flatten()
+            .map(|records| records.into_iter().map(|r| (r.offset, r.guids)).collect());
+        let is_wanted = |marks: &[bool], g: &Guid| self.guids.guids.binary_search(g).is_ok_and(|at| marks[at]);
+        let holds = |at: usize, raw: &[u8]| match (&wanted, carried.as_ref().and_then(|c| c.get(&at))) {
+            (None, _) => true,
+            (Some(marks), Some(guids)) => guids.iter().any(|g| is_wanted(marks, g)),
+            (Some(marks), None) => self.guids.holds_any(raw, marks),
+        };
         let events = crate::reread::events_in_chunk_where(bytes, chunk, holds).unwrap_or_default();
         // Each story is given only the events that carry its GUID: testing
         // every event for every story parsed the same GUIDs again and again.

@@ -12,6 +12,16 @@ use evtx_triage::rules::RuleSet;
 use evtx_triage::scan::{ChunkAnalysis, ChunkTally, FileScan, RunBuilder};
 use std::collections::BTreeMap;
 
+/// A run's incidents being told: their groups of findings (indexes into
+/// the run's findings), the batch that reads their stories, and the index
+/// it reads by.
+pub struct StoriesToTell {
+    pub run: u32,
+    pub groups: Vec<Vec<usize>>,
+    pub batch: evtx_triage::story_batch::StoryBatch,
+    pub index: std::rc::Rc<RunIndex>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     Idle,
@@ -138,6 +148,8 @@ pub struct Scan {
     pub worker_read_ms: f64,
     pub worker_analyze_ms: f64,
     rules: RuleSet,
+    /// The rules' load report, shared with the rules panel (not copied per redraw).
+    load_report: std::rc::Rc<evtx_triage::rule_load::LoadReport>,
     /// Where due pieces are copied into wasm memory to be hashed.
     scratch: Vec<u8>,
     /// Twins found to be no duplicate, for the pool to analyze.
@@ -150,6 +162,7 @@ pub struct Scan {
 
 impl Default for Scan {
     fn default() -> Self {
+        let rules = RuleSet::builtin();
         Scan {
             run: 0,
             phase: Phase::Idle,
@@ -166,7 +179,8 @@ impl Default for Scan {
             first_finding_percent: None,
             worker_read_ms: 0.0,
             worker_analyze_ms: 0.0,
-            rules: RuleSet::builtin(),
+            load_report: std::rc::Rc::new(rules.load_report().clone()),
+            rules,
             scratch: Vec::new(),
             released: Vec::new(),
             taken: Vec::new(),
@@ -187,7 +201,12 @@ impl Scan {
 
     /// The rule set of the next runs (never changed during one).
     pub fn set_rules(&mut self, rules: RuleSet) {
+        self.load_report = std::rc::Rc::new(rules.load_report().clone());
         self.rules = rules;
+    }
+
+    pub fn load_report(&self) -> std::rc::Rc<evtx_triage::rule_load::LoadReport> {
+        self.load_report.clone()
     }
 
     /// Starts a new run over `(name, size, skipped reason)` inputs; `hash`:
@@ -421,18 +440,22 @@ impl Scan {
         self.finished_ms = now;
     }
 
-    /// Once per run, when its files are read: what telling its incidents needs.
-    pub fn stories_to_tell(&mut self) -> Option<(u32, Vec<Finding>, std::rc::Rc<RunIndex>)> {
+    /// Once per run, when its files are read: the incidents' stories to
+    /// tell. The findings stay here (a copy of 187,349 findings was 440 MiB
+    /// of the page's memory): the batch holds what each story looks for.
+    pub fn stories_to_tell(&mut self) -> Option<StoriesToTell> {
         if self.phase != Phase::Stories || self.stories_for == Some(self.run) {
             return None;
         }
         self.stories_for = Some(self.run);
-        Some((self.run, self.report.as_ref()?.findings.clone(), self.index.clone()?))
+        let (groups, batch) = evtx_triage::incident::batch_of(&self.report.as_ref()?.findings);
+        Some(StoriesToTell { run: self.run, groups, batch, index: self.index.clone()? })
     }
 
-    /// The incidents are told: the run is done.
-    pub fn set_incidents(&mut self, run: u32, incidents: Vec<evtx_triage::incident::Incident>) {
-        if let (Some(report), Phase::Stories, true) = (self.report.as_mut(), self.phase, run == self.run) {
+    /// The incidents' chunks are read: the run is done.
+    pub fn set_incidents(&mut self, told: StoriesToTell) {
+        if let (Some(report), Phase::Stories, true) = (self.report.as_mut(), self.phase, told.run == self.run) {
+            let incidents = evtx_triage::incident::told(&report.findings, told.groups, told.batch);
             // The processes' stories first, then the correlation hits the run already holds (as the CLI).
             report.incidents.splice(0..0, incidents);
             self.phase = Phase::Done;

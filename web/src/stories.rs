@@ -2,12 +2,12 @@
 //! chunks, and they are read again from the run's `File`s here (a story
 //! reads a few 64 KiB slices, not the file).
 
-use evtx_triage::incident::{self, Incident};
 use evtx_triage::index::RunIndex;
 use evtx_triage::reader::CHUNK_SIZE;
 use evtx_triage::report::Finding;
 use evtx_triage::reread::{chunk_start, events_in_chunk, slices, ChunkSlice};
 use evtx_triage::story::{ChunkRef, Story, StoryBuilder, StoryEvent};
+use evtx_triage::story_batch::StoryBatch;
 use std::collections::HashMap;
 use web_sys::File;
 
@@ -64,17 +64,16 @@ pub async fn tell(mut builder: StoryBuilder, index: &RunIndex, files: &Files, fi
     }
 }
 
-/// Every incident of a run, as the CLI tells them.
-pub async fn incidents(findings: &[Finding], index: &RunIndex, files: &Files) -> Vec<Incident> {
-    let (groups, mut batch) = incident::batch_of(findings);
+/// Reads every chunk the batch's stories ask for, round after round (then
+/// `incident::told` makes the incidents, as the CLI does).
+pub async fn read_batch(batch: &mut StoryBatch, index: &RunIndex, files: &Files) {
     loop {
         let wanted = batch.wanted(index);
         if wanted.is_empty() {
-            break;
+            return;
         }
         read_chunks(files, &wanted, |c, bytes| batch.add_chunk(&c.file, c.chunk, bytes)).await;
     }
-    incident::told(findings, groups, batch)
 }
 
 /// Every event of the finding's computer within `minutes` of it and in the

@@ -50,16 +50,21 @@ pub fn app() -> Html {
     // Hashing runs at about 250 MB/s in a browser: a responder in a hurry on a big log may skip it.
     let hash_inputs = use_state(|| true);
     // The user's rules: sources picked or dropped, rules switched off one by one.
-    let rule_sources = use_state(Vec::<RuleSource>::new);
+    let rule_sources = use_state(|| Rc::new(Vec::<RuleSource>::new()));
     let disabled_rules = use_state(Vec::<String>::new);
     // Loading until the rules saved by an earlier visit are back (or there are none).
     let rules_loading = use_state(|| true);
     // The files of the current run by name, to read a finding's event again.
     let run_files: Rc<RefCell<HashMap<String, web_sys::File>>> = use_mut_ref(HashMap::new);
+    // How long the last redraw took to build (ms): the throttle below keeps
+    // redraws to a fifth of the page thread while the workers share its cores.
+    let render_ms: Rc<std::cell::Cell<f64>> = (*use_memo((), |_| Rc::new(std::cell::Cell::new(0.0)))).clone();
+    let render_started = browser::now_ms();
 
     // Start the workers once; their replies fold into `scan`.
     {
-        let (scan, pool, redraw, ready_workers) = (scan.clone(), pool.clone(), redraw.clone(), ready_workers.clone());
+        let (scan, pool, redraw, ready_workers, render_ms) =
+            (scan.clone(), pool.clone(), redraw.clone(), ready_workers.clone(), render_ms.clone());
         let search = search.clone();
         use_effect_with((), move |_| {
             // Redraw at most every REDRAW_MS while a run goes on: replies can
@@ -93,17 +98,15 @@ pub fn app() -> Html {
                 }
                 tell_taken(&scan, &pool_for_replies);
                 let since = now - last_redraw.get();
+                let gap = (REDRAW_MS as f64).max(4.0 * render_ms.get());
                 // The first findings are shown at once, whatever the throttle.
                 let first_findings = !had_findings && scan.borrow().finding_count() > 0;
-                if matches!(scan.borrow().phase, Phase::Stories | Phase::Done)
-                    || first_findings
-                    || (since >= REDRAW_MS as f64 && !pending.get())
-                {
+                if matches!(scan.borrow().phase, Phase::Stories | Phase::Done) || first_findings || (since >= gap && !pending.get()) {
                     last_redraw.set(now);
                     redraw.force_update();
                 } else if !pending.replace(true) {
                     let (redraw, pending, last_redraw) = (redraw.clone(), pending.clone(), last_redraw.clone());
-                    browser::after_ms(REDRAW_MS - since.max(0.0) as i32, move || {
+                    browser::after_ms((gap - since.max(0.0)) as i32, move || {
                         pending.set(false);
                         last_redraw.set(browser::now_ms());
                         redraw.force_update();
@@ -156,7 +159,7 @@ pub fn app() -> Html {
                 let saved = crate::persist::load().await.and_then(|text| serde_json::from_str::<SavedRules>(&text).ok());
                 match saved {
                     Some(saved) if !saved.sources.is_empty() || !saved.disabled.is_empty() => {
-                        rule_sources.set(saved.sources.clone());
+                        rule_sources.set(Rc::new(saved.sources.clone()));
                         disabled_rules.set(saved.disabled.clone());
                         apply_rules.emit((saved.sources, saved.disabled));
                     }
@@ -183,9 +186,9 @@ pub fn app() -> Html {
                         Err(reason) => read.unreadable.push(rule_source::Unreadable { source: input.name.clone(), reason }),
                     }
                 }
-                let mut sources = (*rule_sources).clone();
+                let mut sources = (**rule_sources).clone();
                 sources.push(RuleSource::new(name, read));
-                rule_sources.set(sources.clone());
+                rule_sources.set(Rc::new(sources.clone()));
                 apply_rules.emit((sources, (*disabled_rules).clone()));
             });
         })
@@ -214,22 +217,22 @@ pub fn app() -> Html {
     let on_toggle_source = {
         let (rule_sources, disabled_rules, apply_rules) = (rule_sources.clone(), disabled_rules.clone(), apply_rules.clone());
         Callback::from(move |i: usize| {
-            let mut sources = (*rule_sources).clone();
+            let mut sources = (**rule_sources).clone();
             if let Some(s) = sources.get_mut(i) {
                 s.enabled = !s.enabled;
             }
-            rule_sources.set(sources.clone());
+            rule_sources.set(Rc::new(sources.clone()));
             apply_rules.emit((sources, (*disabled_rules).clone()));
         })
     };
     let on_remove_source = {
         let (rule_sources, disabled_rules, apply_rules) = (rule_sources.clone(), disabled_rules.clone(), apply_rules.clone());
         Callback::from(move |i: usize| {
-            let mut sources = (*rule_sources).clone();
+            let mut sources = (**rule_sources).clone();
             if i < sources.len() {
                 sources.remove(i);
             }
-            rule_sources.set(sources.clone());
+            rule_sources.set(Rc::new(sources.clone()));
             apply_rules.emit((sources, (*disabled_rules).clone()));
         })
     };
@@ -242,7 +245,7 @@ pub fn app() -> Html {
                 disabled.push(id);
             }
             disabled_rules.set(disabled.clone());
-            apply_rules.emit(((*rule_sources).clone(), disabled));
+            apply_rules.emit(((**rule_sources).clone(), disabled));
         })
     };
     let on_disable_rule = {
@@ -419,11 +422,11 @@ pub fn app() -> Html {
         let (scan, run_files, redraw) = (scan.clone(), run_files.clone(), redraw.clone());
         use_effect(move || {
             let due = scan.borrow_mut().stories_to_tell();
-            if let Some((run, findings, index)) = due {
+            if let Some(mut told) = due {
                 wasm_bindgen_futures::spawn_local(async move {
                     let files = run_files.borrow().clone();
-                    let incidents = crate::stories::incidents(&findings, &index, &files).await;
-                    scan.borrow_mut().set_incidents(run, incidents);
+                    crate::stories::read_batch(&mut told.batch, &told.index, &files).await;
+                    scan.borrow_mut().set_incidents(told);
                     redraw.force_update();
                 });
             }
@@ -576,9 +579,13 @@ pub fn app() -> Html {
     // The analytic filter lists the rules that fired (a pack has thousands).
     let analytics: Vec<(String, String)> = groups.iter().map(|g| (g.analytic_id.clone(), g.title.clone())).collect();
     let builtin_ids: Vec<String> = s.rules().analytics().filter(|a| a.source == "builtin").map(|a| a.id.clone()).collect();
-    let mut computers: Vec<String> = all.iter().filter_map(|f| f.computer.clone()).collect();
-    computers.sort();
-    computers.dedup();
+    let computers: Vec<String> = all
+        .iter()
+        .filter_map(|f| f.computer.as_deref())
+        .collect::<std::collections::BTreeSet<&str>>()
+        .into_iter()
+        .map(String::from)
+        .collect();
     let detail = selected.and_then(|i| all.get(i).map(|f| (*f).clone())).map(|f| {
         let info = s.rules().analytics().find(|a| a.id == f.analytic_id).cloned();
         html! { <Detail finding={f} event={(*full_event).clone()} analytic={info} on_close={on_close.clone()}
@@ -616,7 +623,7 @@ pub fn app() -> Html {
     });
     let percent = if s.bytes_total() == 0 { 100.0 } else { s.bytes_done() as f64 * 100.0 / s.bytes_total() as f64 };
 
-    html! {
+    let page = html! {
         <main id="app" data-state={phase.as_str()} data-workers={(*ready_workers).to_string()}
             data-scan-ms={(phase == Phase::Done).then(|| format!("{:.0}", s.finished_ms - s.started_ms))}
             data-first-finding-ms={s.first_finding_ms.map(|t| format!("{t:.0}"))}
@@ -643,7 +650,7 @@ pub fn app() -> Html {
                     <label for="hash-inputs">{ " SHA-256 of each input, from the bytes the scan reads (for the case file; a file given twice is then analyzed once). A browser hashes at about 250 MB/s: untick it to triage a multi-GB log faster." }</label>
                 </p>
             </section>
-            <RulesPanel loading={*rules_loading} sources={(*rule_sources).clone()} report={s.rules().load_report().clone()}
+            <RulesPanel loading={*rules_loading} sources={(*rule_sources).clone()} report={s.load_report()}
                 disabled={(*disabled_rules).clone()} busy={matches!(phase, Phase::Working | Phase::Stories) || *rules_loading}
                 on_files={on_rule_files} on_drop={on_rule_drop} on_toggle={on_toggle_source} on_remove={on_remove_source}
                 on_enable_rule={on_enable_rule} on_export={on_export_rules} />
@@ -695,7 +702,9 @@ pub fn app() -> Html {
             { detail.unwrap_or_default() }
             <footer><small>{ format!("EVTX Triage · built-in analytics: MITRE {} · parsing: evtx · Sigma engine: rsigma", builtin_ids.join(", ")) }</small></footer>
         </main>
-    }
+    };
+    render_ms.set(browser::now_ms() - render_started);
+    page
 }
 
 /// What a pick of rule files is called in the panel: the zip or file, the

@@ -6,7 +6,7 @@ use evtx_triage::rule_source::{RuleText, RuleTexts, Unreadable};
 use yew::prelude::*;
 
 /// One pick or drop of rules: a zip, a folder, or some rule files.
-#[derive(Clone, PartialEq, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RuleSource {
     pub name: String,
     pub texts: Vec<RuleText>,
@@ -41,8 +41,9 @@ pub fn active_texts(sources: &[RuleSource]) -> RuleTexts {
 #[derive(Properties, PartialEq)]
 pub struct PanelProps {
     pub loading: bool,
-    pub sources: Vec<RuleSource>,
-    pub report: LoadReport,
+    /// Shared, not copied per redraw: a pack's sources hold every rule's text.
+    pub sources: std::rc::Rc<Vec<RuleSource>>,
+    pub report: std::rc::Rc<LoadReport>,
     /// Rules switched off one by one (ids).
     pub disabled: Vec<String>,
     pub busy: bool,
