@@ -16,7 +16,7 @@ use crate::index::{FileIndex, Guid, RunIndex};
 use crate::report::Finding;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A story holds at most this many events (the rest is counted), and reads
 /// at most this many chunks (32 MiB): a process alive for weeks is cut, and says so.
@@ -626,10 +626,17 @@ pub fn summarize(actor: &Actor, events: &[StoryEvent], _ancestors: &[StoryEvent]
     }
     let head = if about.is_empty() { image.to_string() } else { format!("{image} ({})", about.join(", ")) };
     // What it did: the findings' events, and the files, threads and connections of its story.
+    // Events are found by place through maps: searched per finding, a story of
+    // 5,000 events with 10,000 findings made 50 million comparisons.
+    let mut event_at: HashMap<(&str, u64), &StoryEvent> = HashMap::new();
+    for e in events {
+        event_at.entry((e.file.as_str(), e.offset)).or_insert(e);
+    }
+    let found_at: HashSet<(&str, u64)> = findings.iter().map(|f| (f.file.as_str(), f.offset)).collect();
     let mut told: Vec<(Option<&str>, String)> = findings
         .iter()
         .map(|f| {
-            let what = events.iter().find(|e| e.is(f)).and_then(StoryEvent::what);
+            let what = event_at.get(&(f.file.as_str(), f.offset)).and_then(|e| e.what());
             (f.time_created.as_deref(), what.unwrap_or_else(|| format!("triggered \u{201c}{}\u{201d}", f.analytic_title)))
         })
         .collect();
@@ -638,15 +645,19 @@ pub fn summarize(actor: &Actor, events: &[StoryEvent], _ancestors: &[StoryEvent]
         events
             .iter()
             .filter(notable)
-            .filter(|e| !findings.iter().any(|f| e.is(f)))
+            .filter(|e| !found_at.contains(&(e.file.as_str(), e.offset)))
             .filter_map(|e| Some((e.time_created.as_deref(), e.what()?))),
     );
     told.sort_by(|a, b| a.0.cmp(&b.0));
     let mut deeds: Vec<(String, Option<&str>, usize)> = Vec::new();
+    let mut deed_of: HashMap<String, usize> = HashMap::new();
     for (time, what) in told {
-        match deeds.iter_mut().find(|(w, _, _)| *w == what) {
-            Some((_, _, n)) => *n += 1,
-            None => deeds.push((what, time, 1)),
+        match deed_of.get(&what) {
+            Some(&at) => deeds[at].2 += 1,
+            None => {
+                deed_of.insert(what.clone(), deeds.len());
+                deeds.push((what, time, 1));
+            }
         }
     }
     let more = deeds.len().saturating_sub(MAX_DEEDS);
