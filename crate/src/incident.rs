@@ -142,7 +142,7 @@ pub fn batch_of(findings: &[Finding]) -> (Vec<Vec<usize>>, crate::story_batch::S
     let mut builders = Vec::new();
     for members in group(findings) {
         if let Some(builder) = crate::story::StoryBuilder::new(&findings[members[0]]) {
-            builders.push(builder);
+            builders.push(builder.for_incident());
             groups.push(members);
         }
     }
