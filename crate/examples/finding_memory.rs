@@ -1,10 +1,10 @@
 //! Heap bytes per finding, as the CLI holds them and as the page holds them
 //! (deserialized from a worker's JSON reply): `finding_memory LOG RULES...`.
 
+mod common;
+
 use evtx_triage::reader::ChunkSplitter;
 use evtx_triage::report::Finding;
-use evtx_triage::rule_source::{from_path, RuleTexts};
-use evtx_triage::rules::RuleSet;
 use evtx_triage::scan::analyze_chunk;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -35,12 +35,7 @@ fn in_use() -> (usize, usize) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let bytes = std::fs::read(&args[0]).expect("log");
-    let mut pack = RuleTexts::default();
-    for p in &args[1..] {
-        pack.extend(from_path(std::path::Path::new(p)));
-    }
+    let (bytes, rules) = common::log_and_rules();
     use std::mem::size_of;
     println!(
         "size_of: Finding {}, Value {}, Actor {}, PartialRecord {}, Recovered {}, MatchedField {}",
@@ -51,7 +46,6 @@ fn main() {
         size_of::<Option<evtx_triage::report::Recovered>>(),
         size_of::<evtx_triage::rules::MatchedField>()
     );
-    let rules = RuleSet::load(&pack, &Default::default());
     let chunks = ChunkSplitter::new().push(&bytes).expect("chunks");
     let mut findings: Vec<Finding> = Vec::new();
     for c in &chunks {

@@ -1,20 +1,14 @@
 //! How much of a log a rule pack makes the scanner render, and how long it takes:
 //! `cargo run --release --example pack_profile -- LOG RULES...`.
 
+mod common;
+
 use evtx_triage::reader::ChunkSplitter;
-use evtx_triage::rule_source::{from_path, RuleTexts};
-use evtx_triage::rules::RuleSet;
 use evtx_triage::scan::analyze_chunk;
 use std::time::Instant;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let bytes = std::fs::read(&args[0]).expect("log");
-    let mut pack = RuleTexts::default();
-    for p in &args[1..] {
-        pack.extend(from_path(std::path::Path::new(p)));
-    }
-    let rules = RuleSet::load(&pack, &Default::default());
+    let (bytes, rules) = common::log_and_rules();
     let free: Vec<usize> = (0..rules.len()).filter(|&i| !rules.prefilter().has_literals(i)).collect();
     println!("{} of {} rules have no literal; by logsource:", free.len(), rules.len());
     let mut by: std::collections::BTreeMap<String, usize> = Default::default();

@@ -1,17 +1,12 @@
 //! Which prefilter literals a log's bytes hold most often (those cost the
 //! scan most and tell the least): `cargo run --release --example prefilter_hits -- LOG RULES...`.
+
+mod common;
+
 use evtx_triage::reader::ChunkSplitter;
-use evtx_triage::rule_source::{from_path, RuleTexts};
-use evtx_triage::rules::RuleSet;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let bytes = std::fs::read(&args[0]).expect("log");
-    let mut pack = RuleTexts::default();
-    for p in &args[1..] {
-        pack.extend(from_path(std::path::Path::new(p)));
-    }
-    let rules = RuleSet::load(&pack, &Default::default());
+    let (bytes, rules) = common::log_and_rules();
     let prefilter = rules.prefilter();
     let mut counts = vec![0usize; prefilter.literals().len()];
     let chunks = ChunkSplitter::new().push(&bytes).expect("chunks");
