@@ -217,10 +217,7 @@ fn analyze_records(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis
     // System fields for statistics (and for choosing rules by logsource),
     // read without rendering (see `quick`). Only on intact chunks that carry
     // CRCs: damage is for the full parser to find and report.
-    let intact = !raw.is_truncated()
-        && stale.is_none()
-        && !header.flags.contains(evtx::ChunkFlags::NO_CRC32)
-        && plan.as_ref().is_none_or(|p| p.repaired.is_none());
+    let intact = quick_may_read(raw.is_truncated(), &header, stale, plan.as_ref());
     let quick = if rules.quick_stats() && intact { crate::quick::chunk_records(&raw.data) } else { None };
     // A record can match only if a rule of its logsource finds all its literals in it.
     // No literal anywhere, and every rule needs one: no record can match (most
@@ -511,18 +508,21 @@ fn timestamp_to_filetime(t: &evtx::Timestamp) -> u64 {
     (t.as_nanosecond() / 100 + UNIX_EPOCH_AS_FILETIME).clamp(0, u64::MAX as i128) as u64
 }
 
-/// Which of the chunk's CRC32s is stale, if any (as `evtx` checks them:
-/// header bytes 0..120 and 128..512, then the records up to the free space).
-/// Whether a chunk is whole and as written: it carries CRCs and they hold,
-/// and no record in it needs recovering (see `recover`). `quick` reads such
-/// chunks only: damage is for the full parser to find.
-pub(crate) fn is_intact(data: &[u8]) -> bool {
-    data.len() == crate::reader::CHUNK_SIZE
-        && crate::recover::plan(data).is_none()
-        && evtx::EvtxChunkHeader::from_bytes(data)
-            .is_ok_and(|h| !h.flags.contains(evtx::ChunkFlags::NO_CRC32) && stale_checksum(data, &h).is_none())
+/// Whether `quick` may read a chunk's records: the chunk is whole, carries
+/// CRCs that hold, and needs no repair (damage is for the full parser to find).
+fn quick_may_read(truncated: bool, header: &evtx::EvtxChunkHeader, stale: Option<&str>, plan: Option<&ChunkPlan>) -> bool {
+    !truncated && stale.is_none() && !header.flags.contains(evtx::ChunkFlags::NO_CRC32) && plan.is_none_or(|p| p.repaired.is_none())
 }
 
+/// [`quick_may_read`] for a chunk read again (a story's): from its bytes alone.
+pub(crate) fn is_intact(data: &[u8]) -> bool {
+    let Ok(header) = evtx::EvtxChunkHeader::from_bytes(data) else { return false };
+    let truncated = data.len() < crate::reader::CHUNK_SIZE;
+    quick_may_read(truncated, &header, stale_checksum(data, &header), crate::recover::plan(data).as_ref())
+}
+
+/// Which of the chunk's CRC32s is stale, if any (as `evtx` checks them:
+/// header bytes 0..120 and 128..512, then the records up to the free space).
 fn stale_checksum(data: &[u8], header: &evtx::EvtxChunkHeader) -> Option<&'static str> {
     if header.flags.contains(evtx::ChunkFlags::NO_CRC32) {
         return None;

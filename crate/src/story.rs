@@ -211,7 +211,12 @@ impl StoryEvent {
 
     /// Whether this is the event of the finding.
     pub fn is(&self, f: &Finding) -> bool {
-        self.file == f.file && self.offset == f.offset
+        self.place() == (f.file.as_str(), f.offset)
+    }
+
+    /// Where the record is: its file and offset (a finding's `file` and `offset`).
+    fn place(&self) -> (&str, u64) {
+        (self.file.as_str(), self.offset)
     }
 
     /// The details [`Self::what`] reads for this kind of event (keep the two together).
@@ -668,7 +673,7 @@ pub fn summarize(actor: &Actor, events: &[StoryEvent], _ancestors: &[StoryEvent]
     // 5,000 events with 10,000 findings made 50 million comparisons.
     let mut event_at: HashMap<(&str, u64), &StoryEvent> = HashMap::new();
     for e in events {
-        event_at.entry((e.file.as_str(), e.offset)).or_insert(e);
+        event_at.entry(e.place()).or_insert(e);
     }
     let found_at: HashSet<(&str, u64)> = findings.iter().map(|f| (f.file.as_str(), f.offset)).collect();
     let mut told: Vec<(Option<&str>, String)> = findings
@@ -683,7 +688,7 @@ pub fn summarize(actor: &Actor, events: &[StoryEvent], _ancestors: &[StoryEvent]
         events
             .iter()
             .filter(notable)
-            .filter(|e| !found_at.contains(&(e.file.as_str(), e.offset)))
+            .filter(|e| !found_at.contains(&e.place()))
             .filter_map(|e| Some((e.time_created.as_deref(), e.what()?))),
     );
     told.sort_by(|a, b| a.0.cmp(&b.0));

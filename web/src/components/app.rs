@@ -58,7 +58,7 @@ pub fn app() -> Html {
     let run_files: Rc<RefCell<HashMap<String, web_sys::File>>> = use_mut_ref(HashMap::new);
     // How long the last redraw took to build (ms): the throttle below keeps
     // redraws to a fifth of the page thread while the workers share its cores.
-    let render_ms: Rc<std::cell::Cell<f64>> = (*use_memo((), |_| Rc::new(std::cell::Cell::new(0.0)))).clone();
+    let render_ms = use_mut_ref(|| 0.0f64);
     let render_started = browser::now_ms();
 
     // Start the workers once; their replies fold into `scan`.
@@ -98,7 +98,7 @@ pub fn app() -> Html {
                 }
                 tell_taken(&scan, &pool_for_replies);
                 let since = now - last_redraw.get();
-                let gap = (REDRAW_MS as f64).max(4.0 * render_ms.get());
+                let gap = (REDRAW_MS as f64).max(4.0 * *render_ms.borrow());
                 // The first findings are shown at once, whatever the throttle.
                 let first_findings = !had_findings && scan.borrow().finding_count() > 0;
                 if matches!(scan.borrow().phase, Phase::Stories | Phase::Done) || first_findings || (since >= gap && !pending.get()) {
@@ -703,7 +703,7 @@ pub fn app() -> Html {
             <footer><small>{ format!("EVTX Triage · built-in analytics: MITRE {} · parsing: evtx · Sigma engine: rsigma", builtin_ids.join(", ")) }</small></footer>
         </main>
     };
-    render_ms.set(browser::now_ms() - render_started);
+    *render_ms.borrow_mut() = browser::now_ms() - render_started;
     page
 }
 
