@@ -24,7 +24,7 @@ impl Window {
     pub fn around(f: &Finding, minutes: u32) -> Option<Window> {
         let at = f.time_created.as_deref().and_then(crate::scan::iso_to_filetime)?;
         let span = u64::from(minutes) * TICKS_PER_MINUTE;
-        Some(Window { computer: f.computer.clone(), from: at.saturating_sub(span), to: at.saturating_add(span) })
+        Some(Window { computer: f.computer.as_deref().map(str::to_string), from: at.saturating_sub(span), to: at.saturating_add(span) })
     }
 
     /// The chunks of every file with a record of the computer in the window,

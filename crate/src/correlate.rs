@@ -233,12 +233,12 @@ fn field_of(f: &Finding, name: &str) -> Option<Value> {
     if let Some(m) = f.matched.iter().find(|m| same(&m.field)) {
         return Some(m.value.clone());
     }
-    if let Some((_, v)) = f.snippet.as_object().and_then(|o| o.iter().find(|(k, _)| same(k))) {
-        return Some(v.clone());
+    if let Some((_, v)) = f.snippet.fields().into_iter().find(|(k, _)| same(k)) {
+        return Some(v);
     }
     let system = [
-        ("Computer", f.computer.clone().map(Value::String)),
-        ("Channel", f.channel.clone().map(Value::String)),
+        ("Computer", f.computer.as_deref().map(Value::from)),
+        ("Channel", f.channel.as_deref().map(Value::from)),
         ("EventID", f.event_id.map(Value::from)),
     ];
     system.into_iter().find(|(k, _)| same(k)).and_then(|(_, v)| v)
@@ -352,7 +352,7 @@ fn incident_of(def: &CorrelationDef, run: Run, findings: &[Finding]) -> Incident
         .map(|&i| {
             let f = &findings[i];
             EventRef {
-                file: f.file.clone(),
+                file: f.file.to_string(),
                 event_record_id: f.event_record_id,
                 event_id: f.event_id,
                 time_created: f.time_created.clone(),
@@ -387,7 +387,7 @@ fn summary(rule: &CorrelationRule, m: &CorrelationMatch, members: &[usize], find
     } else {
         format!(" for {}", m.group.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "))
     };
-    let mut titles: Vec<&str> = members.iter().map(|&i| findings[i].analytic_title.as_str()).collect();
+    let mut titles: Vec<&str> = members.iter().map(|&i| &*findings[i].analytic_title).collect();
     titles.sort_unstable();
     titles.dedup();
     let time = |i: Option<&usize>| i.and_then(|&i| findings[i].time_created.as_deref()).map(clock).unwrap_or_default();

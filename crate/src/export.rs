@@ -65,14 +65,14 @@ pub fn findings_csv_rows(findings: &[Finding]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     for f in findings {
         let row = [
-            f.analytic_id.clone(),
-            f.analytic_title.clone(),
-            f.file.clone(),
+            f.analytic_id.to_string(),
+            f.analytic_title.to_string(),
+            f.file.to_string(),
             f.event_record_id.to_string(),
             f.event_id.map(|i| i.to_string()).unwrap_or_default(),
             f.time_created.clone().unwrap_or_default(),
-            f.computer.clone().unwrap_or_default(),
-            f.source_process.clone().unwrap_or_default(),
+            f.computer.as_deref().unwrap_or_default().to_string(),
+            f.source_process.as_deref().unwrap_or_default().to_string(),
             f.attack.join(" "),
             f.false_positive_hint.clone().unwrap_or_default(),
             matched_cell(f),
@@ -129,15 +129,15 @@ pub fn timesketch_csv(findings: &[Finding], header: bool) -> String {
             message,
             f.time_created.clone().unwrap_or_default(),
             "Event Recorded".to_string(),
-            f.analytic_id.clone(),
-            f.analytic_title.clone(),
-            f.level.clone().unwrap_or_default(),
-            f.file.clone(),
+            f.analytic_id.to_string(),
+            f.analytic_title.to_string(),
+            f.level.as_deref().unwrap_or_default().to_string(),
+            f.file.to_string(),
             f.event_record_id.to_string(),
             f.event_id.map(|i| i.to_string()).unwrap_or_default(),
-            f.computer.clone().unwrap_or_default(),
-            f.channel.clone().unwrap_or_default(),
-            f.source_process.clone().unwrap_or_default(),
+            f.computer.as_deref().unwrap_or_default().to_string(),
+            f.channel.as_deref().unwrap_or_default().to_string(),
+            f.source_process.as_deref().unwrap_or_default().to_string(),
             f.attack.join(" "),
             matched_cell(f),
         ];
@@ -199,7 +199,7 @@ pub fn notes_csv(files: &[crate::report::FileReport]) -> String {
     for f in files {
         for n in &f.notes {
             let kind = serde_json::to_value(n.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-            let row = [f.file.clone(), kind, text(n.chunk), n.offset.to_string(), text(n.first_id), text(n.last_id), n.reason.clone()];
+            let row = [f.file.to_string(), kind, text(n.chunk), n.offset.to_string(), text(n.first_id), text(n.last_id), n.reason.clone()];
             w.write_record(row.iter().map(|c| neutralize_formula(c))).expect("writes to memory");
         }
     }

@@ -9,6 +9,7 @@
 //! a run that streams its findings can still write it: per rule it keeps the
 //! counts and the first [`ROWS_PER_RULE`] findings, not all of them.
 
+use crate::intern::SharedText;
 use crate::report::{Finding, RunReport};
 use crate::rules::RuleSet;
 use base64::Engine as _;
@@ -37,12 +38,12 @@ th { background: #eee; } thead { display: table-header-group; } tr, tbody.findin
 /// Per rule: how many findings, and the first ones.
 #[derive(Default)]
 struct RuleFindings {
-    title: String,
-    level: Option<String>,
+    title: SharedText,
+    level: Option<SharedText>,
     count: u64,
     first_time: Option<String>,
     last_time: Option<String>,
-    computers: BTreeSet<String>,
+    computers: BTreeSet<SharedText>,
     shown: Vec<Finding>,
 }
 
@@ -50,13 +51,13 @@ struct RuleFindings {
 #[derive(Default)]
 struct TechniqueHits {
     count: u64,
-    rules: BTreeSet<String>,
+    rules: BTreeSet<SharedText>,
 }
 
 /// The report, fed findings as they come.
 #[derive(Default)]
 pub struct HtmlReportBuilder {
-    by_rule: BTreeMap<String, RuleFindings>,
+    by_rule: BTreeMap<SharedText, RuleFindings>,
     techniques: BTreeMap<String, TechniqueHits>,
     findings: u64,
 }
@@ -127,7 +128,7 @@ impl HtmlReportBuilder {
         for (id, hits) in &self.techniques {
             let t = crate::attack::technique(id).expect("kept only known techniques");
             let tactics: Vec<&str> = t.tactics.iter().map(|t| t.name.as_str()).collect();
-            let rules: Vec<&str> = hits.rules.iter().map(String::as_str).collect();
+            let rules: Vec<&str> = hits.rules.iter().map(AsRef::as_ref).collect();
             let _ = writeln!(
                 out,
                 "<tr><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -147,7 +148,7 @@ impl HtmlReportBuilder {
             let _ = writeln!(out, "<p>No finding.</p>");
             return;
         }
-        let mut rules: Vec<(&String, &RuleFindings)> = self.by_rule.iter().collect();
+        let mut rules: Vec<(&SharedText, &RuleFindings)> = self.by_rule.iter().collect();
         // Most severe first, then most findings.
         let rank = |r: &RuleFindings| r.level.as_deref().and_then(crate::rule_load::level_rank);
         rules.sort_by(|a, b| rank(b.1).cmp(&rank(a.1)).then(b.1.count.cmp(&a.1.count)).then(a.0.cmp(b.0)));
@@ -166,7 +167,7 @@ impl HtmlReportBuilder {
                 (Some(a), Some(b)) => format!("from {} to {}", esc(a), esc(b)),
                 _ => "no time".into(),
             };
-            let computers: Vec<&str> = r.computers.iter().map(String::as_str).collect();
+            let computers: Vec<&str> = r.computers.iter().map(AsRef::as_ref).collect();
             let _ = writeln!(out, "<p>{span} · on {}</p>", esc(&computers.join(", ")));
             finding_table(out, &r.shown);
             if r.count > r.shown.len() as u64 {
@@ -307,18 +308,17 @@ fn finding_table(out: &mut String, findings: &[Finding]) {
             esc(f.computer.as_deref().unwrap_or("-")),
             esc(f.source_process.as_deref().unwrap_or("-")),
             matched.join("; "),
-            esc(&snippet_text(&f.snippet))
+            esc(&snippet_text(f.snippet.json()))
         );
     }
     let _ = writeln!(out, "</table>");
 }
 
 /// The snippet as compact JSON, cut to [`SNIPPET_CHARS`].
-fn snippet_text(snippet: &serde_json::Value) -> String {
-    let text = serde_json::to_string(snippet).unwrap_or_default();
+fn snippet_text(text: &str) -> String {
     match text.char_indices().nth(SNIPPET_CHARS) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text,
+        None => text.to_string(),
     }
 }
 
@@ -398,7 +398,7 @@ mod tests {
     #[test]
     fn snippets_are_cut_on_a_character() {
         let long = serde_json::json!({ "k": "é".repeat(SNIPPET_CHARS) });
-        let text = snippet_text(&long);
+        let text = snippet_text(&long.to_string());
         assert_eq!(text.chars().count(), SNIPPET_CHARS + 1);
         assert!(text.ends_with('…'));
     }

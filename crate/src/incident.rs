@@ -105,7 +105,7 @@ pub fn from_story(story: &Story, findings: Vec<usize>) -> Incident {
         computer: story.computer.clone(),
         process_guid: story.actor.process_guid.clone(),
         process_id: story.actor.process_id,
-        image: story.actor.image.clone(),
+        image: story.actor.image.as_deref().map(str::to_string),
         summary: story.summary.clone(),
         findings,
         events: story.events.iter().map(EventRef::from).collect(),

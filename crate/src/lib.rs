@@ -43,6 +43,7 @@ pub mod incident;
 pub mod index;
 pub mod input;
 pub mod integrity;
+pub mod intern;
 pub mod logsource;
 pub mod navigator;
 pub mod prefilter;

@@ -298,7 +298,7 @@ impl Output {
         }
         if self.streams() {
             for (n, f) in findings.iter().enumerate() {
-                if self.html.is_some() || self.correlated.contains(&f.analytic_id) {
+                if self.html.is_some() || self.correlated.contains(&*f.analytic_id) {
                     self.streamed.push(f.clone());
                     self.streamed_at.push(self.written + n);
                 }
@@ -323,7 +323,7 @@ impl Output {
                 let by_name: BTreeMap<String, &PathBuf> = inputs.iter().map(|p| (p.display().to_string(), p)).collect();
                 if let Some(list) = v.get_mut("findings").and_then(|f| f.as_array_mut()) {
                     for (slot, f) in list.iter_mut().zip(&report.findings) {
-                        *slot = finding_value(f, by_name.get(&f.file).map(|p| p.as_path()));
+                        *slot = finding_value(f, by_name.get(&*f.file).map(|p| p.as_path()));
                     }
                 }
                 self.write(&(serde_json::to_string_pretty(&v).expect("report serializes") + "\n"));

@@ -2,6 +2,7 @@
 //! 4.5, domain `enterprise-attack`): score = findings, comment = the rules
 //! that found them. Teams load it in Navigator to map what a case showed.
 
+use crate::intern::SharedText;
 use crate::report::{Finding, RunReport};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -10,7 +11,7 @@ use std::collections::BTreeMap;
 #[derive(Default)]
 struct Cell {
     score: u64,
-    rules: BTreeMap<String, (String, u64)>,
+    rules: BTreeMap<SharedText, (SharedText, u64)>,
 }
 
 /// The layer of the run's findings.

@@ -433,12 +433,12 @@ impl SearchHit {
     /// The hit of a finding of the query's rule, with its event.
     pub fn new(f: &Finding, event: crate::reread::EventText) -> Self {
         SearchHit {
-            file: f.file.clone(),
+            file: f.file.to_string(),
             event_record_id: f.event_record_id,
             event_id: f.event_id,
             time_created: f.time_created.clone(),
-            computer: f.computer.clone(),
-            channel: f.channel.clone(),
+            computer: f.computer.as_deref().map(str::to_string),
+            channel: f.channel.as_deref().map(str::to_string),
             recovery: f.recovery_text(),
             event,
         }

@@ -5,6 +5,7 @@
 use crate::analytics::{builtin_analytics, Analytic, AnalyticInfo, RuleLoadError};
 use crate::correlate::Correlations;
 use crate::event::EventView;
+use crate::intern::SharedText;
 use crate::logsource::Scope;
 use crate::prefilter::Prefilter;
 use crate::rule_load::{parse_texts, LoadOptions, LoadReport, SkipKind, SkippedRule};
@@ -19,14 +20,14 @@ use std::sync::OnceLock;
 /// One field that made a rule match.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MatchedField {
-    pub field: String,
+    pub field: SharedText,
     pub value: Value,
     /// The Sigma selection the field belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub selection: Option<String>,
+    pub selection: Option<SharedText>,
     /// The pattern it was tested against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pattern: Option<String>,
+    pub pattern: Option<SharedText>,
 }
 
 /// A rule that matched one event.
@@ -354,7 +355,12 @@ impl RuleSet {
             rsigma_eval::ResultBody::Detection(d) => d
                 .matched_fields
                 .into_iter()
-                .map(|m| MatchedField { field: m.field, value: m.value, selection: m.selection, pattern: m.pattern })
+                .map(|m| MatchedField {
+                    field: m.field.into(),
+                    value: m.value,
+                    selection: m.selection.map(Into::into),
+                    pattern: m.pattern.map(Into::into),
+                })
                 .collect(),
             _ => Vec::new(),
         };
@@ -368,12 +374,12 @@ impl RuleSet {
     /// them in the order of a hash map (`1 of sel_*`), which changes per load.
     fn order_matched(&self, hit: &mut RuleHit) {
         let conditions = &self.conditions[hit.analytic];
-        let place = |selection: &Option<String>| {
-            let name = selection.as_deref().unwrap_or("");
+        let place = |selection: Option<&str>| {
+            let name = selection.unwrap_or("");
             (conditions.find(name).unwrap_or(usize::MAX), name.to_string())
         };
         // Stable: a selection's own fields keep the engine's order.
-        hit.matched.sort_by_cached_key(|m| place(&m.selection));
+        hit.matched.sort_by_cached_key(|m| place(m.selection.as_deref()));
     }
 
     /// The field names a rule looks at, in the order its detection names them.

@@ -131,14 +131,14 @@ impl HitWriter {
 }
 
 fn table_line(f: &Finding) -> String {
-    let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let text = |v: Option<&str>| v.unwrap_or("-").to_string();
     let line = format!(
         "{:<28} {:>5} {:>10}  {:<20} {:<40} {}\n",
-        text(&f.time_created),
+        text(f.time_created.as_deref()),
         f.event_id.map_or_else(|| "-".into(), |i| i.to_string()),
         f.event_record_id,
-        clip(&text(&f.computer), 20),
-        clip(&text(&f.channel), 40),
+        clip(&text(f.computer.as_deref()), 20),
+        clip(&text(f.channel.as_deref()), 40),
         f.file
     );
     match f.recovery_text() {

@@ -13,6 +13,7 @@
 
 use crate::event::{as_number, EventView};
 use crate::index::{FileIndex, Guid, RunIndex};
+use crate::intern::SharedText;
 use crate::report::Finding;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -38,7 +39,7 @@ pub struct Actor {
     /// `{...}` in capitals, as `Guid` prints it.
     pub process_guid: Option<String>,
     pub process_id: Option<u64>,
-    pub image: Option<String>,
+    pub image: Option<SharedText>,
 }
 
 impl Actor {
@@ -58,7 +59,7 @@ const ACTOR_FIELDS: &[(&str, &str, &str)] = &[
 pub fn actor_of(analytic_id: &str, view: &EventView) -> Option<Actor> {
     let with = |guid: &str, pid: &str, image: &str| {
         let process_guid = field(view, guid).and_then(|g| Guid::parse(&g)).map(|g| g.to_string());
-        process_guid.map(|g| Actor { process_guid: Some(g), process_id: field_pid(view, pid), image: field(view, image) })
+        process_guid.map(|g| Actor { process_guid: Some(g), process_id: field_pid(view, pid), image: field(view, image).map(Into::into) })
     };
     match analytic_id {
         "CAR-2020-05-001" => return with("SourceProcessGUID", "SourceProcessId", "SourceImage"),
@@ -71,7 +72,11 @@ pub fn actor_of(analytic_id: &str, view: &EventView) -> Option<Actor> {
     // Security: 4688 names the new process; other events the one that acted.
     let (pid, image) = if view.basics().event_id == Some(4688) { ("NewProcessId", "NewProcessName") } else { ("ProcessId", "ProcessName") };
     let process_id = field_pid(view, pid)?;
-    Some(Actor { process_guid: None, process_id: Some(process_id), image: field(view, image).or_else(|| field(view, "Application")) })
+    Some(Actor {
+        process_guid: None,
+        process_id: Some(process_id),
+        image: field(view, image).or_else(|| field(view, "Application")).map(Into::into),
+    })
 }
 
 /// A field's text, its name matched in any case.
@@ -211,7 +216,7 @@ impl StoryEvent {
 
     /// Whether this is the event of the finding.
     pub fn is(&self, f: &Finding) -> bool {
-        self.place() == (f.file.as_str(), f.offset)
+        self.place() == (&*f.file, f.offset)
     }
 
     /// Where the record is: its file and offset (a finding's `file` and `offset`).
@@ -352,7 +357,7 @@ impl StoryBuilder {
         Some(StoryBuilder {
             guid: actor.guid(),
             actor,
-            computer: f.computer.clone(),
+            computer: f.computer.as_deref().map(str::to_string),
             at,
             stage: Stage::Acts,
             pending: Vec::new(),
@@ -675,11 +680,11 @@ pub fn summarize(actor: &Actor, events: &[StoryEvent], _ancestors: &[StoryEvent]
     for e in events {
         event_at.entry(e.place()).or_insert(e);
     }
-    let found_at: HashSet<(&str, u64)> = findings.iter().map(|f| (f.file.as_str(), f.offset)).collect();
+    let found_at: HashSet<(&str, u64)> = findings.iter().map(|f| (&*f.file, f.offset)).collect();
     let mut told: Vec<(Option<&str>, String)> = findings
         .iter()
         .map(|f| {
-            let what = event_at.get(&(f.file.as_str(), f.offset)).and_then(|e| e.what());
+            let what = event_at.get(&(&*f.file, f.offset)).and_then(|e| e.what());
             (f.time_created.as_deref(), what.unwrap_or_else(|| format!("triggered \u{201c}{}\u{201d}", f.analytic_title)))
         })
         .collect();

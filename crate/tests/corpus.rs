@@ -32,7 +32,7 @@ fn every_corpus_file_gives_exactly_the_expected_findings() {
     for (rel, want) in expected {
         let bytes = std::fs::read(dir.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
         let scan = scan_bytes(rel, &bytes, &rules);
-        let got: BTreeSet<(String, u64)> = scan.findings().iter().map(|f| (f.analytic_id.clone(), f.event_record_id)).collect();
+        let got: BTreeSet<(String, u64)> = scan.findings().iter().map(|f| (f.analytic_id.to_string(), f.event_record_id)).collect();
         let want_set: BTreeSet<(String, u64)> = want["matches"]
             .as_array()
             .unwrap()

@@ -52,7 +52,7 @@ fn cut_at_every_byte(file: &[u8], record: usize, size: usize, record_id: u64, li
         assert_eq!(findings[0].offset, record as u64);
         assert_eq!(report.recovery, RecoveryCounts { partial: 1, recovered: 0, duplicates: 0 });
         assert!(report.issues.iter().any(|i| i.reason.contains("read as a partial record")), "{:?}", report.issues);
-        let trace = findings[0].matched.iter().find(|m| m.field == "CallTrace").expect("CallTrace matched");
+        let trace = findings[0].matched.iter().find(|m| &*m.field == "CallTrace").expect("CallTrace matched");
         assert!(trace.value.as_str().is_some_and(|v| v.contains("dbghelp.dll")), "{:?}", trace.value);
         partial_findings += 1;
     }

@@ -616,8 +616,8 @@ fn hostile_strings_are_read_exported_and_neutralized() {
     let f = &report.findings;
     assert_eq!(f[0].computer.as_deref(), Some("=HYPERLINK(\"http://x\")"));
     assert_eq!(f[0].source_process.as_deref(), Some(IMG));
-    assert_eq!(f[2].source_process, Some(format!("C:\\Users\\bob\\{RLO}gpj.exe")));
-    let matched = |f: &Finding, field: &str| f.matched.iter().find(|m| m.field == field).map(|m| m.value.clone()).unwrap();
+    assert_eq!(f[2].source_process.as_deref(), Some(format!("C:\\Users\\bob\\{RLO}gpj.exe").as_str()));
+    let matched = |f: &Finding, field: &str| f.matched.iter().find(|m| &*m.field == field).map(|m| m.value.clone()).unwrap();
     assert_eq!(matched(&f[3], "TargetFilename"), Value::from(format!("C:\\Temp\\lsass{RLO}pmd.dmp")));
     let event = evtx_triage::reread::event_in_chunk(&bytes[chunk_range(f[5].chunk as usize)], f[5].chunk, f[5].offset).unwrap();
     assert_eq!(event["Event"]["EventData"][IMG], Value::from(SCRIPT_END));

@@ -212,7 +212,7 @@ fn outcomes(findings: &[Finding], issues: &[Issue], chunks: usize) -> Vec<ChunkO
     for f in findings {
         let c = f.chunk as usize;
         assert!(c <= chunks, "finding in chunk {c} of a file of {chunks} whole chunks");
-        out[c].findings.insert((f.analytic_id.clone(), f.event_record_id));
+        out[c].findings.insert((f.analytic_id.to_string(), f.event_record_id));
     }
     for i in issues {
         if let Some(c) = i.chunk {
@@ -452,8 +452,9 @@ fn mutations_of_a_generated_log() {
     let (report, findings, _) = scan_bytes("gen.evtx", &log, &rules).finish();
     assert_eq!(report.status, FileStatus::Ok);
     assert_eq!(report.issues, vec![]);
-    let per_chunk: Vec<BTreeSet<(String, u64)>> =
-        (0..6).map(|c| findings.iter().filter(|f| f.chunk == c).map(|f| (f.analytic_id.clone(), f.event_record_id)).collect()).collect();
+    let per_chunk: Vec<BTreeSet<(String, u64)>> = (0..6)
+        .map(|c| findings.iter().filter(|f| f.chunk == c).map(|f| (f.analytic_id.to_string(), f.event_record_id)).collect())
+        .collect();
     assert_eq!(per_chunk, expected);
 
     let mut tally = Tally::default();

@@ -102,7 +102,7 @@ fn the_timesketch_csv_starts_with_its_three_columns() {
         assert_eq!(&row[1], f.time_created.as_deref().unwrap(), "datetime is the event's UTC time");
         assert!(row[1].ends_with('Z') && row[1].contains('T'), "ISO 8601 UTC: {}", &row[1]);
         assert_eq!(&row[2], "Event Recorded");
-        assert_eq!(&row[3], f.analytic_id);
+        assert_eq!(&row[3], &*f.analytic_id);
         assert_eq!(row[7].parse::<u64>().unwrap(), f.event_record_id);
         assert!(row[0].starts_with(&format!("{}: {} on WKS-FINANCE-07 by ", f.analytic_id, f.analytic_title)), "{}", &row[0]);
     }

@@ -110,7 +110,7 @@ fn search(dir: &Path, files: &[(PathBuf, Vec<u8>)], query: &Query) -> Found {
         found.skipped += report.chunks_skipped;
         for f in findings.iter().filter(|f| query.admits(f)) {
             let set = if f.recovered.is_some() || f.partial.is_some() { &mut found.recovered } else { &mut found.live };
-            set.insert((f.file.clone(), f.event_record_id));
+            set.insert((f.file.to_string(), f.event_record_id));
         }
     }
     found
@@ -196,7 +196,7 @@ fn the_prefilter_skips_chunks_and_changes_nothing() {
         let mut full = Hits::new();
         for (p, bytes) in &files {
             let (_, findings, _) = scan_bytes(&rel(&dir, p), bytes, &rules).finish();
-            full.extend(findings.iter().map(|f| (f.file.clone(), f.event_record_id)));
+            full.extend(findings.iter().map(|f| (f.file.to_string(), f.event_record_id)));
         }
         assert_eq!(hits, full, "{text}");
     }
@@ -307,7 +307,7 @@ fn the_cli_finds_what_the_library_finds_in_a_folder() {
     let mut want = Vec::new();
     for p in evtx_files(&folder) {
         let (_, findings, _) = scan_bytes(&p.display().to_string(), &std::fs::read(&p).unwrap(), &rules).finish();
-        want.extend(findings.iter().map(|f| (f.file.clone(), f.event_record_id)));
+        want.extend(findings.iter().map(|f| (f.file.to_string(), f.event_record_id)));
     }
     let lines = check_jsonl(&cli(&[&"search", &"--format", &"jsonl", &"--threads", &"3", &query.text(), &folder]));
     let got: Vec<(String, u64)> =

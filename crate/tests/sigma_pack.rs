@@ -169,7 +169,7 @@ fn every_regression_case_passes_sigmahq_criterion() {
     check_cases(rules, &cases, |case| {
         let bytes = std::fs::read(&case.evtx).unwrap();
         let scan = scan_bytes(&case.evtx.display().to_string(), &bytes, rules);
-        scan.findings().iter().filter(|f| f.analytic_id == case.rule_id).count()
+        scan.findings().iter().filter(|f| *f.analytic_id == *case.rule_id).count()
     });
 }
 
@@ -365,11 +365,11 @@ fn no_finding_falls_outside_its_rules_logsource() {
     for (rel, bytes) in corpus_logs(&corpus) {
         let scan = scan_bytes(&rel, &bytes, rules);
         for f in scan.findings() {
-            let i = *index_of.get(f.analytic_id.as_str()).unwrap_or_else(|| panic!("{rel}: finding of unknown rule {}", f.analytic_id));
+            let i = *index_of.get(&*f.analytic_id).unwrap_or_else(|| panic!("{rel}: finding of unknown rule {}", f.analytic_id));
             let info = rules.analytic(i);
             let ls = logsources.entry(i).or_insert_with(|| logsource_of(&info.sigma, &f.analytic_id)).clone();
             let what = ls.category.as_deref().or(ls.service.as_deref()).unwrap_or("any").to_string();
-            fired.entry(what.clone()).or_default().insert(f.analytic_id.clone());
+            fired.entry(what.clone()).or_default().insert(f.analytic_id.to_string());
             *per_logsource.entry(what).or_default() += 1;
             builtin += usize::from(info.source == "builtin");
             let (channel, event_id) = (f.channel.as_deref(), f.event_id);
@@ -506,7 +506,7 @@ fn loading_the_pack_twice_gives_the_same_findings() {
 
 /// Findings only one side has, and findings both have that differ, briefly.
 fn finding_diff(first: &[Finding], second: &[Finding]) -> String {
-    let key = |f: &Finding| (f.analytic_id.clone(), f.event_record_id, f.offset);
+    let key = |f: &Finding| (f.analytic_id.to_string(), f.event_record_id, f.offset);
     let first_keys: BTreeSet<_> = first.iter().map(key).collect();
     let second_keys: BTreeSet<_> = second.iter().map(key).collect();
     let only = |a: &BTreeSet<(String, u64, u64)>, b: &BTreeSet<(String, u64, u64)>, findings: &[Finding]| -> Vec<String> {
@@ -576,7 +576,7 @@ fn defender_rules_fire_on_fields_with_spaces() {
     let index_of: HashMap<&str, usize> = rules.analytics().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
     let mut defender: BTreeMap<String, usize> = BTreeMap::new();
     for f in scan.findings() {
-        let info = rules.analytic(index_of[f.analytic_id.as_str()]);
+        let info = rules.analytic(index_of[&*f.analytic_id]);
         let ls = logsource_of(&info.sigma, &f.analytic_id);
         if ls.service.as_deref() == Some("windefend") || ls.category.as_deref() == Some("antivirus") {
             *defender.entry(format!("{} {:?} ({:?}/{:?})", f.analytic_id, f.analytic_title, ls.category, ls.service)).or_default() += 1;
@@ -613,7 +613,7 @@ fn defender_rules_fire_on_fields_with_spaces() {
     let spaced = RuleSet::load(&texts, &LoadOptions::default());
     assert_eq!(spaced.load_report().loaded, 4, "{:?}", spaced.load_report().skipped);
     let found: BTreeSet<(String, u64)> =
-        scan_bytes(rel, &bytes, &spaced).findings().iter().map(|f| (f.analytic_id.clone(), f.event_record_id)).collect();
+        scan_bytes(rel, &bytes, &spaced).findings().iter().map(|f| (f.analytic_id.to_string(), f.event_record_id)).collect();
     let want: BTreeSet<(String, u64)> =
         [("defender-powersploit", 37), ("defender-powersploit", 101), ("antivirus-jsprat", 75), ("antivirus-jsprat", 102)]
             .into_iter()

@@ -41,7 +41,7 @@ fn with_bom_and_crlf(text: &[u8]) -> Vec<u8> {
 type Pairs = BTreeSet<(String, u64)>;
 
 fn pairs(findings: &[evtx_triage::report::Finding]) -> Pairs {
-    findings.iter().map(|f| (f.analytic_id.clone(), f.event_record_id)).collect()
+    findings.iter().map(|f| (f.analytic_id.to_string(), f.event_record_id)).collect()
 }
 
 /// The built-ins and SigmaHQ's pack, as an analyst would load them.

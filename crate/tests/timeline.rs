@@ -101,8 +101,8 @@ fn expected_findings(findings: &[Finding], group: Group, width: i64, from: i64, 
         .iter()
         .map(|f| Rec {
             secs: secs(f.time_created.as_deref().expect("findings have times")),
-            computer: f.computer.clone().unwrap_or_default(),
-            channel: f.channel.clone().unwrap_or_default(),
+            computer: f.computer.as_deref().unwrap_or_default().to_string(),
+            channel: f.channel.as_deref().unwrap_or_default().to_string(),
         })
         .collect();
     expected(&recs, group, width, from, to)

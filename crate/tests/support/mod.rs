@@ -224,12 +224,12 @@ pub fn fix_chunk_crcs(chunk: &mut [u8]) {
 
 /// (analytic id, event record id) of findings.
 pub fn pairs(findings: &[Finding]) -> BTreeSet<(String, u64)> {
-    findings.iter().map(|f| (f.analytic_id.clone(), f.event_record_id)).collect()
+    findings.iter().map(|f| (f.analytic_id.to_string(), f.event_record_id)).collect()
 }
 
 /// (analytic id, event record id, chunk) of findings.
 pub fn triples(findings: &[Finding]) -> BTreeSet<(String, u64, u64)> {
-    findings.iter().map(|f| (f.analytic_id.clone(), f.event_record_id, f.chunk)).collect()
+    findings.iter().map(|f| (f.analytic_id.to_string(), f.event_record_id, f.chunk)).collect()
 }
 
 pub fn set(items: &[(&str, u64)]) -> BTreeSet<(String, u64)> {

@@ -456,7 +456,7 @@ pub fn app() -> Html {
             opened.set(None);
             let finding = scan.borrow().findings().get(i).map(|f| (*f).clone());
             let Some(f) = finding else { return };
-            let file = run_files.borrow().get(&f.file).cloned();
+            let file = run_files.borrow().get(&*f.file).cloned();
             let full_event = full_event.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 full_event.set(read_event_again(file, &f).await);
@@ -587,7 +587,7 @@ pub fn app() -> Html {
         .map(String::from)
         .collect();
     let detail = selected.and_then(|i| all.get(i).map(|f| (*f).clone())).map(|f| {
-        let info = s.rules().analytics().find(|a| a.id == f.analytic_id).cloned();
+        let info = s.rules().analytics().find(|a| *a.id == *f.analytic_id).cloned();
         html! { <Detail finding={f} event={(*full_event).clone()} analytic={info} on_close={on_close.clone()}
         story={(*story).clone()} context={(*context).clone()} opened={(*opened).clone()}
         on_open_event={on_open_event.clone()} on_back={on_back.clone()} on_context={on_context.clone()} /> }
@@ -845,7 +845,7 @@ async fn export_search(hits: &[evtx_triage::report::Finding], files: &HashMap<St
     // The hits of one chunk: one read and one pass over it (as the CLI).
     for run in hits.chunk_by(|a, b| a.file == b.file && span_of(a) == span_of(b)) {
         use evtx_triage::query::SearchHit;
-        let events: Vec<evtx_triage::reread::EventText> = match files.get(&run[0].file) {
+        let events: Vec<evtx_triage::reread::EventText> = match files.get(&*run[0].file) {
             Some(file) => {
                 let (start, length) = span_of(run[0]);
                 match browser::read_bytes(file, start, (start + length).min(file.size() as u64)).await {

@@ -155,12 +155,13 @@ pub fn detail(props: &DetailProps) -> Html {
     if let Some(opened) = &props.opened {
         return opened_view(opened, &props.on_back, keydown, dialog);
     }
-    let matched_names: Vec<&str> = f.matched.iter().map(|m| m.field.as_str()).collect();
+    let matched_names: Vec<&str> = f.matched.iter().map(|m| &*m.field).collect();
     let snippet_rows: Vec<(String, String, bool)> = f
         .snippet
-        .as_object()
-        .map(|o| o.iter().map(|(k, v)| (k.clone(), scalar_text(v).unwrap_or_default(), matched_names.contains(&k.as_str()))).collect())
-        .unwrap_or_default();
+        .fields()
+        .iter()
+        .map(|(k, v)| (k.clone(), scalar_text(v).unwrap_or_default(), matched_names.contains(&k.as_str())))
+        .collect();
     let event_state = match &props.event {
         FullEvent::Loading => "loading",
         FullEvent::Loaded(_) => "loaded",
@@ -196,7 +197,7 @@ pub fn detail(props: &DetailProps) -> Html {
                     <thead><tr><th>{ "Field" }</th><th>{ "Value" }</th><th>{ "Rule pattern" }</th></tr></thead>
                     <tbody>
                     { for f.matched.iter().map(|m| html! {
-                        <tr class="hit"><td>{ m.field.clone() }</td><td class="value">{ scalar_text(&m.value).unwrap_or_default() }</td>
+                        <tr class="hit"><td>{ m.field.to_string() }</td><td class="value">{ scalar_text(&m.value).unwrap_or_default() }</td>
                             <td class="value">{ m.pattern.clone().unwrap_or_default() }</td></tr>
                     }) }
                     </tbody>
@@ -293,7 +294,7 @@ pub fn detail(props: &DetailProps) -> Html {
                 <pre class="event" tabindex="0" aria-label="The full event as JSON" data-event-state={event_state}><code>{ full }</code></pre>
             </section>
             <ContextPanel context={props.context.clone()} on_context={props.on_context.clone()} on_open_event={props.on_open_event.clone()}
-                computer={f.computer.clone().unwrap_or_else(|| "its computer".into())} />
+                computer={f.computer.as_deref().unwrap_or("its computer").to_string()} />
         </div>
         </div>
     }

@@ -49,7 +49,7 @@ fn level_rank(level: Option<&str>) -> usize {
 impl Filter {
     pub fn keeps(&self, f: &Finding) -> bool {
         (self.level.is_empty() || level_rank(f.level.as_deref()) >= level_rank(Some(&self.level)))
-            && (self.analytic.is_empty() || f.analytic_id == self.analytic)
+            && (self.analytic.is_empty() || *f.analytic_id == *self.analytic)
             && (self.computer.is_empty() || f.computer.as_deref() == Some(self.computer.as_str()))
             && (self.text.is_empty() || haystack(f).contains(&self.text.to_lowercase()))
             && self.range.admits(f.time_created.as_deref())
@@ -87,14 +87,14 @@ pub fn visible(all: &[&Finding], filter: &Filter, sort: SortKey, ascending: bool
 /// What a finding sorts by (then its record id): names of computers and
 /// processes without regard to case.
 fn sort_key(f: &Finding, sort: SortKey) -> (Cow<'_, str>, u64) {
-    let lower = |text: &Option<String>| Cow::Owned(text.as_deref().unwrap_or_default().to_lowercase());
+    let lower = |text: &Option<evtx_triage::intern::SharedText>| Cow::Owned(text.as_deref().unwrap_or_default().to_lowercase());
     let text = match sort {
         SortKey::Time => Cow::Borrowed(f.time_created.as_deref().unwrap_or_default()),
-        SortKey::Analytic => Cow::Borrowed(f.analytic_id.as_str()),
+        SortKey::Analytic => Cow::Borrowed(&*f.analytic_id),
         SortKey::Record => Cow::Borrowed(""),
         SortKey::Computer => lower(&f.computer),
         SortKey::Process => lower(&f.source_process),
-        SortKey::File => Cow::Borrowed(f.file.as_str()),
+        SortKey::File => Cow::Borrowed(&*f.file),
     };
     (text, f.event_record_id)
 }
@@ -236,10 +236,10 @@ pub fn table(
                 let open = { let on_open = on_open.clone(); Callback::from(move |_: MouseEvent| on_open.emit(i)) };
                 let key = { let on_open = on_open.clone(); Callback::from(move |e: KeyboardEvent| if e.key() == "Enter" { on_open.emit(i) }) };
                 html! {
-                    <tr class="finding" tabindex="0" data-index={position} data-analytic={f.analytic_id.clone()} data-record={f.event_record_id.to_string()}
-                        data-file={f.file.clone()} data-level={f.level.clone()} onclick={open} onkeydown={key}>
+                    <tr class="finding" tabindex="0" data-index={position} data-analytic={f.analytic_id.to_string()} data-record={f.event_record_id.to_string()}
+                        data-file={f.file.to_string()} data-level={f.level.as_deref().map(String::from)} onclick={open} onkeydown={key}>
                         <td>{ f.time_created.as_deref().map(super::shown_time).unwrap_or_default() }</td>
-                        <td title={f.analytic_title.clone()}><span class="analytic">{ f.analytic_id.clone() }</span>{ " " }<small>{ f.analytic_title.clone() }</small></td>
+                        <td title={f.analytic_title.to_string()}><span class="analytic">{ f.analytic_id.to_string() }</span>{ " " }<small>{ f.analytic_title.to_string() }</small></td>
                         <td class="num">{ f.event_record_id }
                             if let Some(how) = f.recovery_text() {
                                 <span class={classes!("recovery", if f.partial.is_some() { "partial" } else { "recovered" })} title={how}>
@@ -248,11 +248,11 @@ pub fn table(
                             }
                         </td>
                         <td>{ f.attack.join(" ") }</td>
-                        <td>{ f.computer.clone().unwrap_or_default() }</td>
-                        <td class="path">{ f.source_process.clone().unwrap_or_default() }
+                        <td>{ f.computer.as_deref().unwrap_or_default().to_string() }</td>
+                        <td class="path">{ f.source_process.as_deref().unwrap_or_default().to_string() }
                             if f.false_positive_hint.is_some() { <span class="fp-flag" title={f.false_positive_hint.clone().unwrap_or_default()}>{ " known false positive?" }</span> }
                         </td>
-                        <td class="path">{ f.file.clone() }</td>
+                        <td class="path">{ f.file.to_string() }</td>
                     </tr>
                 }
             }) }
@@ -279,10 +279,10 @@ pub struct RuleGroup {
 pub fn groups(all: &[&Finding], filter: &Filter) -> Vec<RuleGroup> {
     let mut by_rule: std::collections::BTreeMap<&str, RuleGroup> = std::collections::BTreeMap::new();
     for f in all.iter().filter(|f| filter.keeps(f)) {
-        let g = by_rule.entry(f.analytic_id.as_str()).or_insert_with(|| RuleGroup {
-            analytic_id: f.analytic_id.clone(),
-            title: f.analytic_title.clone(),
-            level: f.level.clone(),
+        let g = by_rule.entry(&*f.analytic_id).or_insert_with(|| RuleGroup {
+            analytic_id: f.analytic_id.to_string(),
+            title: f.analytic_title.to_string(),
+            level: f.level.as_deref().map(String::from),
             count: 0,
             first: None,
             last: None,
@@ -298,8 +298,8 @@ pub fn groups(all: &[&Finding], filter: &Filter) -> Vec<RuleGroup> {
             }
         }
         if let Some(c) = &f.computer {
-            if !g.computers.contains(c) {
-                g.computers.push(c.clone());
+            if !g.computers.iter().any(|known| **known == **c) {
+                g.computers.push(c.to_string());
             }
         }
     }

@@ -46,14 +46,14 @@ pub struct SearchProps {
 /// A match as a row of events (what `EventDialog` and the rows show).
 fn as_event(f: &Finding) -> StoryEvent {
     StoryEvent {
-        file: f.file.clone(),
+        file: f.file.to_string(),
         chunk: f.chunk,
         offset: f.offset,
         event_record_id: f.event_record_id,
         event_id: f.event_id,
         time_created: f.time_created.clone(),
-        computer: f.computer.clone(),
-        channel: f.channel.clone(),
+        computer: f.computer.as_deref().map(String::from),
+        channel: f.channel.as_deref().map(String::from),
         role: Role::Around,
         details: Default::default(),
     }
@@ -149,13 +149,13 @@ pub fn search_panel(props: &SearchProps) -> Html {
                             Callback::from(move |_: MouseEvent| cb.emit((id.clone(), e.clone())))
                         };
                         html! {
-                            <tr class="search-hit" data-record={f.event_record_id.to_string()} data-file={f.file.clone()}>
+                            <tr class="search-hit" data-record={f.event_record_id.to_string()} data-file={f.file.to_string()}>
                                 <td>{ f.time_created.as_deref().map(super::shown_time).unwrap_or_else(|| "?".into()) }</td>
                                 <td>{ f.event_record_id.to_string() }</td>
                                 <td>{ f.event_id.map(|i| i.to_string()).unwrap_or_default() }</td>
-                                <td>{ f.computer.clone().unwrap_or_default() }</td>
-                                <td>{ f.channel.clone().unwrap_or_default() }</td>
-                                <td>{ f.file.clone() }</td>
+                                <td>{ f.computer.as_deref().unwrap_or_default().to_string() }</td>
+                                <td>{ f.channel.as_deref().unwrap_or_default().to_string() }</td>
+                                <td>{ f.file.to_string() }</td>
                                 <td><button id={id} class="open-event" onclick={open} aria-label={format!("Open record {}", f.event_record_id)}>{ "Open" }</button></td>
                             </tr>
                         }

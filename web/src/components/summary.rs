@@ -12,7 +12,7 @@ pub fn view(scan: &Scan) -> Html {
     let per_analytic: Vec<(String, String, usize)> = report
         .analytics
         .iter()
-        .map(|a| (a.id.clone(), a.title.clone(), report.findings.iter().filter(|f| f.analytic_id == a.id).count()))
+        .map(|a| (a.id.clone(), a.title.clone(), report.findings.iter().filter(|f| *f.analytic_id == *a.id).count()))
         .collect();
     let seconds = (scan.finished_ms - scan.started_ms) / 1000.0;
     html! {
