@@ -37,6 +37,7 @@ pub mod demo;
 pub mod digest;
 pub mod doc_map;
 pub mod event;
+mod event_details;
 pub mod export;
 pub mod html_report;
 pub mod incident;

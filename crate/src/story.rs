@@ -12,6 +12,7 @@
 //!    that hold the parent, until its creation is found or the logs end.
 
 use crate::event::{as_number, EventView};
+pub use crate::event_details::Details;
 use crate::index::{FileIndex, Guid, RunIndex};
 use crate::intern::SharedText;
 use crate::report::Finding;
@@ -182,13 +183,13 @@ pub struct StoryEvent {
     pub computer: Option<String>,
     pub channel: Option<String>,
     pub role: Role,
-    pub details: BTreeMap<String, String>,
+    pub details: Details,
 }
 
 impl StoryEvent {
     pub fn new(file: &str, chunk: u64, offset: u64, view: &EventView, role: Role) -> Self {
         let b = view.basics();
-        let mut details: BTreeMap<String, String> = DETAIL_FIELDS
+        let mut details: Details = DETAIL_FIELDS
             .iter()
             .filter_map(|&name| view.field_text(name).map(|v| (name.to_string(), v.chars().take(DETAIL_MAX_CHARS).collect())))
             .collect();
@@ -211,7 +212,7 @@ impl StoryEvent {
     }
 
     fn detail(&self, name: &str) -> Option<&str> {
-        self.details.get(name).map(String::as_str)
+        self.details.get(name)
     }
 
     /// Whether this is the event of the finding.
@@ -243,7 +244,7 @@ impl StoryEvent {
     /// Drops the details [`Self::what`] does not read.
     fn keep_told_details(&mut self) {
         let told = self.told_details();
-        self.details.retain(|name, _| told.contains(&name.as_str()));
+        self.details.retain(|name, _| told.contains(&name));
     }
 
     /// What happened, in a few words (`wrote C:\lsass.dmp`), for the kinds of event it knows.
@@ -763,7 +764,7 @@ mod tests {
 
     /// An event of this channel and id with every detail a story keeps, each its own value.
     fn event_with_every_detail(channel: &str, event_id: u64) -> StoryEvent {
-        let mut details: BTreeMap<String, String> = DETAIL_FIELDS.iter().map(|&n| (n.to_string(), format!("value of {n}"))).collect();
+        let mut details: Details = DETAIL_FIELDS.iter().map(|&n| (n.to_string(), format!("value of {n}"))).collect();
         details.insert(DUMP_LIBRARY.into(), "dbghelp.dll".into());
         StoryEvent {
             file: "log.evtx".into(),
@@ -789,7 +790,7 @@ mod tests {
             let mut lean = full.clone();
             lean.keep_told_details();
             assert_eq!(lean.what(), full.what(), "{channel} {id}");
-            let kept: Vec<&str> = lean.details.keys().map(String::as_str).collect();
+            let kept: Vec<&str> = lean.details.names().collect();
             let mut told = full.told_details().to_vec();
             told.sort_unstable();
             assert_eq!(kept, told, "{channel} {id}");
