@@ -17,7 +17,7 @@ use crate::report::Finding;
 use crate::rule_load::{SkipKind, SkippedRule};
 use rsigma_eval::event::JsonEvent;
 use rsigma_eval::{CorrelationConfig, CorrelationEngine, EvaluationResult, ResultBody, TimestampFallback};
-use rsigma_parser::{CorrelationCondition, CorrelationRule};
+use rsigma_parser::{CorrelationCondition, CorrelationRule, SigmaRule};
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap};
 
@@ -47,12 +47,21 @@ impl CorrelationDef {
     }
 }
 
+/// A rule a correlation counts: its copy for the engine (so the rule set
+/// need not keep every rule's parsed text), under the id its findings are fed.
+#[derive(Debug)]
+struct Counted {
+    id: String,
+    title: String,
+    rule: SigmaRule,
+}
+
 /// The correlations of a rule set, resolved against its analytics.
 #[derive(Debug, Default)]
 pub struct Correlations {
     defs: Vec<CorrelationDef>,
-    /// Analytic index -> the id its findings are fed to the engine under.
-    counted: HashMap<usize, String>,
+    /// Analytic index -> the rule whose findings are fed to the engine.
+    counted: HashMap<usize, Counted>,
     /// Analytic index -> the fields its findings must carry for the correlations.
     fields: HashMap<usize, Vec<String>>,
 }
@@ -89,7 +98,11 @@ impl Correlations {
             for r in &d.rule.rules {
                 let Some(a) = analytic_named(r) else { continue };
                 let analytic = &analytics[a];
-                set.counted.entry(a).or_insert_with(|| analytic.rule.id.clone().unwrap_or_else(|| analytic.info.id.clone()));
+                set.counted.entry(a).or_insert_with(|| Counted {
+                    id: analytic.rule.id.clone().unwrap_or_else(|| analytic.info.id.clone()),
+                    title: analytic.info.title.clone(),
+                    rule: analytic.rule.clone(),
+                });
                 let fields = set.fields.entry(a).or_default();
                 for f in fields_read(&d.rule) {
                     if !fields.contains(&f) {
@@ -127,11 +140,11 @@ impl Correlations {
     /// Runs every correlation over the findings (any order): one incident per
     /// (correlation, group) and run of overlapping firings, in time order.
     /// `analytic_of` gives a finding's analytic index.
-    pub fn run(&self, analytics: &[Analytic], findings: &[Finding], analytic_of: impl Fn(&Finding) -> Option<usize>) -> Vec<Incident> {
+    pub fn run(&self, findings: &[Finding], analytic_of: impl Fn(&Finding) -> Option<usize>) -> Vec<Incident> {
         if self.defs.is_empty() {
             return Vec::new();
         }
-        let mut engine = self.engine(analytics);
+        let mut engine = self.engine();
         let mut fed: Vec<(i64, usize, usize)> = Vec::new();
         for (i, f) in findings.iter().enumerate() {
             let Some(a) = analytic_of(f).filter(|a| self.counted.contains_key(a)) else { continue };
@@ -146,7 +159,7 @@ impl Correlations {
         let mut firings = Firings::default();
         for (filetime, i, a) in fed {
             let event = self.event_of(i, &findings[i], a);
-            let detection = detection_of(&analytics[a], &self.counted[&a]);
+            let detection = detection_of(&self.counted[&a]);
             let seconds = filetime / 10_000_000 - 11_644_473_600;
             for result in engine.process_with_detections(&JsonEvent::borrow(&event), vec![detection], seconds) {
                 firings.add(&self.defs, result, seconds);
@@ -156,7 +169,7 @@ impl Correlations {
     }
 
     /// An engine holding the counted rules (so it knows their ids and names) and every correlation.
-    fn engine(&self, analytics: &[Analytic]) -> CorrelationEngine {
+    fn engine(&self) -> CorrelationEngine {
         let config = CorrelationConfig {
             timestamp_fallback: TimestampFallback::Skip,
             correlation_event_mode: rsigma_eval::CorrelationEventMode::Refs,
@@ -164,11 +177,11 @@ impl Correlations {
             ..Default::default()
         };
         let mut engine = CorrelationEngine::new(config);
-        let mut counted: Vec<(&usize, &String)> = self.counted.iter().collect();
-        counted.sort();
-        for (&a, id) in counted {
-            let mut rule = analytics[a].rule.clone();
-            rule.id = Some(id.clone());
+        let mut counted: Vec<(&usize, &Counted)> = self.counted.iter().collect();
+        counted.sort_by_key(|(a, _)| **a);
+        for (_, c) in counted {
+            let mut rule = c.rule.clone();
+            rule.id = Some(c.id.clone());
             // It compiled in the rule set already; this only registers its id and name.
             let _ = engine.add_rule(&rule);
         }
@@ -245,12 +258,12 @@ fn field_of(f: &Finding, name: &str) -> Option<Value> {
 }
 
 /// A finding as the detection result the engine would have made of it.
-fn detection_of(analytic: &Analytic, id: &str) -> EvaluationResult {
+fn detection_of(counted: &Counted) -> EvaluationResult {
     EvaluationResult {
         header: rsigma_eval::RuleHeader {
-            rule_title: analytic.info.title.clone(),
-            rule_id: Some(id.to_string()),
-            level: analytic.rule.level,
+            rule_title: counted.title.clone(),
+            rule_id: Some(counted.id.clone()),
+            level: counted.rule.level,
             tags: Vec::new(),
             custom_attributes: Default::default(),
             enrichments: None,

@@ -11,7 +11,7 @@
 
 use crate::intern::SharedText;
 use crate::report::{Finding, RunReport};
-use crate::rules::RuleSet;
+use crate::rules::RuleCatalog;
 use base64::Engine as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -93,7 +93,7 @@ impl HtmlReportBuilder {
     }
 
     /// The whole document. `generated_at` is the time it is written (UTC, ISO 8601).
-    pub fn finish(self, report: &RunReport, rules: &RuleSet, generated_at: &str) -> String {
+    pub fn finish(self, report: &RunReport, rules: &RuleCatalog, generated_at: &str) -> String {
         let mut body = String::new();
         let _ = writeln!(body, "<h1>EVTX Triage report</h1>");
         let _ = writeln!(
@@ -182,7 +182,7 @@ impl HtmlReportBuilder {
 }
 
 /// The report of a run whose findings it holds.
-pub fn html_report(report: &RunReport, rules: &RuleSet, generated_at: &str) -> String {
+pub fn html_report(report: &RunReport, rules: &RuleCatalog, generated_at: &str) -> String {
     let mut builder = HtmlReportBuilder::default();
     report.findings.iter().for_each(|f| builder.add(f));
     builder.finish(report, rules, generated_at)
@@ -233,7 +233,7 @@ fn inputs(out: &mut String, report: &RunReport) {
     let _ = writeln!(out, "</tbody></table>");
 }
 
-fn rule_set(out: &mut String, report: &RunReport, rules: &RuleSet) {
+fn rule_set(out: &mut String, report: &RunReport, rules: &RuleCatalog) {
     let _ = writeln!(out, "<h2 id=\"rules\">Rule set</h2>");
     let builtins: Vec<String> =
         rules.analytics().filter(|a| a.source == "builtin").map(|a| format!("{} ({})", esc(&a.id), esc(&a.title))).collect();

@@ -3,7 +3,7 @@
 //! that made each rule match.
 
 use crate::analytics::{builtin_analytics, Analytic, AnalyticInfo, RuleLoadError};
-use crate::correlate::Correlations;
+use crate::correlate::{CorrelationDef, Correlations};
 use crate::event::EventView;
 use crate::intern::SharedText;
 use crate::logsource::Scope;
@@ -38,9 +38,29 @@ pub struct RuleHit {
     pub matched: Vec<MatchedField>,
 }
 
-/// Compiled analytics, ready to evaluate events.
+/// What is known of a rule set without running it: each analytic's
+/// metadata and logsource, the load report, the user's rule files, the
+/// correlations and the prefilter's literals. The page's thread keeps only
+/// this (its workers run the rules): the compiled SigmaHQ pack holds 80 MiB
+/// of heap (`load_memory all`), its catalog a tenth of that.
+#[derive(Debug, Default)]
+pub struct RuleCatalog {
+    infos: Vec<AnalyticInfo>,
+    scopes: Vec<Scope>,
+    report: LoadReport,
+    /// The user's rule files with their SHA-256, loaded or not (reports name the rule set by them).
+    rule_files: Vec<RuleFile>,
+    /// Sigma correlation rules over the analytics' findings (see `correlate`).
+    correlations: Correlations,
+    prefilter_literals: Vec<String>,
+    /// Analytic id -> index (findings name their analytic by id).
+    index_of: HashMap<String, usize>,
+}
+
+/// Compiled analytics, ready to evaluate events; what is known of them
+/// besides is its [`RuleCatalog`] (a `RuleSet` derefs to it).
 pub struct RuleSet {
-    analytics: Vec<Analytic>,
+    catalog: RuleCatalog,
     /// Each analytic compiled, by index (see [`RuleSet::evaluate_where`]).
     compiled: Vec<CompiledRule>,
     /// Per analytic, made on its first hit: an engine of that rule alone,
@@ -59,13 +79,14 @@ pub struct RuleSet {
     prefilter: Prefilter,
     /// Read System fields from template values when no rule needs the record.
     quick_stats: bool,
-    report: LoadReport,
-    /// The user's rule files with their SHA-256, loaded or not (reports name the rule set by them).
-    rule_files: Vec<RuleFile>,
-    /// Sigma correlation rules over the analytics' findings (see `correlate`).
-    correlations: Correlations,
-    /// Analytic id -> index (findings name their analytic by id).
-    index_of: HashMap<String, usize>,
+}
+
+impl std::ops::Deref for RuleSet {
+    type Target = RuleCatalog;
+
+    fn deref(&self) -> &RuleCatalog {
+        &self.catalog
+    }
 }
 
 /// A rule file the user gave, by its source name and the SHA-256 of its text.
@@ -73,6 +94,56 @@ pub struct RuleSet {
 pub struct RuleFile {
     pub source: String,
     pub sha256: String,
+}
+
+impl RuleCatalog {
+    /// Rules loaded, and every rule skipped with its reason.
+    pub fn load_report(&self) -> &LoadReport {
+        &self.report
+    }
+
+    pub fn analytics(&self) -> impl Iterator<Item = &AnalyticInfo> {
+        self.infos.iter()
+    }
+
+    pub fn analytic(&self, index: usize) -> &AnalyticInfo {
+        &self.infos[index]
+    }
+
+    pub fn scope(&self, index: usize) -> &Scope {
+        &self.scopes[index]
+    }
+
+    pub fn len(&self) -> usize {
+        self.infos.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.infos.is_empty()
+    }
+
+    pub fn correlations(&self) -> &Correlations {
+        &self.correlations
+    }
+
+    /// The index of an analytic by its id.
+    pub fn analytic_index(&self, id: &str) -> Option<usize> {
+        self.index_of.get(id).copied()
+    }
+
+    /// Every correlation's hits over these findings, as incidents (see `correlate`).
+    pub fn correlate(&self, findings: &[crate::report::Finding]) -> Vec<crate::incident::Incident> {
+        self.correlations.run(findings, |f| self.analytic_index(&f.analytic_id))
+    }
+
+    pub fn rule_files(&self) -> &[RuleFile] {
+        &self.rule_files
+    }
+
+    /// The literals the prefilter looks for in a record's bytes.
+    pub fn prefilter_literals(&self) -> &[String] {
+        &self.prefilter_literals
+    }
 }
 
 impl RuleSet {
@@ -84,7 +155,7 @@ impl RuleSet {
     /// Compiles the given analytics; the first rule the engine refuses, or a
     /// duplicate id, fails the whole set (rule files named one by one).
     pub fn new(analytics: Vec<Analytic>) -> Result<Self, RuleLoadError> {
-        let (set, skipped) = Self::compile(analytics, Vec::new());
+        let (set, skipped) = Self::compile(analytics, Vec::new(), Vec::new());
         match skipped.into_iter().next() {
             Some(s) => Err(RuleLoadError { file: s.source, reason: s.reason }),
             None => Ok(set),
@@ -104,9 +175,8 @@ impl RuleSet {
         let parsed = parse_texts(&pack.texts, &pack.unreadable, options);
         let mut all = builtin_analytics();
         all.extend(parsed.analytics);
-        let mut set = Self::compile(all, parsed.skipped).0;
-        set.add_correlations(Correlations::resolve(parsed.correlations, &set.analytics));
-        set.rule_files = pack
+        let mut set = Self::compile(all, parsed.skipped, parsed.correlations).0;
+        set.catalog.rule_files = pack
             .texts
             .iter()
             .map(|t| RuleFile { source: t.source.clone(), sha256: crate::digest::sha256_hex(t.text.as_bytes()) })
@@ -124,31 +194,20 @@ impl RuleSet {
                 }
             }
         }
-        self.report.loaded += correlations.len();
-        self.report.skipped.extend(skipped);
-        self.correlations = correlations;
+        self.catalog.report.loaded += correlations.len();
+        self.catalog.report.skipped.extend(skipped);
+        self.catalog.correlations = correlations;
     }
 
-    pub fn correlations(&self) -> &Correlations {
-        &self.correlations
-    }
-
-    /// The index of an analytic by its id.
-    pub fn analytic_index(&self, id: &str) -> Option<usize> {
-        self.index_of.get(id).copied()
-    }
-
-    /// Every correlation's hits over these findings, as incidents (see `correlate`).
-    pub fn correlate(&self, findings: &[crate::report::Finding]) -> Vec<crate::incident::Incident> {
-        self.correlations.run(&self.analytics, findings, |f| self.analytic_index(&f.analytic_id))
-    }
-
-    pub fn rule_files(&self) -> &[RuleFile] {
-        &self.rule_files
+    /// What is known of the rules without running them; the compiled rules are let go.
+    pub fn into_catalog(self) -> RuleCatalog {
+        self.catalog
     }
 
     /// Compiles what the engine takes, in order; the first of an id wins.
-    fn compile(analytics: Vec<Analytic>, mut skipped: Vec<SkippedRule>) -> (Self, Vec<SkippedRule>) {
+    /// The correlations are resolved against the analytics kept, whose
+    /// parsed rules are then let go (what evaluation needs is compiled).
+    fn compile(analytics: Vec<Analytic>, mut skipped: Vec<SkippedRule>, correlations: Vec<CorrelationDef>) -> (Self, Vec<SkippedRule>) {
         let skip = |a: &Analytic, kind: SkipKind, reason: String| SkippedRule {
             source: a.info.source.clone(),
             id: Some(a.info.id.clone()),
@@ -193,9 +252,19 @@ impl RuleSet {
         let fields = kept.iter().map(|a| fields_of(&a.rule)).collect();
         let conditions =
             kept.iter().map(|a| a.rule.detection.conditions.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" ")).collect();
-        let set = RuleSet {
-            detail: kept.iter().map(|_| OnceLock::new()).collect(),
-            analytics: kept,
+        let resolved = Correlations::resolve(correlations, &kept);
+        let catalog = RuleCatalog {
+            prefilter_literals: prefilter.literals().to_vec(),
+            scopes: kept.iter().map(|a| a.scope.clone()).collect(),
+            infos: kept.into_iter().map(|a| a.info).collect(),
+            report,
+            rule_files: Vec::new(),
+            correlations: Correlations::default(),
+            index_of,
+        };
+        let mut set = RuleSet {
+            detail: compiled.iter().map(|_| OnceLock::new()).collect(),
+            catalog,
             compiled,
             fields,
             conditions,
@@ -204,11 +273,8 @@ impl RuleSet {
             literal_free,
             prefilter,
             quick_stats: true,
-            report,
-            rule_files: Vec::new(),
-            correlations: Correlations::default(),
-            index_of,
         };
+        set.add_correlations(resolved);
         (set, skipped)
     }
 
@@ -224,35 +290,10 @@ impl RuleSet {
         self.quick_stats
     }
 
-    /// Rules loaded, and every rule skipped with its reason.
-    pub fn load_report(&self) -> &LoadReport {
-        &self.report
-    }
-
-    pub fn analytics(&self) -> impl Iterator<Item = &AnalyticInfo> {
-        self.analytics.iter().map(|a| &a.info)
-    }
-
-    pub fn analytic(&self, index: usize) -> &AnalyticInfo {
-        &self.analytics[index].info
-    }
-
     /// Whether rule `index`'s logsource may admit a record of this channel
     /// and EventID (`None`: not known), as the scan decides it.
     pub fn may_admit(&self, index: usize, channel: Option<&str>, event_id: Option<u64>) -> bool {
         self.admission.admitted(channel, event_id).has(index)
-    }
-
-    pub fn scope(&self, index: usize) -> &Scope {
-        &self.analytics[index].scope
-    }
-
-    pub fn len(&self) -> usize {
-        self.analytics.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.analytics.is_empty()
     }
 
     pub fn prefilter(&self) -> &Prefilter {
@@ -313,7 +354,7 @@ impl RuleSet {
     fn candidates(&self, view: &EventView, present: Option<&[usize]>) -> Vec<usize> {
         let channel = view.fields.get("Channel").and_then(Value::as_str);
         let event_id = view.fields.get("EventID").and_then(Value::as_u64);
-        let admits = |rule: usize| self.analytics[rule].scope.admits(channel, event_id, &view.fields);
+        let admits = |rule: usize| self.scope(rule).admits(channel, event_id, &view.fields);
         let mut rules = Vec::new();
         // Visits every candidate (never stops the walk).
         let keep = |rule: usize| {

@@ -15,7 +15,7 @@ use crate::logsource::Scope;
 use crate::reader::{ChunkSplitter, RawChunk};
 use crate::recover::{ChunkPlan, Found};
 use crate::report::*;
-use crate::rules::{RuleHit, RuleSet};
+use crate::rules::{RuleCatalog, RuleHit, RuleSet};
 use evtx::{EvtxChunkData, ParserSettings};
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
@@ -1049,7 +1049,7 @@ impl RunBuilder {
         std::mem::take(&mut self.index)
     }
 
-    pub fn finish(self, rules: &RuleSet) -> RunReport {
+    pub fn finish(self, rules: &RuleCatalog) -> RunReport {
         let fired: std::collections::HashSet<&str> = self.findings.iter().map(|f| &*f.analytic_id).collect();
         let coverage = rules.analytics().enumerate().map(|(i, info)| coverage_of(info.id.clone(), rules.scope(i), &self.totals)).collect();
         let timeline = crate::timeline::Timeline::for_report(&self.totals.timeline, &self.findings);
@@ -1064,7 +1064,7 @@ impl RunBuilder {
             findings: self.findings,
             coverage,
             totals: self.totals.build(),
-            prefilter_literals: rules.prefilter().literals().to_vec(),
+            prefilter_literals: rules.prefilter_literals().to_vec(),
             rules: rules.load_report().clone(),
             incidents,
             timeline: Some(timeline),

@@ -18,7 +18,7 @@ use crate::intern::SharedText;
 use crate::report::Finding;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 /// A story holds at most this many events (the rest is counted), and reads
 /// at most this many chunks (32 MiB): a process alive for weeks is cut, and says so.
@@ -621,7 +621,7 @@ fn latest_time(index: Option<&FileIndex>, chunk: u64) -> u64 {
 /// The parent a creation event names: (GUID, PID, the creation's time).
 fn parent_of(creation: &StoryEvent) -> Option<(Option<Guid>, Option<u64>, u64)> {
     let time = creation.time_created.as_deref().and_then(crate::scan::iso_to_filetime)?;
-    let guid = creation.details.get("ParentProcessGuid").and_then(|g| Guid::parse(g));
+    let guid = creation.details.get("ParentProcessGuid").and_then(Guid::parse);
     let pid = creation.detail("ParentProcessId").or(creation.detail("ProcessId").filter(|_| creation.event_id == Some(4688)));
     let pid = pid.and_then(|p| parse_pid(&Value::String(p.to_string())));
     (guid.is_some() || pid.is_some()).then_some((guid, pid, time))
@@ -738,7 +738,7 @@ fn clock(time: Option<&str>) -> String {
 pub fn story_from_disk(
     mut builder: StoryBuilder,
     index: &RunIndex,
-    paths: &BTreeMap<String, std::path::PathBuf>,
+    paths: &std::collections::BTreeMap<String, std::path::PathBuf>,
     findings: &[&Finding],
 ) -> Story {
     loop {
@@ -754,7 +754,7 @@ pub fn story_from_disk(
 
 /// The bytes of an asked-for chunk of a file on disk (none when it cannot be read).
 #[cfg(not(target_arch = "wasm32"))]
-pub fn chunk_from_disk(paths: &BTreeMap<String, std::path::PathBuf>, c: &ChunkRef) -> Vec<u8> {
+pub fn chunk_from_disk(paths: &std::collections::BTreeMap<String, std::path::PathBuf>, c: &ChunkRef) -> Vec<u8> {
     paths.get(&c.file).and_then(|p| crate::reread::chunk_in_file(p, c.chunk).ok()).unwrap_or_default()
 }
 

@@ -8,7 +8,7 @@ use evtx_triage::digest::{InOrder, StreamDigest};
 use evtx_triage::index::RunIndex;
 use evtx_triage::input::Container;
 use evtx_triage::report::{Finding, Issue, RunReport};
-use evtx_triage::rules::RuleSet;
+use evtx_triage::rules::{RuleCatalog, RuleSet};
 use evtx_triage::scan::{ChunkAnalysis, ChunkTally, FileScan, RunBuilder};
 use std::collections::BTreeMap;
 
@@ -147,7 +147,8 @@ pub struct Scan {
     /// Worker time summed over all parts: reading bytes, and analyzing them.
     pub worker_read_ms: f64,
     pub worker_analyze_ms: f64,
-    rules: RuleSet,
+    /// What the page shows and reports of the rules; its workers run them.
+    rules: RuleCatalog,
     /// The rules' load report, shared with the rules panel (not copied per redraw).
     load_report: std::rc::Rc<evtx_triage::rule_load::LoadReport>,
     /// Where due pieces are copied into wasm memory to be hashed.
@@ -162,7 +163,7 @@ pub struct Scan {
 
 impl Default for Scan {
     fn default() -> Self {
-        let rules = RuleSet::builtin();
+        let rules = RuleSet::builtin().into_catalog();
         Scan {
             run: 0,
             phase: Phase::Idle,
@@ -195,12 +196,12 @@ impl Scan {
         Scan { is_search: true, ..Scan::default() }
     }
 
-    pub fn rules(&self) -> &RuleSet {
+    pub fn rules(&self) -> &RuleCatalog {
         &self.rules
     }
 
     /// The rule set of the next runs (never changed during one).
-    pub fn set_rules(&mut self, rules: RuleSet) {
+    pub fn set_rules(&mut self, rules: RuleCatalog) {
         self.load_report = std::rc::Rc::new(rules.load_report().clone());
         self.rules = rules;
     }

@@ -135,7 +135,8 @@ pub fn app() -> Html {
                     serde_json::to_string(&SavedRules { sources: sources.clone(), disabled: disabled.clone() }).expect("rules serialize");
                 let pack: RuleTexts = active_texts(&sources);
                 let options = LoadOptions { disabled, ..Default::default() };
-                let rules = RuleSet::load(&pack, &options);
+                // Compiled here for its load report (which rules the engine refuses), then let go.
+                let rules = RuleSet::load(&pack, &options).into_catalog();
                 let message = RulesMessage { texts: pack.texts, options };
                 if let Some(p) = pool.borrow().as_ref() {
                     p.borrow_mut().set_rules(serde_json::to_string(&message).expect("rules serialize"));
@@ -533,7 +534,7 @@ pub fn app() -> Html {
             let run = SEARCH_RUN | search.borrow().run.wrapping_add(1);
             {
                 let mut s = search.borrow_mut();
-                s.set_rules(rules);
+                s.set_rules(rules.into_catalog());
                 s.begin(run, inputs, browser::now_ms(), false);
             }
             search_query.set(Some(Rc::new(query)));
