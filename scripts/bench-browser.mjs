@@ -500,6 +500,15 @@ async function main() {
     const during = [...samples.filter((s) => s.t >= start), end];
     const peak = (k) => during.reduce((m, s) => (s[k] !== null && s[k] > m ? s[k] : m), 0);
     result.samples = during.length;
+    // Every sample, for --json: where in the run the peak falls.
+    result.sample_series = during.map((s) => ({
+      t_s: (s.t - start) / 1000,
+      pct: s.pct,
+      renderer_rss_mib: s.app / 1024,
+      renderer_anon_mib: s.appAnon / 1024,
+      main_wasm_mib: s.wasm === null ? null : s.wasm / MiB,
+      js_heap_used_mib: s.heapUsed === null ? null : s.heapUsed / MiB,
+    }));
     result.peak_app_renderer_rss_mib = peak('app') / 1024;
     result.peak_app_renderer_anon_mib = peak('appAnon') / 1024;
     result.peak_renderers_rss_mib = peak('renderers') / 1024;

@@ -244,7 +244,7 @@ fn fields_read(c: &CorrelationRule) -> Vec<String> {
 fn field_of(f: &Finding, name: &str) -> Option<Value> {
     let same = |k: &str| k.eq_ignore_ascii_case(name);
     if let Some(m) = f.matched.iter().find(|m| same(&m.field)) {
-        return Some(m.value.clone());
+        return Some(m.value.json());
     }
     if let Some((_, v)) = f.snippet.fields().into_iter().find(|(k, _)| same(k)) {
         return Some(v);

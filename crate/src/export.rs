@@ -74,7 +74,7 @@ pub fn findings_csv_rows(findings: &[Finding]) -> String {
             f.computer.as_deref().unwrap_or_default().to_string(),
             f.source_process.as_deref().unwrap_or_default().to_string(),
             f.attack.join(" "),
-            f.false_positive_hint.clone().unwrap_or_default(),
+            f.false_positive_hint.as_deref().unwrap_or_default().to_string(),
             matched_cell(f),
             f.recovery_text().unwrap_or_default(),
         ];
@@ -85,11 +85,7 @@ pub fn findings_csv_rows(findings: &[Finding]) -> String {
 
 /// The fields that matched, as one cell: `Field=value; Field=value`.
 fn matched_cell(f: &Finding) -> String {
-    f.matched
-        .iter()
-        .map(|m| format!("{}={}", m.field, crate::event::scalar_text(&m.value).unwrap_or_default()))
-        .collect::<Vec<_>>()
-        .join("; ")
+    f.matched.iter().map(|m| format!("{}={}", m.field, m.value.text().unwrap_or_default())).collect::<Vec<_>>().join("; ")
 }
 
 /// Timesketch's CSV import: `message`, `datetime` (ISO 8601, UTC) and

@@ -289,11 +289,8 @@ fn finding_table(out: &mut String, findings: &[Finding]) {
     let _ =
         writeln!(out, "<table class=\"findings\"><thead><tr><th>Time</th><th>Computer</th><th>Record</th><th>Process</th></tr></thead>");
     for f in findings {
-        let matched: Vec<String> = f
-            .matched
-            .iter()
-            .map(|m| format!("{} = {}", esc(&m.field), esc(&crate::event::scalar_text(&m.value).unwrap_or_default())))
-            .collect();
+        let matched: Vec<String> =
+            f.matched.iter().map(|m| format!("{} = {}", esc(&m.field), esc(&m.value.text().unwrap_or_default()))).collect();
         let mut record =
             format!("{} · EventID {}<br>{}", f.event_record_id, f.event_id.map_or("-".into(), |i| i.to_string()), esc(&f.file));
         if let Some(how) = f.recovery_text() {

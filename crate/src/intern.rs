@@ -24,7 +24,7 @@ impl Interner {
     pub fn finding(&mut self, f: &mut Finding) {
         self.text(&mut f.analytic_id);
         self.text(&mut f.analytic_title);
-        for t in [&mut f.level, &mut f.computer, &mut f.channel, &mut f.source_process] {
+        for t in [&mut f.level, &mut f.computer, &mut f.channel, &mut f.source_process, &mut f.false_positive_hint] {
             self.optional(t);
         }
         self.text(&mut f.file);

@@ -46,6 +46,7 @@ pub mod input;
 pub mod integrity;
 pub mod intern;
 pub mod logsource;
+mod matched_value;
 pub mod navigator;
 pub mod prefilter;
 pub mod query;

@@ -139,7 +139,7 @@ pub fn events_in_chunk_where(
 /// between are read and dropped: at most 3 × 64 KiB).
 const MAX_GAP_CHUNKS: u64 = 4;
 /// Chunks in one slice at most (4 MiB).
-const MAX_SLICE_CHUNKS: u64 = 64;
+pub const MAX_SLICE_CHUNKS: u64 = 64;
 
 /// A run of nearby chunks of one file, to read as one slice of it (the
 /// page: each read of a `File` waits on the browser's file thread).

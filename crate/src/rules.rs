@@ -7,6 +7,7 @@ use crate::correlate::{CorrelationDef, Correlations};
 use crate::event::EventView;
 use crate::intern::SharedText;
 use crate::logsource::Scope;
+pub use crate::matched_value::MatchedValue;
 use crate::prefilter::Prefilter;
 use crate::rule_load::{parse_texts, LoadOptions, LoadReport, SkipKind, SkippedRule};
 use crate::rule_source::RuleTexts;
@@ -21,7 +22,7 @@ use std::sync::OnceLock;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MatchedField {
     pub field: SharedText,
-    pub value: Value,
+    pub value: MatchedValue,
     /// The Sigma selection the field belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selection: Option<SharedText>,
@@ -398,7 +399,7 @@ impl RuleSet {
                 .into_iter()
                 .map(|m| MatchedField {
                     field: m.field.into(),
-                    value: m.value,
+                    value: MatchedValue::new(m.value),
                     selection: m.selection.map(Into::into),
                     pattern: m.pattern.map(Into::into),
                 })

@@ -438,8 +438,8 @@ fn read_found(
     for hit in rules.evaluate(&view) {
         let mut f = make_finding(file, raw.index, record_offset, record_id, &view, hit, rules);
         match &found {
-            Found::Partial(p, _) => f.partial = Some(*p),
-            Found::Recovered(r) => f.recovered = Some(r.in_file(raw.file_offset)),
+            Found::Partial(p, _) => f.partial = Some(Box::new(*p)),
+            Found::Recovered(r) => f.recovered = Some(Box::new(r.in_file(raw.file_offset))),
         }
         findings.push(f);
     }
@@ -594,7 +594,7 @@ pub(crate) fn make_finding(
         info.false_positive_processes
             .iter()
             .any(|fp| fp.eq_ignore_ascii_case(&name))
-            .then(|| format!("{name} is a known false positive of {} (CAR: standard Windows process)", info.id))
+            .then(|| format!("{name} is a known false positive of {} (CAR: standard Windows process)", info.id).into())
     });
     let attack = match &info.attack {
         Some(a) => {

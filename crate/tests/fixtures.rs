@@ -109,7 +109,7 @@ fn finding(findings: &[Finding], analytic: &str, rid: u64) -> Finding {
 }
 
 fn matched(f: &Finding) -> Vec<(String, Value, Option<String>)> {
-    f.matched.iter().map(|m| (m.field.to_string(), m.value.clone(), m.selection.as_deref().map(String::from))).collect()
+    f.matched.iter().map(|m| (m.field.to_string(), m.value.json(), m.selection.as_deref().map(String::from))).collect()
 }
 
 fn keys(snippet: &evtx_triage::report::Snippet) -> Vec<String> {
@@ -208,7 +208,8 @@ fn a_task_manager_finding_says_what_matched_and_how_it_maps() {
 #[test]
 fn false_positive_hints_name_werfault_and_tasklist_only() {
     let (_, findings) = scan("cases.evtx", &write_evtx(&cases()));
-    let hints: Vec<(u64, Option<String>)> = findings.iter().map(|f| (f.event_record_id, f.false_positive_hint.clone())).collect();
+    let hints: Vec<(u64, Option<String>)> =
+        findings.iter().map(|f| (f.event_record_id, f.false_positive_hint.as_deref().map(String::from))).collect();
     assert_eq!(
         hints,
         vec![

@@ -48,12 +48,15 @@ fn cut_at_every_byte(file: &[u8], record: usize, size: usize, record_id: u64, li
             continue;
         }
         assert_eq!(pairs(&findings), set(&[(MINIDUMP, record_id)]), "cut after {present} of {size} bytes");
-        assert_eq!(findings[0].partial, Some(PartialRecord { bytes_present: present as u64, record_size: size as u64 }));
+        assert_eq!(
+            findings[0].partial.as_deref().copied(),
+            Some(PartialRecord { bytes_present: present as u64, record_size: size as u64 })
+        );
         assert_eq!(findings[0].offset, record as u64);
         assert_eq!(report.recovery, RecoveryCounts { partial: 1, recovered: 0, duplicates: 0 });
         assert!(report.issues.iter().any(|i| i.reason.contains("read as a partial record")), "{:?}", report.issues);
         let trace = findings[0].matched.iter().find(|m| &*m.field == "CallTrace").expect("CallTrace matched");
-        assert!(trace.value.as_str().is_some_and(|v| v.contains("dbghelp.dll")), "{:?}", trace.value);
+        assert!(trace.value.text().is_some_and(|v| v.contains("dbghelp.dll")), "{:?}", trace.value);
         partial_findings += 1;
     }
     assert_eq!(partial_findings, size - need);
@@ -96,7 +99,10 @@ fn a_record_swallowed_by_its_neighbour_is_carved() {
     let (report, findings) = scan("edited.evtx", &file);
     assert_eq!(report.records, 3, "the walk reads records 1, 2 and 4");
     assert_eq!(pairs(&findings), set(&[(MINIDUMP, 3)]));
-    assert_eq!(findings[0].recovered, Some(Recovered::InsideRecord { container_offset: container as u64, container_record_id: 2 }));
+    assert_eq!(
+        findings[0].recovered.as_deref().copied(),
+        Some(Recovered::InsideRecord { container_offset: container as u64, container_record_id: 2 })
+    );
     assert_eq!(report.recovery, RecoveryCounts { partial: 0, recovered: 1, duplicates: 0 });
     let covers: Vec<_> = report.notes.iter().filter(|n| n.kind == NoteKind::RecordCoversRecord).collect();
     assert_eq!(covers.len(), 1);
@@ -119,7 +125,7 @@ fn records_after_a_shortened_free_space_offset_are_carved() {
     let (report, findings) = scan("slack.evtx", &file);
     assert_eq!(report.records, 1);
     assert_eq!(pairs(&findings), set(&[(MINIDUMP, 2)]));
-    assert_eq!(findings[0].recovered, Some(Recovered::ChunkSlack));
+    assert_eq!(findings[0].recovered.as_deref().copied(), Some(Recovered::ChunkSlack));
     assert_eq!(report.recovery, RecoveryCounts { partial: 0, recovered: 2, duplicates: 0 });
     let event = evtx_triage::reread::event_in_chunk(&file[chunk_range(0)], 0, findings[0].offset).unwrap();
     assert_eq!(event["Event"]["EventData"]["CallTrace"], DBGHELP_TRACE);
@@ -132,7 +138,7 @@ fn a_chunk_with_a_zeroed_header_gives_its_whole_records() {
     let (report, findings) = scan("zeroed.evtx", &file);
     assert_eq!(report.records, 1);
     assert_eq!(pairs(&findings), set(&[(MINIDUMP, 2)]));
-    assert_eq!(findings[0].recovered, Some(Recovered::BrokenChunkHeader));
+    assert_eq!(findings[0].recovered.as_deref().copied(), Some(Recovered::BrokenChunkHeader));
     assert_eq!(findings[0].chunk, 1);
     assert_eq!(report.recovery, RecoveryCounts { partial: 0, recovered: 2, duplicates: 0 });
     let broken: Vec<_> = report.issues.iter().filter(|i| i.chunk == Some(1)).map(|i| i.reason.as_str()).collect();
@@ -158,7 +164,7 @@ fn a_cleared_and_partly_rewritten_log_keeps_its_old_records() {
     let (report, findings) = scan("cleared.evtx", &file);
     assert_eq!(report.records, 2);
     assert_eq!(pairs(&findings), set(&[(MINIDUMP, 8)]));
-    assert_eq!(findings[0].recovered, Some(Recovered::ChunkSlack));
+    assert_eq!(findings[0].recovered.as_deref().copied(), Some(Recovered::ChunkSlack));
     assert_eq!(findings[0].time_created.as_deref(), Some(time(8).as_str()));
     // Every old record wholly after the new free space, none a copy of a live one.
     let survivors = records_of_chunk(&old_chunk).iter().filter(|(at, _, _)| *at >= new_free).count() as u64;
@@ -184,7 +190,7 @@ fn a_carved_copy_of_a_live_record_is_dropped() {
     let (report, findings) = scan("copies.evtx", &file);
     assert_eq!(report.records, 4);
     assert_eq!(triples(&findings), [(MINIDUMP.to_string(), 2, 0)].into_iter().collect());
-    assert_eq!(findings[0].recovered, None);
+    assert_eq!(findings[0].recovered.as_deref().copied(), None);
     assert_eq!(report.recovery, RecoveryCounts { partial: 0, recovered: 0, duplicates: 2 });
 
     // A copy in the same chunk as its live record.
@@ -224,7 +230,7 @@ fn found_records_and_notes_in_the_csv_and_the_table() {
         put_u32(chunk, at + grown - 4, grown as u32);
     });
     let report = run("edited.evtx", &file, &evtx_triage::rules::RuleSet::builtin());
-    let container = report.findings[0].recovered.map(|r| match r {
+    let container = report.findings[0].recovered.as_deref().map(|r| match *r {
         Recovered::InsideRecord { container_offset, .. } => container_offset,
         other => panic!("{other:?}"),
     });
@@ -261,7 +267,7 @@ fn a_record_cut_by_the_start_of_another_chunk_is_read_as_far_as_its_bytes_go() {
     file.extend_from_slice(&next);
     let (report, findings) = scan("concatenated.evtx", &file);
     assert_eq!(pairs(&findings), set(&[(MINIDUMP, 4)]));
-    assert_eq!(findings[0].partial, Some(PartialRecord { bytes_present: present as u64, record_size: size as u64 }));
+    assert_eq!(findings[0].partial.as_deref().copied(), Some(PartialRecord { bytes_present: present as u64, record_size: size as u64 }));
     assert_eq!(findings[0].offset, chunk_offset(1) + at as u64);
     let reasons: Vec<&str> = report.issues.iter().filter(|i| i.chunk == Some(1)).map(|i| i.reason.as_str()).collect();
     assert!(reasons.iter().any(|r| r.starts_with("another chunk's header starts here")), "{reasons:?}");

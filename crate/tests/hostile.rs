@@ -289,7 +289,7 @@ fn a_chunk_with_a_bad_magic_is_skipped_and_reported() {
     assert_eq!((report.chunks, report.records), (3, 41 + 46));
     assert_eq!(report.recovery, RecoveryCounts { partial: 0, recovered: 41, duplicates: 0 });
     assert_eq!(pairs(&findings), all_three());
-    let carved: Vec<_> = findings.iter().map(|f| (f.chunk, f.recovered)).collect();
+    let carved: Vec<_> = findings.iter().map(|f| (f.chunk, f.recovered.as_deref().copied())).collect();
     assert_eq!(carved, [(0, None), (2, None), (1, Some(Recovered::BrokenChunkHeader))]);
 }
 
@@ -617,7 +617,7 @@ fn hostile_strings_are_read_exported_and_neutralized() {
     assert_eq!(f[0].computer.as_deref(), Some("=HYPERLINK(\"http://x\")"));
     assert_eq!(f[0].source_process.as_deref(), Some(IMG));
     assert_eq!(f[2].source_process.as_deref(), Some(format!("C:\\Users\\bob\\{RLO}gpj.exe").as_str()));
-    let matched = |f: &Finding, field: &str| f.matched.iter().find(|m| &*m.field == field).map(|m| m.value.clone()).unwrap();
+    let matched = |f: &Finding, field: &str| f.matched.iter().find(|m| &*m.field == field).map(|m| m.value.json()).unwrap();
     assert_eq!(matched(&f[3], "TargetFilename"), Value::from(format!("C:\\Temp\\lsass{RLO}pmd.dmp")));
     let event = evtx_triage::reread::event_in_chunk(&bytes[chunk_range(f[5].chunk as usize)], f[5].chunk, f[5].offset).unwrap();
     assert_eq!(event["Event"]["EventData"][IMG], Value::from(SCRIPT_END));

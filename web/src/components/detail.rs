@@ -197,7 +197,7 @@ pub fn detail(props: &DetailProps) -> Html {
                     <thead><tr><th>{ "Field" }</th><th>{ "Value" }</th><th>{ "Rule pattern" }</th></tr></thead>
                     <tbody>
                     { for f.matched.iter().map(|m| html! {
-                        <tr class="hit"><td>{ m.field.to_string() }</td><td class="value">{ scalar_text(&m.value).unwrap_or_default() }</td>
+                        <tr class="hit"><td>{ m.field.to_string() }</td><td class="value">{ m.value.text().unwrap_or_default() }</td>
                             <td class="value">{ m.pattern.clone().unwrap_or_default() }</td></tr>
                     }) }
                     </tbody>

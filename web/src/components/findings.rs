@@ -1,6 +1,5 @@
 //! The findings table: sortable, filterable by analytic, computer and text.
 
-use evtx_triage::event::scalar_text;
 use evtx_triage::report::Finding;
 use std::borrow::Cow;
 use yew::prelude::*;
@@ -69,7 +68,7 @@ fn haystack(f: &Finding) -> String {
     );
     for m in &f.matched {
         s.push(' ');
-        s.push_str(&scalar_text(&m.value).unwrap_or_default());
+        s.push_str(&m.value.text().unwrap_or_default());
     }
     s.to_lowercase()
 }
@@ -250,7 +249,7 @@ pub fn table(
                         <td>{ f.attack.join(" ") }</td>
                         <td>{ f.computer.as_deref().unwrap_or_default().to_string() }</td>
                         <td class="path">{ f.source_process.as_deref().unwrap_or_default().to_string() }
-                            if f.false_positive_hint.is_some() { <span class="fp-flag" title={f.false_positive_hint.clone().unwrap_or_default()}>{ " known false positive?" }</span> }
+                            if f.false_positive_hint.is_some() { <span class="fp-flag" title={f.false_positive_hint.as_deref().unwrap_or_default().to_string()}>{ " known false positive?" }</span> }
                         </td>
                         <td class="path">{ f.file.to_string() }</td>
                     </tr>
