@@ -99,8 +99,9 @@ pub struct RulesMessage {
 }
 
 impl RulesMessage {
-    pub fn rule_set(&self) -> RuleSet {
-        RuleSet::load(&RuleTexts { texts: self.texts.clone(), unreadable: Vec::new() }, &self.options)
+    /// Compiles the set; the texts go with the message, not copied (the SigmaHQ pack's are 8 MiB).
+    pub fn into_rule_set(self) -> RuleSet {
+        RuleSet::load(&RuleTexts { texts: self.texts, unreadable: Vec::new() }, &self.options)
     }
 }
 

@@ -101,8 +101,13 @@ pub fn run_worker() {
             return;
         }
         if let Some(rules) = js_sys::Reflect::get(&data, &"rules".into()).ok().and_then(|v| v.as_string()) {
-            if let Ok(pack) = serde_json::from_str::<RulesMessage>(&rules) {
-                worker.rules.replace(pack.rule_set());
+            let pack = serde_json::from_str::<RulesMessage>(&rules);
+            // What a wasm memory holds at its peak it keeps: the message's
+            // text and the old set go before the new set is compiled.
+            drop(rules);
+            if let Ok(pack) = pack {
+                drop(worker.rules.replace(RuleSet::new(Vec::new()).expect("an empty rule set")));
+                worker.rules.replace(pack.into_rule_set());
             }
             return;
         }
