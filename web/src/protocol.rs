@@ -18,10 +18,13 @@ use serde::{Deserialize, Serialize};
 /// Chunks in a file's first part (8 MiB): it checks the file header before
 /// the other parts are queued, and brings the first findings early.
 pub const FIRST_PART_CHUNKS: u64 = 128;
-/// Chunks in each later part (32 MiB), each part one `File` stream: fewer,
+/// Chunks in each later part (16 MiB), each part one `File` stream: fewer,
 /// longer streams cost the browser less CPU (1 GiB: 3.6-3.9 CPU s against
-/// 4.2-4.3 with 8 MiB parts).
-pub const CHUNKS_PER_PART: u64 = 512;
+/// 4.2-4.3 with 8 MiB parts), but a part's findings come back as one reply
+/// whose text the page's JS heap holds until collected: with the SigmaHQ
+/// pack on the 1 GiB bench log, 32 MiB parts peaked at 723-764 MiB of
+/// renderer private memory and 57 MiB of JS heap, 16 MiB parts at 699-718 and 44-50.
+pub const CHUNKS_PER_PART: u64 = 256;
 
 /// One part of one file for a worker to analyze.
 #[derive(Debug, Clone, Serialize, Deserialize)]
