@@ -7,6 +7,14 @@ pub fn to_json(report: &RunReport) -> String {
     serde_json::to_string_pretty(report).expect("report serializes")
 }
 
+/// The same JSON and a line end, written as it is made (the page writes it
+/// into a `Blob` part by part instead of holding it whole).
+pub fn write_json(report: &RunReport, mut out: impl std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut out, report)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
 /// One JSON Lines line: `{"type": kind, ...the object's fields}`.
 pub fn jsonl_line(kind: &str, v: serde_json::Value) -> String {
     let mut obj = serde_json::Map::new();

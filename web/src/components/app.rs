@@ -369,7 +369,7 @@ pub fn app() -> Html {
         let scan = scan.clone();
         Callback::from(move |_: MouseEvent| {
             if let Some(r) = &scan.borrow().report {
-                browser::download("evtx-triage-results.json", "application/json", &(evtx_triage::export::to_json(r) + "\n"));
+                browser::download_written("evtx-triage-results.json", "application/json", |out| evtx_triage::export::write_json(r, out));
             }
         })
     };
