@@ -48,10 +48,9 @@ impl CorrelationDef {
 }
 
 /// A rule a correlation counts: its copy for the engine (so the rule set
-/// need not keep every rule's parsed text), under the id its findings are fed.
+/// need not keep every rule's parsed text), its id set to the one its findings are fed under.
 #[derive(Debug)]
 struct Counted {
-    id: String,
     title: String,
     rule: SigmaRule,
 }
@@ -98,10 +97,10 @@ impl Correlations {
             for r in &d.rule.rules {
                 let Some(a) = analytic_named(r) else { continue };
                 let analytic = &analytics[a];
-                set.counted.entry(a).or_insert_with(|| Counted {
-                    id: analytic.rule.id.clone().unwrap_or_else(|| analytic.info.id.clone()),
-                    title: analytic.info.title.clone(),
-                    rule: analytic.rule.clone(),
+                set.counted.entry(a).or_insert_with(|| {
+                    let mut rule = analytic.rule.clone();
+                    rule.id = Some(rule.id.take().unwrap_or_else(|| analytic.info.id.clone()));
+                    Counted { title: analytic.info.title.clone(), rule }
                 });
                 let fields = set.fields.entry(a).or_default();
                 for f in fields_read(&d.rule) {
@@ -180,10 +179,8 @@ impl Correlations {
         let mut counted: Vec<(&usize, &Counted)> = self.counted.iter().collect();
         counted.sort_by_key(|(a, _)| **a);
         for (_, c) in counted {
-            let mut rule = c.rule.clone();
-            rule.id = Some(c.id.clone());
             // It compiled in the rule set already; this only registers its id and name.
-            let _ = engine.add_rule(&rule);
+            let _ = engine.add_rule(&c.rule);
         }
         for d in &self.defs {
             let _ = engine.add_correlation(&d.rule);
@@ -262,7 +259,7 @@ fn detection_of(counted: &Counted) -> EvaluationResult {
     EvaluationResult {
         header: rsigma_eval::RuleHeader {
             rule_title: counted.title.clone(),
-            rule_id: Some(counted.id.clone()),
+            rule_id: counted.rule.id.clone(),
             level: counted.rule.level,
             tags: Vec::new(),
             custom_attributes: Default::default(),

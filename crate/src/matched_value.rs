@@ -34,8 +34,7 @@ impl MatchedValue {
     pub fn text(&self) -> Option<String> {
         match self {
             MatchedValue::Text(s) => Some(s.to_string()),
-            MatchedValue::Other(json) if &**json == "null" => None,
-            MatchedValue::Other(json) => Some(json.to_string()),
+            MatchedValue::Other(_) => crate::event::scalar_text(&self.json()),
         }
     }
 }

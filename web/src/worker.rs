@@ -106,7 +106,7 @@ pub fn run_worker() {
             // text and the old set go before the new set is compiled.
             drop(rules);
             if let Ok(pack) = pack {
-                drop(worker.rules.replace(RuleSet::new(Vec::new()).expect("an empty rule set")));
+                drop(worker.rules.replace(no_rules()));
                 worker.rules.replace(pack.into_rule_set());
             }
             return;
@@ -125,14 +125,17 @@ pub fn run_worker() {
     let _ = scope.post_message(&JsValue::from_str(crate::protocol::READY));
 }
 
+/// A set of no rules: a query that does not compile, or the gap while a new set compiles.
+fn no_rules() -> RuleSet {
+    RuleSet::new(Vec::new()).expect("an empty rule set")
+}
+
 /// The rules a job runs: the page's rule set, or a search's query.
 fn job_rules<'w>(worker: &'w Worker, job: &Job) -> std::cell::Ref<'w, RuleSet> {
     let Some(text) = &job.query else { return worker.rules.borrow() };
     if worker.query.borrow().as_ref().is_none_or(|(t, _)| t != text) {
         // The page parsed it already; a query that does not compile matches nothing.
-        let rules = evtx_triage::query::Query::parse(text)
-            .and_then(|q| q.rule_set())
-            .unwrap_or_else(|_| RuleSet::new(Vec::new()).expect("an empty rule set"));
+        let rules = evtx_triage::query::Query::parse(text).and_then(|q| q.rule_set()).unwrap_or_else(|_| no_rules());
         worker.query.replace(Some((text.clone(), rules)));
     }
     std::cell::Ref::map(worker.query.borrow(), |q| &q.as_ref().expect("set above").1)
