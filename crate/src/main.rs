@@ -25,6 +25,9 @@ use std::sync::{mpsc, Mutex};
 mod search_cli;
 mod timeline_cli;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "evtx-triage",
