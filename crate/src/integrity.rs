@@ -52,7 +52,7 @@ pub struct RecordMark {
     pub event_record_id: u64,
     pub filetime: Option<u64>,
     pub event_id: Option<u64>,
-    pub channel: Option<String>,
+    pub channel: Option<std::sync::Arc<str>>,
 }
 
 /// A chunk's record range, kept per chunk to compare chunks in record order.

@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 const RECORD_MAGIC: [u8; 4] = [0x2a, 0x2a, 0x00, 0x00];
 const CHUNK_HEADER: usize = 512;
@@ -30,8 +31,10 @@ pub struct QuickRecord {
     pub event_id: Option<u64>,
     /// System/EventRecordID (exports renumber the record header's, not this).
     pub event_record_id: Option<u64>,
-    pub computer: Option<String>,
-    pub channel: Option<String>,
+    /// Computer and Channel, one allocation per distinct value in a chunk
+    /// (see [`Texts`]), not two strings per record.
+    pub computer: Option<Arc<str>>,
+    pub channel: Option<Arc<str>>,
     /// TimeCreated as a FILETIME (100 ns ticks since 1601), else the record header's.
     pub filetime: Option<u64>,
     /// Every GUID value of the record (process GUIDs and others), for the chunk index.
@@ -70,6 +73,7 @@ pub fn chunk_records(chunk: &[u8]) -> Option<Vec<QuickRecord>> {
     let free = (u32::from_le_bytes(chunk.get(48..52)?.try_into().ok()?) as usize).min(chunk.len());
     let last_id = u64::from_le_bytes(chunk.get(32..40)?.try_into().ok()?);
     let mut templates: HashMap<u32, Rc<Slots>> = HashMap::new();
+    let mut texts = Texts::default();
     let mut out = Vec::new();
     let mut pos = CHUNK_HEADER;
     let mut reached_last = false;
@@ -84,7 +88,7 @@ pub fn chunk_records(chunk: &[u8]) -> Option<Vec<QuickRecord>> {
         }
         let record_id = u64_at(chunk, pos + 8)?;
         let binxml = pos + 24;
-        let values = template_values(chunk, binxml, pos + size - 4, &mut templates, 0)?;
+        let values = template_values(chunk, binxml, pos + size - 4, &mut templates, &mut texts, 0)?;
         out.push(QuickRecord {
             offset: pos,
             size,
@@ -112,11 +116,38 @@ pub fn chunk_records(chunk: &[u8]) -> Option<Vec<QuickRecord>> {
     (reached_last || pos == free).then_some(out)
 }
 
+/// The Computer and Channel texts of a chunk, each decoded once: a chunk's
+/// records name a handful of distinct ones, and decoding two UTF-16 strings
+/// per record was 3 % of a built-ins scan (`String::from_utf16` in perf).
+#[derive(Default)]
+struct Texts<'c> {
+    seen: Vec<(&'c [u8], Option<Arc<str>>)>,
+}
+
+impl<'c> Texts<'c> {
+    /// More distinct values than this in a chunk: decode the rest each time.
+    const MAX: usize = 32;
+
+    /// A string value (BinXML type `kind`, bytes `data`), as [`text`] reads it.
+    fn get(&mut self, kind: u8, data: &'c [u8]) -> Option<Option<Arc<str>>> {
+        if kind == 0x01 {
+            if let Some((_, known)) = self.seen.iter().find(|(bytes, _)| *bytes == data) {
+                return Some(known.clone());
+            }
+        }
+        let decoded: Option<Arc<str>> = text(kind, data)?.map(Into::into);
+        if kind == 0x01 && self.seen.len() < Self::MAX {
+            self.seen.push((data, decoded.clone()));
+        }
+        Some(decoded)
+    }
+}
+
 struct Values {
     event_id: Option<u64>,
     event_record_id: Option<u64>,
-    computer: Option<String>,
-    channel: Option<String>,
+    computer: Option<Arc<str>>,
+    channel: Option<Arc<str>>,
     filetime: Option<u64>,
     guids: Vec<crate::index::Guid>,
     /// The `ProcessGuid` value, when the template has that slot (`Some(None)`: not a GUID).
@@ -125,7 +156,14 @@ struct Values {
 
 /// Reads a record's template instance: fragment header, template reference
 /// (with the definition inline the first time), value descriptors, values.
-fn template_values(chunk: &[u8], start: usize, end: usize, templates: &mut HashMap<u32, Rc<Slots>>, depth: u8) -> Option<Values> {
+fn template_values<'c>(
+    chunk: &'c [u8],
+    start: usize,
+    end: usize,
+    templates: &mut HashMap<u32, Rc<Slots>>,
+    texts: &mut Texts<'c>,
+    depth: u8,
+) -> Option<Values> {
     let b = chunk.get(start..end)?;
     // Fragment header 0x0f 1 1 0 (a nested value may go without), then
     // TemplateInstance 0x0c, 0x01, template id, definition offset.
@@ -156,7 +194,7 @@ fn template_values(chunk: &[u8], start: usize, end: usize, templates: &mut HashM
     let descriptors = p;
     let mut value = p + count * 4;
     let constant = |slot: &Slot| match slot {
-        Slot::Constant(text) => Some(text.clone()),
+        Slot::Constant(text) => Some(Arc::from(text.as_str())),
         _ => None,
     };
     let mut out = Values {
@@ -204,7 +242,7 @@ fn template_values(chunk: &[u8], start: usize, end: usize, templates: &mut HashM
             if depth >= MAX_NESTED_BINXML || data.is_empty() {
                 return None;
             }
-            let inner = template_values(chunk, value, value + size, templates, depth + 1)?;
+            let inner = template_values(chunk, value, value + size, templates, texts, depth + 1)?;
             out.guids.extend(inner.guids);
             nested = true;
         }
@@ -221,9 +259,9 @@ fn template_values(chunk: &[u8], start: usize, end: usize, templates: &mut HashM
         } else if i == slots.event_record_id {
             out.event_record_id = unsigned(kind, data)?;
         } else if i == slots.computer {
-            out.computer = text(kind, data)?;
+            out.computer = texts.get(kind, data)?;
         } else if i == slots.channel {
-            out.channel = text(kind, data)?;
+            out.channel = texts.get(kind, data)?;
         } else if i == slots.system_time {
             out.filetime = match (kind, data.len()) {
                 (0x00, _) => None,

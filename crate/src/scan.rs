@@ -363,7 +363,7 @@ fn analyze_records(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis
             // TimeCreated, as the quick path reads it, else the record header's time.
             filetime: Some(filetime),
             event_id: b.event_id,
-            channel: b.channel.clone(),
+            channel: b.channel.as_deref().map(Into::into),
         });
         out.stats.add_record(
             Some(b.time_created.as_deref().unwrap_or(&header_time)),
