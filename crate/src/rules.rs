@@ -13,6 +13,7 @@ use crate::rule_load::{parse_texts, LoadOptions, LoadReport, SkipKind, SkippedRu
 use crate::rule_source::RuleTexts;
 use rsigma_eval::event::JsonEvent;
 use rsigma_eval::{CompiledRule, Engine, MatchDetailLevel};
+use rsigma_parser::{ConditionExpr, Quantifier};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -62,8 +63,13 @@ pub struct RuleCatalog {
 /// besides is its [`RuleCatalog`] (a `RuleSet` derefs to it).
 pub struct RuleSet {
     catalog: RuleCatalog,
-    /// Each analytic compiled, by index (see [`RuleSet::evaluate_where`]).
+    /// Each analytic compiled, by index (see [`RuleSet::evaluate_where`]),
+    /// its selectors spelled out (see [`spell_out_selectors`]).
     compiled: Vec<CompiledRule>,
+    /// Per analytic, its conditions as written when spelling them out
+    /// changed them: the detail engine runs those, so matched fields stay
+    /// those of every selection a selector names.
+    written_conditions: Vec<Option<Vec<ConditionExpr>>>,
     /// Per analytic, made on its first hit: an engine of that rule alone,
     /// which tells the fields that matched.
     detail: Vec<OnceLock<Engine>>,
@@ -235,9 +241,11 @@ impl RuleSet {
         // memory for nothing.
         let mut kept = Vec::with_capacity(unique.len());
         let mut compiled = Vec::with_capacity(unique.len());
+        let mut written_conditions = Vec::with_capacity(unique.len());
         for a in unique {
             match rsigma_eval::compile_rule(&a.rule) {
-                Ok(rule) => {
+                Ok(mut rule) => {
+                    written_conditions.push(spell_out_selectors(&mut rule));
                     compiled.push(rule);
                     kept.push(a);
                 }
@@ -267,6 +275,7 @@ impl RuleSet {
             detail: compiled.iter().map(|_| OnceLock::new()).collect(),
             catalog,
             compiled,
+            written_conditions,
             fields,
             conditions,
             scopes,
@@ -389,7 +398,11 @@ impl RuleSet {
         let engine = self.detail[analytic].get_or_init(|| {
             let mut engine = Engine::new();
             engine.set_match_detail(MatchDetailLevel::Full);
-            engine.add_compiled_rule(self.compiled[analytic].clone());
+            let mut rule = self.compiled[analytic].clone();
+            if let Some(written) = &self.written_conditions[analytic] {
+                rule.conditions = written.clone();
+            }
+            engine.add_compiled_rule(rule);
             engine
         });
         let result = engine.evaluate(event).into_iter().next()?;
@@ -428,6 +441,39 @@ impl RuleSet {
     pub fn rule_fields(&self, index: usize) -> &[String] {
         &self.fields[index]
     }
+}
+
+/// Rewrites `1 of selection_*` and `all of them` in a compiled rule's
+/// conditions as the `or` and `and` of the detections they name; returns the
+/// conditions as written if that changed them. rsigma meets a selector by
+/// matching every detection's name against its pattern on each event: that
+/// was 29 % of evaluating the SigmaHQ pack (perf). The result is the same:
+/// `or` of none is false and `and` of none is true, as `any` and `all` are.
+/// `N of` stays as written.
+fn spell_out_selectors(rule: &mut CompiledRule) -> Option<Vec<ConditionExpr>> {
+    fn spell(cond: &ConditionExpr, names: &[&String]) -> ConditionExpr {
+        match cond {
+            ConditionExpr::And(parts) => ConditionExpr::And(parts.iter().map(|p| spell(p, names)).collect()),
+            ConditionExpr::Or(parts) => ConditionExpr::Or(parts.iter().map(|p| spell(p, names)).collect()),
+            ConditionExpr::Not(inner) => ConditionExpr::Not(Box::new(spell(inner, names))),
+            ConditionExpr::Selector { quantifier: quantifier @ (Quantifier::Any | Quantifier::All), pattern } => {
+                let named =
+                    names.iter().filter(|n| pattern.matches_detection_name(n)).map(|n| ConditionExpr::Identifier((*n).clone())).collect();
+                match quantifier {
+                    Quantifier::Any => ConditionExpr::Or(named),
+                    _ => ConditionExpr::And(named),
+                }
+            }
+            other => other.clone(),
+        }
+    }
+    let mut names: Vec<&String> = rule.detections.keys().collect();
+    names.sort();
+    let spelled: Vec<ConditionExpr> = rule.conditions.iter().map(|c| spell(c, &names)).collect();
+    if spelled == rule.conditions {
+        return None;
+    }
+    Some(std::mem::replace(&mut rule.conditions, spelled))
 }
 
 fn fields_of(rule: &rsigma_parser::SigmaRule) -> Vec<String> {
@@ -523,5 +569,83 @@ impl ScopeIndex {
                 rules.any_event_id.iter().any(|&r| test(r)) || rules.by_event_id.get(&id).is_some_and(|v| v.iter().any(|&r| test(r)))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn compiled(detection: &str) -> CompiledRule {
+        let yaml = format!("title: t\nlogsource:\n  product: windows\ndetection:\n{detection}\n");
+        let rule = rsigma_parser::parse_sigma_yaml(&yaml).expect("rule parses").rules.remove(0);
+        rsigma_eval::compile_rule(&rule).expect("rule compiles")
+    }
+
+    fn id(name: &str) -> ConditionExpr {
+        ConditionExpr::Identifier(name.into())
+    }
+
+    #[test]
+    fn selectors_are_spelled_out_in_name_order() {
+        let mut rule = compiled(
+            "  selection_b: {Image|endswith: '\\b.exe'}\n  selection_a: {Image|endswith: '\\a.exe'}\n  filter_x: {User: x}\n  \
+             condition: 1 of selection_* and not all of filter_*",
+        );
+        let written = spell_out_selectors(&mut rule).expect("changed");
+        assert!(matches!(written[0], ConditionExpr::And(ref parts) if matches!(parts[0], ConditionExpr::Selector { .. })));
+        assert_eq!(
+            rule.conditions,
+            vec![ConditionExpr::And(vec![
+                ConditionExpr::Or(vec![id("selection_a"), id("selection_b")]),
+                ConditionExpr::Not(Box::new(ConditionExpr::And(vec![id("filter_x")]))),
+            ])]
+        );
+    }
+
+    #[test]
+    fn counted_and_plain_conditions_stay_as_written() {
+        let mut counted = compiled("  sel_a: {A: 1}\n  sel_b: {B: 2}\n  condition: 2 of sel_*");
+        assert_eq!(spell_out_selectors(&mut counted), None);
+        let mut plain = compiled("  sel: {A: 1}\n  condition: sel");
+        assert_eq!(spell_out_selectors(&mut plain), None);
+        assert_eq!(plain.conditions, vec![id("sel")]);
+    }
+
+    #[test]
+    fn spelled_out_rules_match_the_same_events() {
+        // Selectors over no detection, `them` without `_` names, nesting.
+        let detections = [
+            "  selection: {Image|endswith: '\\a.exe'}\n  condition: selection and not 1 of filter_*",
+            "  selection: {Image|endswith: '\\a.exe'}\n  condition: selection and all of filter_*",
+            "  sel_a: {Image|endswith: '\\a.exe'}\n  sel_b: {User: x}\n  _hidden: {User: nobody}\n  condition: all of them",
+            "  sel_a: {Image|endswith: '\\a.exe'}\n  sel_b: {User: x}\n  f_1: {User: y}\n  condition: (1 of sel_* or all of f_*) and not sel_b",
+        ];
+        let events = [
+            json!({"Image": "C:\\a.exe", "User": "x"}),
+            json!({"Image": "C:\\a.exe", "User": "y"}),
+            json!({"Image": "C:\\b.exe", "User": "x"}),
+            json!({"Image": "C:\\b.exe", "User": "nobody"}),
+        ];
+        let mut verdicts = Vec::new();
+        for detection in detections {
+            let written = compiled(detection);
+            let mut spelled = written.clone();
+            spell_out_selectors(&mut spelled).expect("a selector to spell out");
+            for event in &events {
+                let event = JsonEvent::borrow(event);
+                let expected = rsigma_eval::evaluate_rule(&written, &event).is_some();
+                assert_eq!(rsigma_eval::evaluate_rule(&spelled, &event).is_some(), expected, "{detection}");
+                verdicts.push(expected);
+            }
+        }
+        #[rustfmt::skip]
+        assert_eq!(verdicts, [
+            true, true, false, false,
+            true, true, false, false,
+            true, false, false, false,
+            false, true, false, false,
+        ]);
     }
 }
