@@ -51,6 +51,7 @@ pub mod navigator;
 pub mod prefilter;
 pub mod query;
 pub mod quick;
+pub mod quick_view;
 pub mod reader;
 pub mod recover;
 pub mod regex_literals;

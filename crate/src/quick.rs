@@ -278,7 +278,7 @@ fn template_values<'c>(
 }
 
 /// Whether a value's declared size is the size of its BinXML type.
-fn size_fits_type(kind: u8, data: &[u8]) -> bool {
+pub(crate) fn size_fits_type(kind: u8, data: &[u8]) -> bool {
     let n = data.len();
     match kind {
         0x03 | 0x04 => n == 1,
@@ -304,7 +304,7 @@ fn unsigned(kind: u8, data: &[u8]) -> Option<Option<u64>> {
     })
 }
 
-fn text(kind: u8, data: &[u8]) -> Option<Option<String>> {
+pub(crate) fn text(kind: u8, data: &[u8]) -> Option<Option<String>> {
     match kind {
         0x00 => Some(None),
         0x01 => {
@@ -524,14 +524,14 @@ impl Walker<'_> {
 }
 
 /// A name structure: next offset 4, hash 2, character count 2, UTF-16, NUL.
-fn read_name(chunk: &[u8], offset: usize) -> Option<String> {
+pub(crate) fn read_name(chunk: &[u8], offset: usize) -> Option<String> {
     let chars = u16::from_le_bytes(chunk.get(offset + 6..offset + 8)?.try_into().ok()?) as usize;
     let bytes = chunk.get(offset + 8..offset + 8 + chars * 2)?;
     let units: Vec<u16> = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
     String::from_utf16(&units).ok()
 }
 
-fn u32_at(b: &[u8], o: usize) -> Option<u32> {
+pub(crate) fn u32_at(b: &[u8], o: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(o..o + 4)?.try_into().ok()?))
 }
 

@@ -286,6 +286,7 @@ fn analyze_records(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis
         }
     };
     let quick_at: std::collections::HashMap<usize, &crate::quick::QuickRecord> = quick.iter().flatten().map(|q| (q.offset, q)).collect();
+    let mut views = crate::quick_view::ChunkViews::default();
     let mut marks = Vec::new();
     // Carved records and their findings, kept apart until the live ones are known.
     let mut carved: Vec<(FoundRecord, Vec<Finding>)> = Vec::new();
@@ -344,9 +345,12 @@ fn analyze_records(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis
         if candidate {
             out.rendered += 1;
         }
-        // Without quick statistics a record is rendered either way, so a
-        // damaged one fails the same way whether or not a rule needs it.
-        let view = match view_of(record) {
+        // Read from the template values when the quick reader knows the
+        // record (an intact chunk), else rendered. Without quick statistics
+        // a record is rendered either way, so a damaged one fails the same
+        // way whether or not a rule needs it.
+        let quick_view = known.filter(|_| candidate).and_then(|q| views.view(&raw.data, start, q.size));
+        let view = match quick_view.map_or_else(|| view_of(record), Ok) {
             Ok(view) => view,
             Err(e) => {
                 out.issues.push(issue("record", record_offset, format!("record {record_id}: {e}")));
