@@ -325,9 +325,7 @@ pub(crate) fn text(kind: u8, data: &[u8]) -> Option<Option<String>> {
 fn template_slots(chunk: &[u8], def: usize) -> Option<Slots> {
     let size = u32_at(chunk, def + 20)? as usize;
     let mut w = Walker {
-        chunk,
-        pos: def + 24,
-        end: (def + 24).checked_add(size)?.min(chunk.len()),
+        c: Cursor { chunk, pos: def + 24, end: (def + 24).checked_add(size)?.min(chunk.len()) },
         stack: Vec::new(),
         slots: Slots { process_guid: Some(Slot::Absent), ..Slots::default() },
         data_name: None,
@@ -337,9 +335,7 @@ fn template_slots(chunk: &[u8], def: usize) -> Option<Slots> {
 }
 
 struct Walker<'a> {
-    chunk: &'a [u8],
-    pos: usize,
-    end: usize,
+    c: Cursor<'a>,
     stack: Vec<String>,
     slots: Slots,
     /// The `Name` attribute of the `EventData/Data` element being read.
@@ -347,44 +343,13 @@ struct Walker<'a> {
 }
 
 impl Walker<'_> {
-    fn byte(&mut self) -> Option<u8> {
-        if self.pos >= self.end {
-            return None;
-        }
-        self.pos += 1;
-        Some(self.chunk[self.pos - 1])
-    }
-
-    fn u16(&mut self) -> Option<u16> {
-        let v = u16::from_le_bytes(self.chunk.get(self.pos..self.pos + 2)?.try_into().ok()?);
-        self.pos += 2;
-        Some(v)
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        let v = u32_at(self.chunk, self.pos)?;
-        self.pos += 4;
-        Some(v)
-    }
-
-    /// A name reference; the name is stored right here the first time.
-    fn name(&mut self) -> Option<String> {
-        let offset = self.u32()? as usize;
-        let name = read_name(self.chunk, offset)?;
-        if offset == self.pos {
-            let chars = u16::from_le_bytes([self.chunk[offset + 6], self.chunk[offset + 7]]) as usize;
-            self.pos += 8 + chars * 2 + 2;
-        }
-        Some(name)
-    }
-
     fn fragment(&mut self) -> Option<()> {
-        if self.byte()? != 0x0f {
+        if self.c.byte()? != 0x0f {
             return None;
         }
-        self.pos += 3;
+        self.c.pos += 3;
         loop {
-            match self.byte()? {
+            match self.c.byte()? {
                 0x00 => return Some(()),
                 t @ (0x01 | 0x41) => self.element(t)?,
                 _ => return None,
@@ -395,53 +360,53 @@ impl Walker<'_> {
     /// An element from its open token on: dependency id, size, name,
     /// attributes, then content up to its end.
     fn element(&mut self, token: u8) -> Option<()> {
-        self.pos += 2 + 4; // dependency id, data size
-        let name = self.name()?;
+        self.c.pos += 2 + 4; // dependency id, data size
+        let name = self.c.name()?;
         self.stack.push(name);
         self.data_name = None;
         if token & 0x40 != 0 {
-            self.pos += 4; // attribute list size
+            self.c.pos += 4; // attribute list size
             loop {
-                let t = self.byte()?;
+                let t = self.c.byte()?;
                 if t & 0x3f != 0x06 {
                     return None;
                 }
-                let attr = self.name()?;
+                let attr = self.c.name()?;
                 self.attribute_value(&attr)?;
                 if t & 0x40 == 0 {
                     break;
                 }
             }
         }
-        match self.byte()? {
+        match self.c.byte()? {
             0x03 => {} // empty element
             0x02 => loop {
-                match self.byte()? {
+                match self.c.byte()? {
                     0x04 => break,
                     t @ (0x01 | 0x41) => self.element(t)?,
                     0x05 | 0x45 => {
-                        let text = self.value_text()?;
+                        let text = self.c.value_text()?;
                         self.set_slot(Slot::Constant(text))?;
                     }
                     0x0d | 0x0e => {
-                        let index = self.u16()?;
-                        self.pos += 1;
+                        let index = self.c.u16()?;
+                        self.c.pos += 1;
                         self.set_slot(Slot::Value(index))?;
                     }
-                    0x08 => self.pos += 2,
+                    0x08 => self.c.pos += 2,
                     0x09 => {
-                        self.name()?;
+                        self.c.name()?;
                     }
                     0x07 | 0x47 => {
-                        let n = self.u16()? as usize;
-                        self.pos += n * 2;
+                        let n = self.c.u16()? as usize;
+                        self.c.pos += n * 2;
                     }
                     0x0a => {
-                        self.name()?;
+                        self.c.name()?;
                     }
                     0x0b => {
-                        let n = self.u16()? as usize;
-                        self.pos += n * 2;
+                        let n = self.c.u16()? as usize;
+                        self.c.pos += n * 2;
                     }
                     _ => return None,
                 }
@@ -453,11 +418,11 @@ impl Walker<'_> {
     }
 
     fn attribute_value(&mut self, attr: &str) -> Option<()> {
-        let slot = match self.byte()? {
-            0x05 | 0x45 => Slot::Constant(self.value_text()?),
+        let slot = match self.c.byte()? {
+            0x05 | 0x45 => Slot::Constant(self.c.value_text()?),
             0x0d | 0x0e => {
-                let index = self.u16()?;
-                self.pos += 1;
+                let index = self.c.u16()?;
+                self.c.pos += 1;
                 Slot::Value(index)
             }
             _ => return None,
@@ -475,17 +440,6 @@ impl Walker<'_> {
             self.slots.system_time = slot;
         }
         Some(())
-    }
-
-    fn value_text(&mut self) -> Option<String> {
-        if self.byte()? != 0x01 {
-            return None;
-        }
-        let n = self.u16()? as usize;
-        let bytes = self.chunk.get(self.pos..self.pos + n * 2)?;
-        self.pos += n * 2;
-        let units: Vec<u16> = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-        String::from_utf16(&units).ok()
     }
 
     /// Element content: if it is one of the System fields, note where its
@@ -520,6 +474,58 @@ impl Walker<'_> {
 
     fn in_system(&self, element: &str) -> bool {
         self.stack.len() == 3 && self.stack[0] == "Event" && self.stack[1] == "System" && self.stack[2] == element
+    }
+}
+
+/// Reads a template definition's BinXML: bytes, numbers, names and text.
+pub(crate) struct Cursor<'a> {
+    pub chunk: &'a [u8],
+    pub pos: usize,
+    pub end: usize,
+}
+
+impl Cursor<'_> {
+    pub fn byte(&mut self) -> Option<u8> {
+        if self.pos >= self.end {
+            return None;
+        }
+        self.pos += 1;
+        Some(self.chunk[self.pos - 1])
+    }
+
+    pub fn u16(&mut self) -> Option<u16> {
+        let v = u16::from_le_bytes(self.chunk.get(self.pos..self.pos + 2)?.try_into().ok()?);
+        self.pos += 2;
+        Some(v)
+    }
+
+    pub fn u32(&mut self) -> Option<u32> {
+        let v = u32_at(self.chunk, self.pos)?;
+        self.pos += 4;
+        Some(v)
+    }
+
+    /// A name reference; the name is stored right here the first time.
+    pub fn name(&mut self) -> Option<String> {
+        let offset = self.u32()? as usize;
+        let name = read_name(self.chunk, offset)?;
+        if offset == self.pos {
+            let chars = u16::from_le_bytes([self.chunk[offset + 6], self.chunk[offset + 7]]) as usize;
+            self.pos += 8 + chars * 2 + 2;
+        }
+        Some(name)
+    }
+
+    /// A value text token's UTF-16 text (type 0x01, count, units).
+    pub fn value_text(&mut self) -> Option<String> {
+        if self.byte()? != 0x01 {
+            return None;
+        }
+        let n = self.u16()? as usize;
+        let bytes = self.chunk.get(self.pos..self.pos + n * 2)?;
+        self.pos += n * 2;
+        let units: Vec<u16> = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        String::from_utf16(&units).ok()
     }
 }
 

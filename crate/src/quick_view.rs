@@ -16,7 +16,7 @@
 //! two on every record of the corpus).
 
 use crate::event::EventView;
-use crate::quick::{read_name, size_fits_type, u32_at};
+use crate::quick::{size_fits_type, u32_at, Cursor};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -320,7 +320,7 @@ fn sid_text(b: &[u8]) -> Option<String> {
 /// The element a template defines at `def` (next offset 4, GUID 16, size 4, BinXML).
 fn template_element(chunk: &[u8], def: usize) -> Option<Element> {
     let size = u32_at(chunk, def.checked_add(20)?)? as usize;
-    let mut reader = TemplateReader { chunk, pos: def + 24, end: (def + 24).checked_add(size)?.min(chunk.len()) };
+    let mut reader = TemplateReader { c: Cursor { chunk, pos: def + 24, end: (def + 24).checked_add(size)?.min(chunk.len()) } };
     reader.fragment()
 }
 
@@ -413,49 +413,21 @@ fn has_repeats<'a>(names: impl Iterator<Item = &'a String>) -> bool {
 
 /// Reads a template definition's BinXML into [`Element`]s.
 struct TemplateReader<'a> {
-    chunk: &'a [u8],
-    pos: usize,
-    end: usize,
+    c: Cursor<'a>,
 }
 
 impl TemplateReader<'_> {
-    fn byte(&mut self) -> Option<u8> {
-        if self.pos >= self.end {
-            return None;
-        }
-        self.pos += 1;
-        Some(self.chunk[self.pos - 1])
-    }
-
-    fn u16(&mut self) -> Option<u16> {
-        let v = u16::from_le_bytes(self.chunk.get(self.pos..self.pos + 2)?.try_into().ok()?);
-        self.pos += 2;
-        Some(v)
-    }
-
-    /// A name reference; the name is stored right here the first time.
-    fn name(&mut self) -> Option<String> {
-        let offset = u32_at(self.chunk, self.pos)? as usize;
-        self.pos += 4;
-        let name = read_name(self.chunk, offset)?;
-        if offset == self.pos {
-            let chars = u16::from_le_bytes([self.chunk[offset + 6], self.chunk[offset + 7]]) as usize;
-            self.pos += 8 + chars * 2 + 2;
-        }
-        Some(name)
-    }
-
     /// A fragment holding exactly one element.
     fn fragment(&mut self) -> Option<Element> {
-        if self.byte()? != 0x0f {
+        if self.c.byte()? != 0x0f {
             return None;
         }
-        self.pos += 3;
-        let root = match self.byte()? {
+        self.c.pos += 3;
+        let root = match self.c.byte()? {
             t @ (0x01 | 0x41) => self.element(t, 0)?,
             _ => return None,
         };
-        (self.byte()? == 0x00).then_some(root)
+        (self.c.byte()? == 0x00).then_some(root)
     }
 
     /// An element from its open token on: dependency id, size, name,
@@ -464,19 +436,19 @@ impl TemplateReader<'_> {
         if depth > 8 {
             return None;
         }
-        let dependency = Some(self.u16()?).filter(|&d| d != 0xffff);
-        self.pos += 4; // data size
-        let mut element = Element { name: self.name()?, dependency, ..Element::default() };
+        let dependency = Some(self.c.u16()?).filter(|&d| d != 0xffff);
+        self.c.pos += 4; // data size
+        let mut element = Element { name: self.c.name()?, dependency, ..Element::default() };
         if token & 0x40 != 0 {
-            self.pos += 4; // attribute list size
+            self.c.pos += 4; // attribute list size
             loop {
-                let t = self.byte()?;
+                let t = self.c.byte()?;
                 if t & 0x3f != 0x06 {
                     return None;
                 }
-                let name = self.name()?;
-                let piece = match self.byte()? {
-                    0x05 | 0x45 => Piece::Source(Source::Constant(self.value_text()?)),
+                let name = self.c.name()?;
+                let piece = match self.c.byte()? {
+                    0x05 | 0x45 => Piece::Source(Source::Constant(self.c.value_text()?)),
                     0x0d | 0x0e => Piece::Source(self.substitution()?),
                     _ => return None,
                 };
@@ -486,25 +458,25 @@ impl TemplateReader<'_> {
                 }
             }
         }
-        match self.byte()? {
+        match self.c.byte()? {
             0x03 => {} // empty element
             0x02 => loop {
-                match self.byte()? {
+                match self.c.byte()? {
                     0x04 => break,
                     t @ (0x01 | 0x41) => element.children.push(self.element(t, depth + 1)?),
-                    0x05 | 0x45 => element.content.push(Piece::Source(Source::Constant(self.value_text()?))),
+                    0x05 | 0x45 => element.content.push(Piece::Source(Source::Constant(self.c.value_text()?))),
                     0x0d | 0x0e => element.content.push(Piece::Source(self.substitution()?)),
                     0x08 => {
-                        self.pos += 2;
+                        self.c.pos += 2;
                         element.content.push(Piece::Other);
                     }
                     0x09 | 0x0a => {
-                        self.name()?;
+                        self.c.name()?;
                         element.content.push(Piece::Other);
                     }
                     0x07 | 0x47 | 0x0b => {
-                        let n = self.u16()? as usize;
-                        self.pos += n * 2;
+                        let n = self.c.u16()? as usize;
+                        self.c.pos += n * 2;
                         element.content.push(Piece::Other);
                     }
                     _ => return None,
@@ -517,20 +489,9 @@ impl TemplateReader<'_> {
 
     /// A substitution token's index (its declared type is not used: each record's descriptor says).
     fn substitution(&mut self) -> Option<Source> {
-        let index = self.u16()?;
-        self.pos += 1;
+        let index = self.c.u16()?;
+        self.c.pos += 1;
         Some(Source::Value(index))
-    }
-
-    fn value_text(&mut self) -> Option<String> {
-        if self.byte()? != 0x01 {
-            return None;
-        }
-        let n = self.u16()? as usize;
-        let bytes = self.chunk.get(self.pos..self.pos + n * 2)?;
-        self.pos += n * 2;
-        let units: Vec<u16> = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-        String::from_utf16(&units).ok()
     }
 }
 

@@ -3,23 +3,12 @@
 //! every record of `../shared/corpus` it reads. Under CI the corpus must be
 //! there; elsewhere the test skips with a notice.
 
+mod support;
+
 use evtx_triage::event::EventView;
 use evtx_triage::quick_view::ChunkViews;
 use evtx_triage::reader::ChunkSplitter;
-use std::path::PathBuf;
 use std::sync::Arc;
-
-fn corpus_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
-    if dir.join("expected.json").is_file() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but the corpus is missing at {}", dir.display());
-    }
-    eprintln!("NOTICE: corpus not found at {}; skipping the quick view test", dir.display());
-    None
-}
 
 /// Records the quick way read, and how many records the parser rendered.
 #[derive(Debug, Default, PartialEq)]
@@ -58,7 +47,7 @@ fn compare(name: &str, bytes: &[u8], differences: &mut Vec<String>) -> Coverage 
 
 #[test]
 fn quick_views_equal_rendered_views_on_the_corpus() {
-    let Some(dir) = corpus_dir() else { return };
+    let Some(dir) = support::corpus_dir("the quick view test") else { return };
     let expected: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
     let mut differences = Vec::new();
     let mut total = Coverage::default();
