@@ -124,6 +124,17 @@ impl ChunkPlan {
         Some(Found::Recovered(if start >= self.live_end { Recovered::ChunkSlack } else { Recovered::BetweenRecords }))
     }
 
+    /// Whether the plan only has the parser carve the slack: every live
+    /// record is where the walk by sizes finds it, as it is written.
+    pub fn only_carves_slack(&self) -> bool {
+        self.repaired.is_none()
+            && self.found.is_empty()
+            && self.covers.is_empty()
+            && !self.broken_header
+            && self.unreadable_cut.is_none()
+            && self.foreign_chunk_at.is_none()
+    }
+
     /// The chunk header written for records whose own header is broken.
     pub fn written_header(&self) -> Option<evtx::EvtxChunkHeader> {
         let copy = self.repaired.as_ref().filter(|_| self.broken_header)?;

@@ -12,6 +12,7 @@ use crate::input::InputFormat;
 use crate::integrity::{IntegrityBuilder, RecordMark};
 use crate::intern::Interner;
 use crate::logsource::Scope;
+use crate::quick::QuickRecord;
 use crate::reader::{ChunkSplitter, RawChunk};
 use crate::recover::{ChunkPlan, Found};
 use crate::report::*;
@@ -19,6 +20,7 @@ use crate::rules::{RuleCatalog, RuleHit, RuleSet};
 use evtx::{EvtxChunkData, ParserSettings};
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 /// What one chunk yielded.
@@ -268,6 +270,28 @@ fn analyze_records(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis
         }
     }
 
+    // Every candidate read from its template values: the chunk need not be
+    // parsed at all. Else the views read so far wait for the parse loop.
+    let mut views = crate::quick_view::ChunkViews::default();
+    let mut ready = HashMap::new();
+    if let Some(records) = quick.as_ref().filter(|_| plan.as_ref().is_none_or(ChunkPlan::only_carves_slack)) {
+        let needs_view = |q: &QuickRecord| {
+            let present = literals_in(q.offset, q.offset + q.size);
+            rules.record_may_match(q.channel.as_deref(), q.event_id, &present).then_some(present)
+        };
+        match quick_views(raw, records, &mut views, needs_view) {
+            Ok(viewed) => {
+                let marks = add_quick_chunk(file, raw, rules, records, viewed, &mut out);
+                if let Some(plan) = &plan {
+                    carve_slack_alone(file, raw, plan, rules, &marks, &mut out);
+                }
+                out.integrity.add_chunk(raw.index, &marks);
+                return out;
+            }
+            Err(viewed) => ready.extend(viewed.into_iter().map(|v| (records[v.index].offset, v.view))),
+        }
+    }
+
     let data = crate::recover::bytes_to_parse(plan.as_ref(), &raw.data);
     let mut chunk = match EvtxChunkData::new(data, false) {
         Ok(c) => c,
@@ -285,8 +309,7 @@ fn analyze_records(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis
             return out;
         }
     };
-    let quick_at: std::collections::HashMap<usize, &crate::quick::QuickRecord> = quick.iter().flatten().map(|q| (q.offset, q)).collect();
-    let mut views = crate::quick_view::ChunkViews::default();
+    let quick_at: HashMap<usize, &QuickRecord> = quick.iter().flatten().map(|q| (q.offset, q)).collect();
     let mut marks = Vec::new();
     // Carved records and their findings, kept apart until the live ones are known.
     let mut carved: Vec<(FoundRecord, Vec<Finding>)> = Vec::new();
@@ -328,7 +351,6 @@ fn analyze_records(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis
             out.issues.push(issue("truncated", raw.file_offset + start as u64, reason));
             continue;
         }
-        let header_time = crate::quick::format_filetime(header_filetime);
         // Quick records are in the parser's order: look up by offset in a map.
         let known = quick_at.get(&start);
         let present = if none_can_match { Vec::new() } else { literals_in(start, end) };
@@ -336,20 +358,15 @@ fn analyze_records(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis
             !none_can_match && rules.record_may_match(known.and_then(|q| q.channel.as_deref()), known.and_then(|q| q.event_id), &present);
         if !candidate {
             if let Some(q) = known {
-                add_quick_stats(&mut out.stats, q);
-                add_keys(&mut out.keys, q.filetime, q.computer.as_deref(), q.guids.iter().copied(), &q.creations);
-                marks.push(quick_mark(raw.file_offset, q));
+                add_quick_record(&mut out, &mut marks, raw.file_offset, q);
                 continue;
             }
-        }
-        if candidate {
-            out.rendered += 1;
         }
         // Read from the template values when the quick reader knows the
         // record (an intact chunk), else rendered. Without quick statistics
         // a record is rendered either way, so a damaged one fails the same
         // way whether or not a rule needs it.
-        let quick_view = known.filter(|_| candidate).and_then(|q| views.view(&raw.data, start, q.size));
+        let quick_view = known.filter(|_| candidate).and_then(|q| ready.remove(&start).or_else(|| views.view(&raw.data, start, q.size)));
         let view = match quick_view.map_or_else(|| view_of(record), Ok) {
             Ok(view) => view,
             Err(e) => {
@@ -357,29 +374,8 @@ fn analyze_records(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis
                 continue;
             }
         };
-        let b = view.basics();
-        let filetime = b.time_created.as_deref().and_then(iso_to_filetime).unwrap_or(header_filetime);
-        add_view_keys(&mut out.keys, filetime, &view, &b);
-        marks.push(RecordMark {
-            offset: record_offset,
-            record_id,
-            event_record_id: b.event_record_id.unwrap_or(record_id),
-            // TimeCreated, as the quick path reads it, else the record header's time.
-            filetime: Some(filetime),
-            event_id: b.event_id,
-            channel: b.channel.as_deref().map(Into::into),
-        });
-        out.stats.add_record(
-            Some(b.time_created.as_deref().unwrap_or(&header_time)),
-            b.computer.as_deref(),
-            b.channel.as_deref(),
-            b.event_id,
-        );
-        if candidate {
-            for hit in rules.evaluate_with_literals(&view, &present) {
-                out.findings.push(make_finding(file, raw.index, record_offset, record_id, &view, hit, rules));
-            }
-        }
+        let at = RecordAt { offset: start, record_id, header_filetime };
+        add_viewed_record(file, raw, rules, &mut out, &mut marks, at, &view, candidate.then_some(&present[..]));
     }
     keep_found(carved, &marks, &mut out);
     if let Some(plan) = &plan {
@@ -395,6 +391,120 @@ fn analyze_records(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis
 pub(crate) fn view_of(record: evtx::EvtxRecord<'_>) -> Result<EventView, String> {
     let json = record.into_json_bytes().map_err(|e| error_chain(&e))?;
     EventView::from_evtx_json(&json.data).map_err(|e| error_chain(&e))
+}
+
+/// A candidate record's view, read from its template values.
+struct QuickView {
+    /// Its place in the chunk's quick records.
+    index: usize,
+    present: Vec<usize>,
+    view: EventView,
+}
+
+/// The views of the records for which `needs_view` gives their literals
+/// (`Some`): all of them, or `Err` with those read before the first that the
+/// quick view gives up on.
+fn quick_views(
+    raw: &RawChunk,
+    records: &[QuickRecord],
+    views: &mut crate::quick_view::ChunkViews,
+    needs_view: impl Fn(&QuickRecord) -> Option<Vec<usize>>,
+) -> Result<Vec<QuickView>, Vec<QuickView>> {
+    let mut viewed = Vec::new();
+    for (index, q) in records.iter().enumerate() {
+        let Some(present) = needs_view(q) else { continue };
+        match views.view(&raw.data, q.offset, q.size) {
+            Some(view) => viewed.push(QuickView { index, present, view }),
+            None => return Err(viewed),
+        }
+    }
+    Ok(viewed)
+}
+
+/// An intact chunk's records from the quick reader alone, the candidates'
+/// views given; its records' integrity marks.
+fn add_quick_chunk(
+    file: &str,
+    raw: &RawChunk,
+    rules: &RuleSet,
+    records: &[QuickRecord],
+    viewed: Vec<QuickView>,
+    out: &mut ChunkAnalysis,
+) -> Vec<RecordMark> {
+    let mut marks = Vec::with_capacity(records.len());
+    let mut viewed = viewed.into_iter().peekable();
+    for (index, q) in records.iter().enumerate() {
+        match viewed.next_if(|v| v.index == index) {
+            None => add_quick_record(out, &mut marks, raw.file_offset, q),
+            Some(v) => {
+                let at = RecordAt { offset: q.offset, record_id: q.record_id, header_filetime: header_filetime_at(&raw.data, q.offset) };
+                add_viewed_record(file, raw, rules, out, &mut marks, at, &v.view, Some(&v.present));
+            }
+        }
+    }
+    marks
+}
+
+/// The record header's time (a FILETIME) of the record at `offset`.
+fn header_filetime_at(chunk: &[u8], offset: usize) -> u64 {
+    u64::from_le_bytes(chunk[offset + 16..offset + 24].try_into().expect("8 bytes"))
+}
+
+/// A record no rule needs: its quick System fields are all it gives.
+fn add_quick_record(out: &mut ChunkAnalysis, marks: &mut Vec<RecordMark>, chunk_offset: u64, q: &QuickRecord) {
+    add_quick_stats(&mut out.stats, q);
+    add_keys(&mut out.keys, q.filetime, q.computer.as_deref(), q.guids.iter().copied(), &q.creations);
+    marks.push(quick_mark(chunk_offset, q));
+}
+
+/// Where a record is in its chunk, from its header.
+struct RecordAt {
+    offset: usize,
+    record_id: u64,
+    header_filetime: u64,
+}
+
+/// A record read as a view: its keys, mark and statistics, and, for a
+/// candidate (`present`: the literals in it), its findings.
+#[allow(clippy::too_many_arguments)]
+fn add_viewed_record(
+    file: &str,
+    raw: &RawChunk,
+    rules: &RuleSet,
+    out: &mut ChunkAnalysis,
+    marks: &mut Vec<RecordMark>,
+    at: RecordAt,
+    view: &EventView,
+    present: Option<&[usize]>,
+) {
+    let record_offset = raw.file_offset + at.offset as u64;
+    let b = view.basics();
+    let filetime = b.time_created.as_deref().and_then(iso_to_filetime).unwrap_or(at.header_filetime);
+    add_view_keys(&mut out.keys, filetime, view, &b);
+    marks.push(RecordMark {
+        offset: record_offset,
+        record_id: at.record_id,
+        event_record_id: b.event_record_id.unwrap_or(at.record_id),
+        // TimeCreated, as the quick path reads it, else the record header's time.
+        filetime: Some(filetime),
+        event_id: b.event_id,
+        channel: b.channel.as_deref().map(Into::into),
+    });
+    let header_time;
+    let time = match b.time_created.as_deref() {
+        Some(time) => time,
+        None => {
+            header_time = crate::quick::format_filetime(at.header_filetime);
+            &header_time
+        }
+    };
+    out.stats.add_record(Some(time), b.computer.as_deref(), b.channel.as_deref(), b.event_id);
+    if let Some(present) = present {
+        out.rendered += 1;
+        for hit in rules.evaluate_with_literals(view, present) {
+            out.findings.push(make_finding(file, raw.index, record_offset, at.record_id, view, hit, rules));
+        }
+    }
 }
 
 /// A record found by `recover` (cut or carved): rendered whether or not a
@@ -483,7 +593,7 @@ fn carve_slack_alone(file: &str, raw: &RawChunk, plan: &ChunkPlan, rules: &RuleS
 }
 
 /// A record's integrity mark from its quick System fields.
-fn quick_mark(chunk_offset: u64, r: &crate::quick::QuickRecord) -> RecordMark {
+fn quick_mark(chunk_offset: u64, r: &QuickRecord) -> RecordMark {
     RecordMark {
         offset: chunk_offset + r.offset as u64,
         record_id: r.record_id,
@@ -494,7 +604,7 @@ fn quick_mark(chunk_offset: u64, r: &crate::quick::QuickRecord) -> RecordMark {
     }
 }
 
-fn add_quick_stats(stats: &mut StatsBuilder, r: &crate::quick::QuickRecord) {
+fn add_quick_stats(stats: &mut StatsBuilder, r: &QuickRecord) {
     let time = r.filetime.map(crate::quick::format_filetime);
     stats.add_record(time.as_deref(), r.computer.as_deref(), r.channel.as_deref(), r.event_id);
 }
