@@ -86,6 +86,9 @@ pub struct RuleSet {
     prefilter: Prefilter,
     /// Read System fields from template values when no rule needs the record.
     quick_stats: bool,
+    /// Whether findings carry their acting process and chunks their index
+    /// keys, for stories (see [`RuleSet::without_stories`]).
+    stories: bool,
 }
 
 impl std::ops::Deref for RuleSet {
@@ -283,6 +286,7 @@ impl RuleSet {
             literal_free,
             prefilter,
             quick_stats: true,
+            stories: true,
         };
         set.add_correlations(resolved);
         (set, skipped)
@@ -298,6 +302,19 @@ impl RuleSet {
 
     pub fn quick_stats(&self) -> bool {
         self.quick_stats
+    }
+
+    /// The same rules for a run whose findings no story reads (a search
+    /// writes its hits out and lets them go): no acting process per finding
+    /// and no chunk index keys. They were 9 % of `search EventID:1`'s CPU
+    /// (GUIDs parsed from every field of 314,411 hits in 1 GiB).
+    pub fn without_stories(mut self) -> Self {
+        self.stories = false;
+        self
+    }
+
+    pub fn stories(&self) -> bool {
+        self.stories
     }
 
     /// Whether rule `index`'s logsource may admit a record of this channel

@@ -480,7 +480,9 @@ fn add_viewed_record(
     let record_offset = raw.file_offset + at.offset as u64;
     let b = view.basics();
     let filetime = b.time_created.as_deref().and_then(iso_to_filetime).unwrap_or(at.header_filetime);
-    add_view_keys(&mut out.keys, filetime, view, &b);
+    if rules.stories() {
+        add_view_keys(&mut out.keys, filetime, view, &b);
+    }
     marks.push(RecordMark {
         offset: record_offset,
         record_id: at.record_id,
@@ -739,7 +741,7 @@ pub(crate) fn make_finding(
         attack: attack.into(),
         d3fend: info.d3fend.iter().map(|d| d.id.clone()).collect(),
         source_process: source_process.map(Into::into),
-        actor: crate::story::actor_of(&info.id, view),
+        actor: rules.stories().then(|| crate::story::actor_of(&info.id, view)).flatten(),
         false_positive_hint,
         matched: hit.matched.into_boxed_slice(),
         snippet: Snippet::new(&snippet),
