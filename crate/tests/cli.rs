@@ -531,3 +531,36 @@ fn the_html_report_names_the_evidence_loads_nothing_and_escapes_event_text() {
     assert!(html
         .contains("<tr><td class=\"mono\">T1003.001</td><td>OS Credential Dumping: LSASS Memory</td><td>Credential Access</td><td>3</td>"));
 }
+
+/// `scan --events` reads a chunk once for all of its findings: over the
+/// corpus's credential-access samples, where chunks hold several findings,
+/// every finding's event (jsonl and json) is the one the library reads
+/// again for that finding alone.
+#[test]
+fn the_cli_gives_each_finding_its_own_event_when_a_chunk_holds_several() {
+    let Some(dir) = corpus_dir("the --events corpus test") else { return };
+    let folder = dir.join("attack-samples").join("Credential Access");
+    let jsonl: Vec<Value> = stdout(&cli(&[&"scan", &"--events", &"--format", &"jsonl", &folder]))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|l: &Value| l["type"] == "finding")
+        .collect();
+    let report: Value = serde_json::from_str(&stdout(&cli(&[&"scan", &"--events", &"--format", &"json", &folder]))).unwrap();
+    let json = report["findings"].as_array().unwrap().clone();
+    for findings in [&jsonl, &json] {
+        let mut per_chunk = std::collections::BTreeMap::new();
+        for f in findings.iter() {
+            let (file, chunk, offset) = (f["file"].as_str().unwrap(), f["chunk"].as_u64().unwrap(), f["offset"].as_u64().unwrap());
+            *per_chunk.entry((file.to_string(), chunk)).or_insert(0) += 1;
+            let bytes = std::fs::read(file).unwrap();
+            let chunk_bytes = &bytes[chunk_range(chunk as usize).start..chunk_range(chunk as usize).end.min(bytes.len())];
+            let want = evtx_triage::reread::event_in_chunk(chunk_bytes, chunk, offset).unwrap();
+            assert_eq!(f["event"], want, "{file}, record {}", f["event_record_id"]);
+        }
+        let shared = per_chunk.values().filter(|&&n| n > 1).count();
+        println!("{} findings in {} chunks, {shared} chunks with several", findings.len(), per_chunk.len());
+        assert!(shared > 0, "some chunk holds several findings");
+    }
+    // The CAR findings `../shared/corpus/expected.json` lists for these samples.
+    assert_eq!((jsonl.len(), json.len()), (8, 8));
+}
