@@ -137,21 +137,7 @@ pub fn detail(props: &DetailProps) -> Html {
             }
         })
     };
-    // Focus follows: into an opened event, and back to the button it was opened from.
-    {
-        let from = props.opened.as_ref().map(|o| o.from_id.clone());
-        let came_from = use_mut_ref(|| None::<String>);
-        use_effect_with(from, move |from| {
-            let target = match from {
-                Some(_) => Some("back-to-finding".to_string()),
-                None => came_from.borrow_mut().take(),
-            };
-            *came_from.borrow_mut() = from.clone();
-            if let Some(id) = target {
-                focus_by_id(&id);
-            }
-        });
-    }
+    use_focus_follows(props.opened.as_ref().map(|o| o.from_id.clone()), Some("back-to-finding"));
     if let Some(opened) = &props.opened {
         return opened_view(opened, &props.on_back, keydown, dialog);
     }
@@ -298,6 +284,24 @@ pub fn detail(props: &DetailProps) -> Html {
         </div>
         </div>
     }
+}
+
+/// Focus follows an opened event: into it (`into`, when given) and, when it closes, back to the
+/// button it was opened from. It moves in the render that opens or closes (an effect): a timer
+/// could run after the user's next key on a busy page (CI saw focus left on the body).
+#[hook]
+pub fn use_focus_follows(from: Option<String>, into: Option<&'static str>) {
+    let came_from = use_mut_ref(|| None::<String>);
+    use_effect_with(from, move |from| {
+        let target = match from {
+            Some(_) => into.map(String::from),
+            None => came_from.borrow_mut().take(),
+        };
+        *came_from.borrow_mut() = from.clone();
+        if let Some(id) = target {
+            focus_by_id(&id);
+        }
+    });
 }
 
 pub fn focus_by_id(id: &str) {

@@ -3,7 +3,7 @@
 //! it, and the matches stream in as references (their events are read again
 //! when opened or exported).
 
-use super::detail::{focus_by_id, EventDialog, Opened};
+use super::detail::{use_focus_follows, EventDialog, Opened};
 use evtx_triage::report::Finding;
 use evtx_triage::story::{Role, StoryEvent};
 use yew::prelude::*;
@@ -103,15 +103,8 @@ pub fn search_panel(props: &SearchProps) -> Html {
         let cb = props.on_export.clone();
         Callback::from(move |_: MouseEvent| cb.emit(what))
     };
-    let close = {
-        let (cb, from) = (props.on_close.clone(), props.opened.as_ref().map(|o| o.from_id.clone()));
-        Callback::from(move |_| {
-            cb.emit(());
-            if let Some(id) = from.clone() {
-                crate::browser::after_ms(0, move || focus_by_id(&id));
-            }
-        })
-    };
+    let close = props.on_close.clone();
+    use_focus_follows(props.opened.as_ref().map(|o| o.from_id.clone()), None);
     html! {
         <section id="search" aria-labelledby="search-title" data-search-state={state} data-hits={props.total.to_string()}>
             <h2 id="search-title">{ "Search every event" }</h2>
