@@ -115,12 +115,14 @@ pub fn from_story(story: &Story, findings: Vec<usize>) -> Incident {
     }
 }
 
-/// Every incident of a run, its stories read from files on disk.
+/// Every incident of a run, its stories read from files on disk, their chunks read and
+/// parsed on `threads` threads.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn incidents_from_disk(
     findings: &[Finding],
     index: &crate::index::RunIndex,
     paths: &std::collections::BTreeMap<String, std::path::PathBuf>,
+    threads: usize,
 ) -> Vec<Incident> {
     let (groups, mut batch) = batch_of(findings);
     loop {
@@ -128,11 +130,41 @@ pub fn incidents_from_disk(
         if wanted.is_empty() {
             break;
         }
-        for c in wanted {
-            batch.add_chunk(&c.file, c.chunk, &crate::story::chunk_from_disk(paths, &c));
+        // A window at a time, so that the events read wait in memory for a few chunks only
+        // (a story by PID keeps every record of its chunks); given in order, so the stories
+        // are those told chunk by chunk.
+        for window in wanted.chunks(STORY_CHUNKS_PER_THREAD * threads.max(1)) {
+            let read = read_from_disk(&batch, window, paths, threads);
+            for (c, events) in window.iter().zip(read) {
+                batch.deliver(&c.file, c.chunk, events);
+            }
         }
     }
     told(findings, groups, batch)
+}
+
+/// Chunks each story thread reads in a window.
+#[cfg(not(target_arch = "wasm32"))]
+const STORY_CHUNKS_PER_THREAD: usize = 32;
+
+/// The events each chunk's stories may want, in the chunks' order, read on `threads` threads.
+#[cfg(not(target_arch = "wasm32"))]
+fn read_from_disk(
+    batch: &crate::story_batch::StoryBatch,
+    chunks: &[crate::story::ChunkRef],
+    paths: &std::collections::BTreeMap<String, std::path::PathBuf>,
+    threads: usize,
+) -> Vec<crate::story_batch::ChunkEvents> {
+    let read = |part: &[crate::story::ChunkRef]| {
+        part.iter().map(|c| batch.events_of(&c.file, c.chunk, &crate::story::chunk_from_disk(paths, c))).collect::<Vec<_>>()
+    };
+    if threads <= 1 || chunks.len() <= 1 {
+        return read(chunks);
+    }
+    std::thread::scope(|s| {
+        let parts: Vec<_> = chunks.chunks(chunks.len().div_ceil(threads)).map(|part| s.spawn(move || read(part))).collect();
+        parts.into_iter().flat_map(|p| p.join().expect("a story thread panicked")).collect()
+    })
 }
 
 /// The incidents' groups of findings that name an acting process, and

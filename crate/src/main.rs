@@ -146,7 +146,7 @@ fn run_scan(args: ScanArgs) -> ExitCode {
     // Incidents for `json`, `table` and the HTML report (streamed findings are kept for it).
     let paths = inputs.iter().map(|p| (p.display().to_string(), p.clone())).collect();
     let stories = if !out.streams() {
-        evtx_triage::incident::incidents_from_disk(&report.findings, &index, &paths)
+        evtx_triage::incident::incidents_from_disk(&report.findings, &index, &paths, threads)
     } else {
         // Streamed findings were kept for the HTML report and the correlations only.
         report.incidents = rules.correlate(&out.streamed);
@@ -155,7 +155,7 @@ fn run_scan(args: ScanArgs) -> ExitCode {
             i.findings.iter_mut().for_each(|f| *f = out.streamed_at[*f]);
         }
         match out.html {
-            Some(_) => evtx_triage::incident::incidents_from_disk(&std::mem::take(&mut out.streamed), &index, &paths),
+            Some(_) => evtx_triage::incident::incidents_from_disk(&std::mem::take(&mut out.streamed), &index, &paths, threads),
             None => Vec::new(),
         }
     };

@@ -25,6 +25,13 @@ pub struct StoryBatch {
     guids: GuidSearch,
 }
 
+/// A chunk's events that its stories may want, with the GUIDs each carries.
+#[derive(Default)]
+pub struct ChunkEvents {
+    events: Vec<(u64, crate::event::EventView)>,
+    guids: Vec<[Option<Guid>; 3]>,
+}
+
 /// Finds which of some GUIDs a record's bytes hold.
 #[derive(Default)]
 struct GuidSearch {
@@ -88,7 +95,15 @@ impl StoryBatch {
 
     /// Reads one asked-for chunk from its bytes (empty when it cannot be read).
     pub fn add_chunk(&mut self, file: &str, chunk: u64, bytes: &[u8]) {
-        let Some(takers) = self.takers.remove(&ChunkRef { file: file.to_string(), chunk }) else { return };
+        let events = self.events_of(file, chunk, bytes);
+        self.deliver(file, chunk, events);
+    }
+
+    /// The events of an asked-for chunk that its stories may want: [`Self::add_chunk`]'s
+    /// parse, apart so that threads can parse several chunks while `&self` is shared,
+    /// then give each result to [`Self::deliver`] in [`Self::wanted`]'s order.
+    pub fn events_of(&self, file: &str, chunk: u64, bytes: &[u8]) -> ChunkEvents {
+        let Some(takers) = self.takers.get(&ChunkRef { file: file.to_string(), chunk }) else { return ChunkEvents::default() };
         // The GUIDs of this chunk's stories; `None` if one looks by PID (then every record counts).
         let wanted: Option<Vec<bool>> = takers.iter().try_fold(vec![false; self.guids.guids.len()], |mut marks, &i| {
             let guid = self.builders[i].looked_for()?;
@@ -99,21 +114,26 @@ impl StoryBatch {
         });
         // The GUIDs of each record, read without rendering (see `quick`): searching
         // every record's bytes for every story's GUIDs was 40 % of the stories' time.
-        let carried: Option<HashMap<usize, Vec<Guid>>> = wanted
-            .is_some()
-            .then(|| crate::scan::is_intact(bytes).then(|| crate::quick::chunk_records(bytes)).flatten())
-            .flatten()
-            .map(|records| records.into_iter().map(|r| (r.offset, r.guids)).collect());
+        let quick = crate::scan::is_intact(bytes).then(|| crate::quick::chunk_records(bytes)).flatten();
+        let carried: Option<HashMap<usize, &[Guid]>> =
+            wanted.as_ref().and(quick.as_ref()).map(|records| records.iter().map(|r| (r.offset, &r.guids[..])).collect());
         let is_wanted = |marks: &[bool], g: &Guid| self.guids.guids.binary_search(g).is_ok_and(|at| marks[at]);
         let holds = |at: usize, raw: &[u8]| match (&wanted, carried.as_ref().and_then(|c| c.get(&at))) {
             (None, _) => true,
             (Some(marks), Some(guids)) => guids.iter().any(|g| is_wanted(marks, g)),
             (Some(marks), None) => self.guids.holds_any(raw, marks),
         };
-        let events = crate::reread::events_in_chunk_where(bytes, chunk, holds).unwrap_or_default();
+        let events = crate::reread::events_in_chunk_with(bytes, chunk, quick.as_deref(), holds).unwrap_or_default();
+        let guids = events.iter().map(|(_, view)| crate::story::story_guids(view)).collect();
+        ChunkEvents { events, guids }
+    }
+
+    /// Gives the stories that asked for this chunk its events (from [`Self::events_of`]).
+    pub fn deliver(&mut self, file: &str, chunk: u64, read: ChunkEvents) {
+        let Some(takers) = self.takers.remove(&ChunkRef { file: file.to_string(), chunk }) else { return };
+        let ChunkEvents { events, guids } = read;
         // Each story is given only the events that carry its GUID: testing
         // every event for every story parsed the same GUIDs again and again.
-        let guids: Vec<[Option<Guid>; 3]> = events.iter().map(|(_, view)| crate::story::story_guids(view)).collect();
         for i in takers {
             let builder = &mut self.builders[i];
             match builder.looked_for() {

@@ -54,7 +54,7 @@ fn in_process(files: &[PathBuf], rules: &RuleSet) -> RunReport {
     let index = run.take_index();
     let mut report = run.finish(rules);
     let paths = files.iter().map(|f| (f.display().to_string(), f.clone())).collect();
-    report.incidents = evtx_triage::incident::incidents_from_disk(&report.findings, &index, &paths);
+    report.incidents = evtx_triage::incident::incidents_from_disk(&report.findings, &index, &paths, 2);
     report
 }
 

@@ -70,3 +70,32 @@ fn quick_views_equal_rendered_views_on_the_corpus() {
     // Pinned: a change that reads fewer records the quick way (or more, unchecked) shows here.
     assert_eq!(total, Coverage { quick: 20_936, rendered: 26_818 });
 }
+
+/// A chunk read again (stories, contexts) gives the events of a full parse, though
+/// an intact chunk is read from its template values: every chunk of the corpus, read
+/// whole and with a filter on the record's offset and BinXML bytes.
+#[test]
+fn chunks_read_again_give_the_parsed_events_on_the_corpus() {
+    use evtx_triage::reread::{events_in_chunk_where, events_in_chunk_with};
+    let Some(dir) = support::corpus_dir("the chunk re-read test") else { return };
+    let expected: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    let as_text = |events: Vec<(u64, EventView)>| events.into_iter().map(|(o, v)| format!("{o} {}", v.fields)).collect::<Vec<_>>();
+    let some: fn(usize, &[u8]) -> bool = |offset, binxml| binxml.len() % 2 == 0 || offset % 3 == 0;
+    let all: fn(usize, &[u8]) -> bool = |_, _| true;
+    let (mut chunks_compared, mut events) = (0, 0);
+    for rel in expected.as_object().unwrap().keys() {
+        let bytes = std::fs::read(dir.join(rel)).unwrap();
+        let Ok(chunks) = ChunkSplitter::new().push(&bytes) else { continue };
+        for c in &chunks {
+            for keep in [all, some] {
+                let read = events_in_chunk_where(&c.data, c.index, keep).map(as_text);
+                let parsed = events_in_chunk_with(&c.data, c.index, None, keep).map(as_text);
+                assert_eq!(read, parsed, "{rel} chunk {}", c.index);
+                events += read.map_or(0, |r| r.len());
+            }
+            chunks_compared += 1;
+        }
+    }
+    eprintln!("{chunks_compared} chunks, {events} events read both ways");
+    assert!(chunks_compared > 100 && events > 20_000, "{chunks_compared} chunks, {events} events: is the corpus complete?");
+}

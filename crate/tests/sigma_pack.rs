@@ -642,7 +642,7 @@ fn stories_told_together_equal_stories_told_one_by_one() {
     let index = run.take_index();
     let report = run.finish(rules);
     let by_name: BTreeMap<String, PathBuf> = paths.iter().map(|p| (p.display().to_string(), p.clone())).collect();
-    let together = evtx_triage::incident::incidents_from_disk(&report.findings, &index, &by_name);
+    let together = evtx_triage::incident::incidents_from_disk(&report.findings, &index, &by_name, 2);
     let alone: Vec<_> = evtx_triage::incident::group(&report.findings)
         .into_iter()
         .filter_map(|members| {

@@ -24,7 +24,7 @@ fn run_with_incidents(paths: &[PathBuf], rules: &RuleSet) -> RunReport {
     let index = run.take_index();
     let mut report = run.finish(rules);
     let by_name: BTreeMap<String, PathBuf> = paths.iter().map(|p| (p.display().to_string(), p.clone())).collect();
-    report.incidents = incidents_from_disk(&report.findings, &index, &by_name);
+    report.incidents = incidents_from_disk(&report.findings, &index, &by_name, 2);
     report
 }
 
