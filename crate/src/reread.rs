@@ -112,12 +112,16 @@ pub fn events_in_chunk_where(
     chunk: u64,
     keep: impl Fn(usize, &[u8]) -> bool,
 ) -> Result<Vec<(u64, crate::event::EventView)>, RereadError> {
-    let quick = crate::scan::is_intact(chunk_bytes).then(|| crate::quick::chunk_records(chunk_bytes)).flatten();
-    events_in_chunk_with(chunk_bytes, chunk, quick.as_deref(), keep)
+    events_in_chunk_with(chunk_bytes, chunk, intact_records(chunk_bytes).as_deref(), keep)
+}
+
+/// The quick records of a chunk read again, when it is intact (else `None`: parse it).
+pub fn intact_records(chunk_bytes: &[u8]) -> Option<Vec<crate::quick::QuickRecord>> {
+    crate::scan::is_intact(chunk_bytes).then(|| crate::quick::chunk_records(chunk_bytes)).flatten()
 }
 
 /// [`events_in_chunk_where`], given the chunk's quick records when it is intact
-/// (`crate::scan::is_intact`, then `quick::chunk_records`; `None` parses it).
+/// ([`intact_records`]; `None` parses it).
 /// A chunk that needs no repair or carving is then read as the scan reads it: each kept
 /// record's view straight from its template values, without rendering JSON (half the
 /// CPU of a story batch went to rendering and parsing it again).

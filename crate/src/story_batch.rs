@@ -114,7 +114,7 @@ impl StoryBatch {
         });
         // The GUIDs of each record, read without rendering (see `quick`): searching
         // every record's bytes for every story's GUIDs was 40 % of the stories' time.
-        let quick = crate::scan::is_intact(bytes).then(|| crate::quick::chunk_records(bytes)).flatten();
+        let quick = crate::reread::intact_records(bytes);
         let carried: Option<HashMap<usize, &[Guid]>> =
             wanted.as_ref().and(quick.as_ref()).map(|records| records.iter().map(|r| (r.offset, &r.guids[..])).collect());
         let is_wanted = |marks: &[bool], g: &Guid| self.guids.guids.binary_search(g).is_ok_and(|at| marks[at]);
