@@ -25,7 +25,9 @@
 //
 // Experiments (environment): BENCH_CHROMIUM_ARGS adds Chromium flags (e.g.
 // "--js-flags=--liftoff-only"); BENCH_HARDWARE_CONCURRENCY makes the page see that many cores
-// (the app sizes its worker pool from it); BENCH_PRE_SCAN=FILE scans FILE first in the same page.
+// (the app sizes its worker pool from it); BENCH_PRE_SCAN=FILE scans FILE first in the same page;
+// BENCH_CPU_PROFILE=OUT.cpuprofile profiles the page's main thread from pick to done (CDP
+// Profiler), writes the profile and prints the functions with the most self time.
 
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -35,6 +37,30 @@ import { CHROMIUM, CHROMIUM_ARGS, DIST, launchBrowser, raceFailure, download } f
 import { startServer } from '../tests/server.mjs';
 
 const MiB = 1024 * 1024;
+
+/** Starts sampling the page's main thread (1 ms interval). */
+async function startMainThreadProfile(cdp) {
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 1000 });
+  await cdp.send('Profiler.start');
+  return true;
+}
+
+/** Stops the profile, writes it to `out` and prints the 25 functions with the most self time. */
+async function printMainThreadProfile(cdp, out) {
+  const { profile } = await cdp.send('Profiler.stop');
+  writeFileSync(out, JSON.stringify(profile));
+  const interval = (profile.endTime - profile.startTime) / Math.max(1, profile.samples.length);
+  const self = new Map();
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  for (const id of profile.samples) {
+    const f = byId.get(id).callFrame;
+    const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}`;
+    self.set(key, (self.get(key) ?? 0) + interval / 1e6);
+  }
+  console.log(`browser main-thread profile: ${out}`);
+  for (const [k, s] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`browser profile self s ${s.toFixed(2)} ${k}`);
+}
 
 function parseArgs(argv) {
   const opts = { file: null, json: null, timeoutS: 1800, sampleMs: 200, settleS: 5, workerProbe: true, hash: true };
@@ -450,6 +476,7 @@ async function main() {
 
     if (!opts.hash) await page.uncheck('#hash-inputs');
     console.log(`browser SHA-256 of the input: ${opts.hash ? 'on' : 'off (--no-hash)'}`);
+    const profiler = process.env.BENCH_CPU_PROFILE ? await startMainThreadProfile(cdp) : null;
     const cpuBefore = browserCpu();
     const threadsBefore = appRendererThreadCpu();
     const start = performance.now();
@@ -460,6 +487,7 @@ async function main() {
       `waiting up to ${opts.timeoutS} s for the scan to end (data-state=done)`,
     );
     const wall = (performance.now() - start) / 1000;
+    if (profiler) await printMainThreadProfile(cdp, process.env.BENCH_CPU_PROFILE);
     const cpuAfter = browserCpu();
     const threadsAfter = appRendererThreadCpu();
     result.app_renderer_thread_cpu_s = Object.fromEntries(

@@ -20,6 +20,9 @@ cargo clippy --release -p evtx-triage-web --target wasm32-unknown-unknown -- -D 
 step "cargo test --release -p evtx-triage"
 cargo test --release -p evtx-triage
 
+step "cargo test -p evtx-triage-web --lib (the page's own logic, natively; a debug build: no LTO pass over Yew)"
+cargo test -p evtx-triage-web --lib
+
 step "cargo build --release -p evtx-triage --bins --examples (the CLI the e2e tests compare with; write_fixture, their fixture writer)"
 cargo build --release -p evtx-triage --bins --examples
 

@@ -22,6 +22,28 @@ pub struct StoriesToTell {
     pub index: std::rc::Rc<RunIndex>,
 }
 
+/// Where a run's findings come from, as [`ShownOrder`] must know to reuse an
+/// order: each file's findings only grow at their end while it is read.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct FindingLayout {
+    pub run: u32,
+    /// The run's report holds them (its list replaces the files' own).
+    pub report: bool,
+    /// Findings per file, in the order `all` lists them.
+    pub per_file: Vec<usize>,
+}
+
+impl FindingLayout {
+    /// Whether `next` holds this layout's findings at the same places within
+    /// each file, and perhaps more after them.
+    pub fn grows_into(&self, next: &FindingLayout) -> bool {
+        self.run == next.run
+            && self.report == next.report
+            && self.per_file.len() == next.per_file.len()
+            && self.per_file.iter().zip(&next.per_file).all(|(old, new)| old <= new)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     Idle,
@@ -483,6 +505,15 @@ impl Scan {
             Some(r) => r.findings.len(),
             None => self.files.iter().filter_map(|f| f.scan.as_ref()).map(|s| s.findings().len()).sum(),
         }
+    }
+
+    /// Where [`Self::findings`] takes them from.
+    pub fn finding_layout(&self) -> FindingLayout {
+        let per_file = match &self.report {
+            Some(r) => vec![r.findings.len()],
+            None => self.files.iter().map(|f| f.scan.as_ref().map_or(0, |s| s.findings().len())).collect(),
+        };
+        FindingLayout { run: self.run, report: self.report.is_some(), per_file }
     }
 
     /// Every finding so far, in file order.

@@ -37,6 +37,7 @@ pub fn app() -> Html {
     let ready_workers = use_state(|| 0usize);
     let filter = use_state(Filter::default);
     let sort = use_state(|| (SortKey::Time, true));
+    let shown_order = use_mut_ref(findings::ShownOrder::default);
     let zone = use_state(ShownZone::default);
     let selected = use_state(|| None::<usize>);
     let full_event = use_state(|| FullEvent::Loading);
@@ -437,7 +438,8 @@ pub fn app() -> Html {
     let phase = s.phase;
     let all = s.findings();
     let (sort_key, ascending) = *sort;
-    let shown = findings::visible(&all, &filter, sort_key, ascending);
+    let mut shown_order = shown_order.borrow_mut();
+    let shown = shown_order.update(&all, &s.finding_layout(), &filter, sort_key, ascending);
     super::set_shown_zone(*zone);
     let on_zone = {
         let zone = zone.clone();
@@ -693,7 +695,7 @@ pub fn app() -> Html {
                     if phase == Phase::Done && *show_incidents {
                         { super::incidents::table(s.report.as_ref().map_or(&[][..], |r| &r.incidents[..]), &all, filter.range, on_open) }
                     } else {
-                        { findings::table(&all, &shown, sort_key, ascending, *first_row, on_sort, on_open, on_scroll) }
+                        { findings::table(&all, shown, sort_key, ascending, *first_row, on_sort, on_open, on_scroll) }
                     }
                 </section>
             }
