@@ -38,6 +38,7 @@ pub fn app() -> Html {
     let filter = use_state(Filter::default);
     let sort = use_state(|| (SortKey::Time, true));
     let shown_order = use_mut_ref(findings::ShownOrder::default);
+    let groups_so_far = use_mut_ref(findings::GroupsSoFar::default);
     let zone = use_state(ShownZone::default);
     let selected = use_state(|| None::<usize>);
     let full_event = use_state(|| FullEvent::Loading);
@@ -578,17 +579,13 @@ pub fn app() -> Html {
         let filter = filter.clone();
         Callback::from(move |f: Filter| filter.set(f))
     };
-    let groups = findings::groups(&all, &Filter { analytic: String::new(), ..(*filter).clone() });
+    let layout = s.finding_layout();
+    let mut groups_so_far = groups_so_far.borrow_mut();
+    let groups = groups_so_far.groups(&all, &layout, &Filter { analytic: String::new(), ..(*filter).clone() });
     // The analytic filter lists the rules that fired (a pack has thousands).
     let analytics: Vec<(String, String)> = groups.iter().map(|g| (g.analytic_id.clone(), g.title.clone())).collect();
     let builtin_ids: Vec<String> = s.rules().analytics().filter(|a| a.source == "builtin").map(|a| a.id.clone()).collect();
-    let computers: Vec<String> = all
-        .iter()
-        .filter_map(|f| f.computer.as_deref())
-        .collect::<std::collections::BTreeSet<&str>>()
-        .into_iter()
-        .map(String::from)
-        .collect();
+    let computers = groups_so_far.computers(&all, &layout);
     let detail = selected.and_then(|i| all.get(i).map(|f| (*f).clone())).map(|f| {
         let info = s.rules().analytics().find(|a| *a.id == *f.analytic_id).cloned();
         html! { <Detail finding={f} event={(*full_event).clone()} analytic={info} on_close={on_close.clone()}

@@ -3,6 +3,7 @@
 use crate::state::FindingLayout;
 use evtx_triage::report::Finding;
 use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
 use yew::prelude::*;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -108,9 +109,12 @@ impl ShownOrder {
         self.order = match reusable {
             Some((last, ..)) if *last == *layout => return &self.order,
             Some((last, ..)) => {
-                let moved = moved_indexes(&std::mem::take(&mut self.order), &last.per_file, &layout.per_file);
-                let new = new_indexes(&last.per_file, &layout.per_file).filter(|&i| filter.keeps(all[i]));
-                merge(all, moved, sorted(all, new, sort, ascending), sort, ascending)
+                let mut order = std::mem::take(&mut self.order);
+                if starts(&last.per_file) != starts(&layout.per_file) {
+                    order = moved_indexes(&order, &last.per_file, &layout.per_file);
+                }
+                let new = sorted(all, new_indexes(&last.per_file, &layout.per_file).filter(|&i| filter.keeps(all[i])), sort, ascending);
+                merge_in(all, order, new, sort, ascending)
             }
             None => visible(all, filter, sort, ascending),
         };
@@ -142,6 +146,26 @@ fn moved_indexes(order: &[usize], old: &[usize], new: &[usize]) -> Vec<usize> {
 fn new_indexes<'a>(old: &'a [usize], new: &'a [usize]) -> impl Iterator<Item = usize> + 'a {
     let to = starts(new);
     (0..new.len()).flat_map(move |file| to[file] + old[file]..to[file] + new[file])
+}
+
+/// `new` merged into `order` (both sorted). The old findings before the
+/// first new one stay where they are: in a log written in time order the
+/// new findings go at or near the end, and a redraw costs what came since,
+/// not every finding (merging all of them at each redraw cost as much as sorting).
+fn merge_in(all: &[&Finding], mut order: Vec<usize>, new: Vec<usize>, sort: SortKey, ascending: bool) -> Vec<usize> {
+    let Some(&first) = new.first() else { return order };
+    let first = (sort_key(all[first], sort), first);
+    let stays = order.partition_point(|&i| {
+        let old = (sort_key(all[i], sort), i);
+        if ascending {
+            old < first
+        } else {
+            old > first
+        }
+    });
+    let tail = order.split_off(stays);
+    order.extend(merge(all, tail, new, sort, ascending));
+    order
 }
 
 /// Two sorted lists of indexes as one, in the order [`sorted`] gives.
@@ -362,9 +386,14 @@ pub struct RuleGroup {
 
 /// The findings grouped by rule, worst level first, then most findings.
 pub fn groups(all: &[&Finding], filter: &Filter) -> Vec<RuleGroup> {
-    let mut by_rule: std::collections::BTreeMap<&str, RuleGroup> = std::collections::BTreeMap::new();
-    for f in all.iter().filter(|f| filter.keeps(f)) {
-        let g = by_rule.entry(&*f.analytic_id).or_insert_with(|| RuleGroup {
+    let mut by_rule = BTreeMap::new();
+    all.iter().filter(|f| filter.keeps(f)).for_each(|f| add_to_group(&mut by_rule, f));
+    sorted_groups(&by_rule)
+}
+
+fn add_to_group(by_rule: &mut BTreeMap<String, RuleGroup>, f: &Finding) {
+    if !by_rule.contains_key(&*f.analytic_id) {
+        let group = RuleGroup {
             analytic_id: f.analytic_id.to_string(),
             title: f.analytic_title.to_string(),
             level: f.level.as_deref().map(String::from),
@@ -372,23 +401,29 @@ pub fn groups(all: &[&Finding], filter: &Filter) -> Vec<RuleGroup> {
             first: None,
             last: None,
             computers: Vec::new(),
-        });
-        g.count += 1;
-        if let Some(t) = &f.time_created {
-            if g.first.as_ref().is_none_or(|x| t < x) {
-                g.first = Some(t.clone());
-            }
-            if g.last.as_ref().is_none_or(|x| t > x) {
-                g.last = Some(t.clone());
-            }
+        };
+        by_rule.insert(f.analytic_id.to_string(), group);
+    }
+    let g = by_rule.get_mut(&*f.analytic_id).expect("just added");
+    g.count += 1;
+    if let Some(t) = &f.time_created {
+        if g.first.as_ref().is_none_or(|x| t < x) {
+            g.first = Some(t.clone());
         }
-        if let Some(c) = &f.computer {
-            if !g.computers.iter().any(|known| **known == **c) {
-                g.computers.push(c.to_string());
-            }
+        if g.last.as_ref().is_none_or(|x| t > x) {
+            g.last = Some(t.clone());
         }
     }
-    let mut out: Vec<RuleGroup> = by_rule.into_values().collect();
+    // Sorted, so that findings folded in any order give the same list.
+    if let Some(c) = f.computer.as_deref() {
+        if let Err(at) = g.computers.binary_search_by(|known| known.as_str().cmp(c)) {
+            g.computers.insert(at, c.to_string());
+        }
+    }
+}
+
+fn sorted_groups(by_rule: &BTreeMap<String, RuleGroup>) -> Vec<RuleGroup> {
+    let mut out: Vec<RuleGroup> = by_rule.values().cloned().collect();
     out.sort_by(|a, b| {
         level_rank(b.level.as_deref())
             .cmp(&level_rank(a.level.as_deref()))
@@ -396,6 +431,59 @@ pub fn groups(all: &[&Finding], filter: &Filter) -> Vec<RuleGroup> {
             .then(a.analytic_id.cmp(&b.analytic_id))
     });
     out
+}
+
+/// The rule groups and the computers of a run's findings, kept from one
+/// redraw to the next as [`ShownOrder`] keeps the order: a redraw folds in
+/// only the findings that came since (made from every finding at each
+/// redraw, they cost about as much as the order did).
+#[derive(Default)]
+pub struct GroupsSoFar {
+    groups_for: Option<(FindingLayout, Filter)>,
+    by_rule: BTreeMap<String, RuleGroup>,
+    computers_for: Option<FindingLayout>,
+    computers: BTreeSet<String>,
+}
+
+impl GroupsSoFar {
+    /// [`groups`]' answer for `all` as `layout` places them.
+    pub fn groups(&mut self, all: &[&Finding], layout: &FindingLayout, filter: &Filter) -> Vec<RuleGroup> {
+        let last = self.groups_for.as_ref().filter(|(l, f)| f == filter && l.grows_into(layout)).map(|(l, _)| l);
+        let fold = to_fold(last, layout);
+        if last.is_none() {
+            self.by_rule.clear();
+        }
+        fold.filter(|&i| filter.keeps(all[i])).for_each(|i| add_to_group(&mut self.by_rule, all[i]));
+        self.groups_for = Some((layout.clone(), filter.clone()));
+        sorted_groups(&self.by_rule)
+    }
+
+    /// Every computer the findings name, sorted, once each.
+    pub fn computers(&mut self, all: &[&Finding], layout: &FindingLayout) -> Vec<String> {
+        let last = self.computers_for.as_ref().filter(|l| l.grows_into(layout));
+        let fold = to_fold(last, layout);
+        if last.is_none() {
+            self.computers.clear();
+        }
+        for f in fold.map(|i| all[i]) {
+            if let Some(c) = f.computer.as_deref().filter(|c| !self.computers.contains(*c)) {
+                self.computers.insert(c.to_string());
+            }
+        }
+        self.computers_for = Some(layout.clone());
+        self.computers.iter().cloned().collect()
+    }
+}
+
+/// The indexes of the findings to fold into what was made for `last` to
+/// bring it up to `layout`: those that came since, or all of them (`last`
+/// is `None`: start again).
+fn to_fold(last: Option<&FindingLayout>, layout: &FindingLayout) -> Box<dyn Iterator<Item = usize>> {
+    let total: usize = layout.per_file.iter().sum();
+    match last {
+        Some(last) => Box::new(new_indexes(&last.per_file, &layout.per_file).collect::<Vec<_>>().into_iter()),
+        None => Box::new(0..total),
+    }
 }
 
 /// The per-rule table: a row opens that rule's findings; user rules can be switched off.
@@ -446,7 +534,8 @@ mod tests {
 
     /// Two files whose findings come in pieces, some with equal times: after
     /// each piece the kept order equals a sort from scratch, for every key
-    /// and direction, with and without a filter.
+    /// and direction, with and without a filter; so do the rule groups and
+    /// the computers folded piece by piece.
     #[test]
     fn an_order_kept_across_redraws_equals_a_full_sort() {
         let times = ["2024-01-01T00:00:03Z", "2024-01-01T00:00:01Z", "2024-01-01T00:00:02Z", "2024-01-01T00:00:01Z"];
@@ -459,12 +548,15 @@ mod tests {
         for filter in &filters {
             for sort in keys {
                 for ascending in [true, false] {
-                    let mut order = ShownOrder::default();
+                    let (mut order, mut so_far) = (ShownOrder::default(), GroupsSoFar::default());
                     for (a, b) in pieces {
                         let all: Vec<&Finding> = file_a[..a].iter().chain(&file_b[..b]).collect();
                         let layout = FindingLayout { run: 1, report: false, per_file: vec![a, b] };
                         let kept = order.update(&all, &layout, filter, sort, ascending).to_vec();
                         assert_eq!(kept, visible(&all, filter, sort, ascending), "{sort:?} {ascending} {filter:?} at {a}+{b}");
+                        assert_eq!(so_far.groups(&all, &layout, filter), groups(&all, filter), "{filter:?} at {a}+{b}");
+                        let computers: BTreeSet<String> = all.iter().filter_map(|f| f.computer.as_deref().map(String::from)).collect();
+                        assert_eq!(so_far.computers(&all, &layout), computers.into_iter().collect::<Vec<_>>());
                     }
                 }
             }
