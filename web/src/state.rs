@@ -22,8 +22,9 @@ pub struct StoriesToTell {
     pub index: std::rc::Rc<RunIndex>,
 }
 
-/// Where a run's findings come from, as [`ShownOrder`] must know to reuse an
-/// order: each file's findings only grow at their end while it is read.
+/// Where a run's findings come from, as the findings table must know to
+/// reuse what it made for the last redraw (`components::findings::ShownOrder`):
+/// each file's findings only grow at their end while it is read.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct FindingLayout {
     pub run: u32,

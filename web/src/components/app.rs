@@ -439,8 +439,9 @@ pub fn app() -> Html {
     let phase = s.phase;
     let all = s.findings();
     let (sort_key, ascending) = *sort;
+    let layout = s.finding_layout();
     let mut shown_order = shown_order.borrow_mut();
-    let shown = shown_order.update(&all, &s.finding_layout(), &filter, sort_key, ascending);
+    let shown = shown_order.update(&all, &layout, &filter, sort_key, ascending);
     super::set_shown_zone(*zone);
     let on_zone = {
         let zone = zone.clone();
@@ -579,7 +580,6 @@ pub fn app() -> Html {
         let filter = filter.clone();
         Callback::from(move |f: Filter| filter.set(f))
     };
-    let layout = s.finding_layout();
     let mut groups_so_far = groups_so_far.borrow_mut();
     let groups = groups_so_far.groups(&all, &layout, &Filter { analytic: String::new(), ..(*filter).clone() });
     // The analytic filter lists the rules that fired (a pack has thousands).
