@@ -449,11 +449,11 @@ impl GroupsSoFar {
     /// [`groups`]' answer for `all` as `layout` places them.
     pub fn groups(&mut self, all: &[&Finding], layout: &FindingLayout, filter: &Filter) -> Vec<RuleGroup> {
         let last = self.groups_for.as_ref().filter(|(l, f)| f == filter && l.grows_into(layout)).map(|(l, _)| l);
-        let fold = to_fold(last, layout);
+        let folded = folded_per_file(last, layout);
         if last.is_none() {
             self.by_rule.clear();
         }
-        fold.filter(|&i| filter.keeps(all[i])).for_each(|i| add_to_group(&mut self.by_rule, all[i]));
+        new_indexes(&folded, &layout.per_file).filter(|&i| filter.keeps(all[i])).for_each(|i| add_to_group(&mut self.by_rule, all[i]));
         self.groups_for = Some((layout.clone(), filter.clone()));
         sorted_groups(&self.by_rule)
     }
@@ -461,11 +461,11 @@ impl GroupsSoFar {
     /// Every computer the findings name, sorted, once each.
     pub fn computers(&mut self, all: &[&Finding], layout: &FindingLayout) -> Vec<String> {
         let last = self.computers_for.as_ref().filter(|l| l.grows_into(layout));
-        let fold = to_fold(last, layout);
+        let folded = folded_per_file(last, layout);
         if last.is_none() {
             self.computers.clear();
         }
-        for f in fold.map(|i| all[i]) {
+        for f in new_indexes(&folded, &layout.per_file).map(|i| all[i]) {
             if let Some(c) = f.computer.as_deref().filter(|c| !self.computers.contains(*c)) {
                 self.computers.insert(c.to_string());
             }
@@ -475,15 +475,10 @@ impl GroupsSoFar {
     }
 }
 
-/// The indexes of the findings to fold into what was made for `last` to
-/// bring it up to `layout`: those that came since, or all of them (`last`
-/// is `None`: start again).
-fn to_fold(last: Option<&FindingLayout>, layout: &FindingLayout) -> Box<dyn Iterator<Item = usize>> {
-    let total: usize = layout.per_file.iter().sum();
-    match last {
-        Some(last) => Box::new(new_indexes(&last.per_file, &layout.per_file).collect::<Vec<_>>().into_iter()),
-        None => Box::new(0..total),
-    }
+/// How many findings of each file are folded in already: those `last` was
+/// made for, or none (`last` is `None`: start again).
+fn folded_per_file(last: Option<&FindingLayout>, layout: &FindingLayout) -> Vec<usize> {
+    last.map_or_else(|| vec![0; layout.per_file.len()], |l| l.per_file.clone())
 }
 
 /// The per-rule table: a row opens that rule's findings; user rules can be switched off.
