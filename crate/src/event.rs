@@ -89,6 +89,7 @@ impl EventView {
         EventView { fields: Value::Object(fields) }
     }
 
+    /// Reads the fields of [`BASIC_FIELDS`].
     pub fn basics(&self) -> SystemBasics {
         let text = |k: &str| self.fields.get(k).and_then(scalar_text);
         SystemBasics {
@@ -106,6 +107,9 @@ impl EventView {
         self.fields.get(name).and_then(scalar_text)
     }
 }
+
+/// The fields [`EventView::basics`] reads.
+pub const BASIC_FIELDS: &[&str] = &["EventID", "EventRecordID", "TimeCreated", "Computer", "Channel", "Provider_Name"];
 
 /// The System fields that are numbers in an EVTX record.
 const SYSTEM_NUMBERS: &[&str] =

@@ -155,7 +155,13 @@ pub const SEARCH_COLUMNS: &[&str] = &["file", "event_record_id", "event_id", "ti
 
 /// A search hit as one JSON line.
 pub fn search_jsonl_line(hit: &crate::query::SearchHit) -> String {
-    serde_json::to_string(hit).expect("a hit serializes") + "\n"
+    let mut line = serde_json::to_string(hit).expect("a hit serializes");
+    // The event last, as the JSON text it is.
+    line.pop();
+    line.push_str(",\"event\":");
+    line.push_str(hit.event.get());
+    line.push_str("}\n");
+    line
 }
 
 /// The header line of a search's CSV.

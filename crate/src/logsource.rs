@@ -187,6 +187,15 @@ impl EventSource {
 }
 
 impl Scope {
+    /// The fields besides Channel and EventID that tell whether a record is in scope.
+    pub fn condition_fields(&self) -> impl Iterator<Item = &str> {
+        let sources = match self {
+            Scope::AnyWindowsEvent => &[][..],
+            Scope::Sources(sources) => &sources[..],
+        };
+        sources.iter().flat_map(|s| s.conditions.iter().map(|(field, _)| field.as_str()))
+    }
+
     /// Whether a record of this channel and EventID, with these flat fields, is in scope.
     pub fn admits(&self, channel: Option<&str>, event_id: Option<u64>, fields: &Value) -> bool {
         match self {

@@ -425,7 +425,9 @@ pub struct SearchHit {
     pub channel: Option<String>,
     /// How the record was read when it is no live record (carved from slack, cut short).
     pub recovery: Option<String>,
-    /// The full event, read again from the file (or `{"error": ...}`).
+    /// The full event, read again from the file (or `{"error": ...}`); put
+    /// in a line as it is (see `export::search_jsonl_line`), not serialized.
+    #[serde(skip)]
     pub event: crate::reread::EventText,
 }
 
@@ -453,6 +455,22 @@ impl SearchHit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_query_of_system_fields_alone_needs_only_those_without_stories() {
+        let fields = |q: &str| Query::parse(q).unwrap().rule_set().unwrap().without_stories().system_view_fields().map(<[String]>::to_vec);
+        assert_eq!(fields("EventID:1"), Some(vec!["EventID".to_string()]));
+        assert_eq!(
+            fields("Channel:Security -EventID:4624 Computer:ws1"),
+            Some(vec!["Channel".into(), "Computer".into(), "EventID".into()])
+        );
+        // `computer` as typed may be an EventData field's name too.
+        assert_eq!(fields("computer:ws1"), None);
+        assert_eq!(fields("EventID:1 Image:*cmd.exe"), None);
+        assert_eq!(fields("EventID:1 powershell"), None);
+        let with_stories = Query::parse("EventID:1").unwrap().rule_set().unwrap();
+        assert_eq!(with_stories.system_view_fields(), None);
+    }
 
     fn terms(q: &str) -> Vec<(bool, Option<String>, String)> {
         Query::parse(q).unwrap().terms.into_iter().map(|t| (t.negated, t.field, t.value)).collect()

@@ -97,6 +97,11 @@ const SYSTEM_FIELDS: &[(&str, Option<&str>, &str)] = &[
     ("Security", Some("UserID"), "UserID"),
 ];
 
+/// Whether `field` is a System field of the view (one of [`SYSTEM_FIELDS`]).
+pub fn is_system_field(field: &str) -> bool {
+    SYSTEM_FIELDS.iter().any(|&(_, _, name)| name == field)
+}
+
 /// The plans of one chunk's templates, by definition offset (`None`: a
 /// template this module does not read).
 #[derive(Default)]
@@ -110,17 +115,7 @@ impl ChunkViews {
     /// The view of the record at `offset` (its `size` bytes) of `chunk`,
     /// or `None` to render it instead.
     pub fn view(&mut self, chunk: &[u8], offset: usize, size: usize) -> Option<EventView> {
-        let (start, end) = (offset + 24, (offset + size).checked_sub(4)?);
-        let (def, values) = instance_values(chunk, start, end, false)?;
-        let plan = self.plans.entry(def).or_insert_with(|| event_plan(chunk, def as usize).map(Rc::new)).clone()?;
-        let mut fields = Map::with_capacity(plan.system.len() + 32);
-        for f in &plan.system {
-            let left_out = f.dependency.is_some_and(|d| values.get(d as usize).is_none_or(|&v| is_null(v)));
-            // An empty value leaves the field out of the JSON (`null`, or no attribute).
-            if let Some(value) = if left_out { None } else { value_of(chunk, &f.source, &values)? } {
-                fields.insert(f.field.into(), value);
-            }
-        }
+        let (plan, values, mut fields) = self.system_part(chunk, offset, size, |_| true)?;
         match &plan.data {
             Data::None => {}
             Data::Fields(data) => add_data(&mut fields, chunk, data, &values)?,
@@ -140,6 +135,33 @@ impl ChunkViews {
         }
         Some(EventView::from_fields(fields))
     }
+
+    /// The view of the record's System fields alone, when it has each of
+    /// `needed`: for rules that read only those, it is as good as the whole
+    /// view (a data field never takes the place of a System field the record
+    /// has). `None` to read the whole view instead.
+    /// Besides `needed`, only the fields [`EventView::basics`] reads are read.
+    pub fn system_view(&mut self, chunk: &[u8], offset: usize, size: usize, needed: &[String]) -> Option<EventView> {
+        let wanted = |field: &str| crate::event::BASIC_FIELDS.contains(&field) || needed.iter().any(|n| n == field);
+        let (_, _, fields) = self.system_part(chunk, offset, size, wanted)?;
+        needed.iter().all(|f| fields.contains_key(f)).then(|| EventView::from_fields(fields))
+    }
+
+    /// The record's template plan, its values, and the System fields `wanted`.
+    fn system_part(&mut self, chunk: &[u8], offset: usize, size: usize, wanted: impl Fn(&str) -> bool) -> Option<SystemPart> {
+        let (start, end) = (offset + 24, (offset + size).checked_sub(4)?);
+        let (def, values) = instance_values(chunk, start, end, false)?;
+        let plan = self.plans.entry(def).or_insert_with(|| event_plan(chunk, def as usize).map(Rc::new)).clone()?;
+        let mut fields = Map::with_capacity(plan.system.len() + 32);
+        for f in plan.system.iter().filter(|f| wanted(f.field)) {
+            let left_out = f.dependency.is_some_and(|d| values.get(d as usize).is_none_or(|&v| is_null(v)));
+            // An empty value leaves the field out of the JSON (`null`, or no attribute).
+            if let Some(value) = if left_out { None } else { value_of(chunk, &f.source, &values)? } {
+                fields.insert(f.field.into(), value);
+            }
+        }
+        Some((plan, values, fields))
+    }
 }
 
 /// Adds the EventData fields; earlier names win, as in the view (a System
@@ -157,6 +179,9 @@ fn add_data(fields: &mut Map<String, Value>, chunk: &[u8], data: &[(String, Sour
 
 /// A substitution value: its type, and where its bytes start and end in the chunk.
 type Substitution = (u8, usize, usize);
+
+/// A record's template plan, its values, and its System fields read so far.
+type SystemPart = (Rc<Plan>, Vec<Substitution>, Map<String, Value>);
 
 /// A source's value as the JSON has it: `Some(None)` when empty (as the
 /// renderer decides it), `None` when this module cannot tell.

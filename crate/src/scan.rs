@@ -279,7 +279,7 @@ fn analyze_records(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis
             let present = literals_in(q.offset, q.offset + q.size);
             rules.record_may_match(q.channel.as_deref(), q.event_id, &present).then_some(present)
         };
-        match quick_views(raw, records, &mut views, needs_view) {
+        match quick_views(raw, rules, records, &mut views, needs_view) {
             Ok(viewed) => {
                 let marks = add_quick_chunk(file, raw, rules, records, viewed, &mut out);
                 if let Some(plan) = &plan {
@@ -366,7 +366,9 @@ fn analyze_records(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis
         // record (an intact chunk), else rendered. Without quick statistics
         // a record is rendered either way, so a damaged one fails the same
         // way whether or not a rule needs it.
-        let quick_view = known.filter(|_| candidate).and_then(|q| ready.remove(&start).or_else(|| views.view(&raw.data, start, q.size)));
+        let quick_view = known
+            .filter(|_| candidate)
+            .and_then(|q| ready.remove(&start).or_else(|| candidate_view(&mut views, &raw.data, start, q.size, rules)));
         let view = match quick_view.map_or_else(|| view_of(record), Ok) {
             Ok(view) => view,
             Err(e) => {
@@ -401,11 +403,24 @@ struct QuickView {
     view: EventView,
 }
 
+/// A candidate record's view from its template values: of its System fields
+/// alone when they are all the rules read (see `RuleSet::system_view_fields`).
+fn candidate_view(
+    views: &mut crate::quick_view::ChunkViews,
+    chunk: &[u8],
+    offset: usize,
+    size: usize,
+    rules: &RuleSet,
+) -> Option<EventView> {
+    rules.system_view_fields().and_then(|needed| views.system_view(chunk, offset, size, needed)).or_else(|| views.view(chunk, offset, size))
+}
+
 /// The views of the records for which `needs_view` gives their literals
 /// (`Some`): all of them, or `Err` with those read before the first that the
 /// quick view gives up on.
 fn quick_views(
     raw: &RawChunk,
+    rules: &RuleSet,
     records: &[QuickRecord],
     views: &mut crate::quick_view::ChunkViews,
     needs_view: impl Fn(&QuickRecord) -> Option<Vec<usize>>,
@@ -413,7 +428,7 @@ fn quick_views(
     let mut viewed = Vec::new();
     for (index, q) in records.iter().enumerate() {
         let Some(present) = needs_view(q) else { continue };
-        match views.view(&raw.data, q.offset, q.size) {
+        match candidate_view(views, &raw.data, q.offset, q.size, rules) {
             Some(view) => viewed.push(QuickView { index, present, view }),
             None => return Err(viewed),
         }

@@ -8,6 +8,7 @@ mod support;
 
 use evtx_triage::event::EventView;
 use evtx_triage::query::Query;
+use evtx_triage::rules::RuleSet;
 use evtx_triage::scan::scan_bytes;
 use evtx_triage::writer::write_evtx;
 use serde_json::Value;
@@ -101,8 +102,7 @@ struct Found {
     skipped: u64,
 }
 
-fn search(dir: &Path, files: &[(PathBuf, Vec<u8>)], query: &Query) -> Found {
-    let rules = query.rule_set().unwrap();
+fn search(dir: &Path, files: &[(PathBuf, Vec<u8>)], query: &Query, rules: RuleSet) -> Found {
     let mut found = Found { live: Hits::new(), recovered: Hits::new(), chunks: 0, skipped: 0 };
     for (p, bytes) in files {
         let (report, findings, _) = scan_bytes(&rel(dir, p), bytes, &rules).finish();
@@ -114,6 +114,29 @@ fn search(dir: &Path, files: &[(PathBuf, Vec<u8>)], query: &Query) -> Found {
         }
     }
     found
+}
+
+/// What a hit line shows of each hit besides its event, in file order.
+type HitPlace = (String, u64, Option<u64>, Option<String>, Option<String>, Option<String>, Option<String>);
+
+fn hit_places(dir: &Path, files: &[(PathBuf, Vec<u8>)], query: &Query, rules: RuleSet) -> Vec<HitPlace> {
+    let mut out = Vec::new();
+    for (p, bytes) in files {
+        let (_, findings, _) = scan_bytes(&rel(dir, p), bytes, &rules).finish();
+        out.extend(findings.iter().filter(|f| query.admits(f)).map(|f| {
+            let text = |t: &Option<evtx_triage::intern::SharedText>| t.as_deref().map(str::to_string);
+            (
+                f.file.to_string(),
+                f.event_record_id,
+                f.event_id,
+                f.time_created.clone(),
+                text(&f.computer),
+                text(&f.channel),
+                f.recovery_text(),
+            )
+        }));
+    }
+    out
 }
 
 type Filter = fn(&Event) -> bool;
@@ -163,7 +186,10 @@ fn every_query_finds_exactly_what_an_independent_filter_finds() {
     for (text, filter) in CASES {
         let query = Query::parse(text).unwrap();
         let want: Hits = events.iter().filter(|e| filter(e)).map(|e| (e.file.clone(), e.view.basics().event_record_id.unwrap())).collect();
-        let found = search(&dir, &files, &query);
+        let found = search(&dir, &files, &query, query.rule_set().unwrap());
+        // As the CLI runs it: without stories, a query of System fields reads those alone.
+        let with_stories = hit_places(&dir, &files, &query, query.rule_set().unwrap());
+        assert_eq!(hit_places(&dir, &files, &query, query.rule_set().unwrap().without_stories()), with_stories, "{text}: without stories");
         let got = found.live;
         println!(
             "{:>6} events (+{:>2} recovered)  {:>3} of {} chunks skipped  {text}",
@@ -189,7 +215,7 @@ fn the_prefilter_skips_chunks_and_changes_nothing() {
     let files: Vec<(PathBuf, Vec<u8>)> = evtx_files(&dir).into_iter().map(|p| (p.clone(), std::fs::read(&p).unwrap())).collect();
     for text in [r"TargetImage:*\lsass.exe", "powershell", r#""cmd.exe /c" -EventID:4688"#] {
         let query = Query::parse(text).unwrap();
-        let found = search(&dir, &files, &query);
+        let found = search(&dir, &files, &query, query.rule_set().unwrap());
         assert!(found.skipped * 2 > found.chunks, "{text}: {} of {} chunks skipped", found.skipped, found.chunks);
         let hits: Hits = found.live.union(&found.recovered).cloned().collect();
         let rules = query.rule_set().unwrap().exhaustive();
