@@ -136,15 +136,16 @@ impl ChunkViews {
         Some(EventView::from_fields(fields))
     }
 
-    /// The view of the record's System fields alone, when it has each of
-    /// `needed`: for rules that read only those, it is as good as the whole
-    /// view (a data field never takes the place of a System field the record
-    /// has). `None` to read the whole view instead.
-    /// Besides `needed`, only the fields [`EventView::basics`] reads are read.
+    /// The view of the record's System fields alone: `needed` and those
+    /// [`EventView::basics`] reads. For rules that read only those, it is as
+    /// good as the whole view when the record has each of them (a data field
+    /// never takes the place of a System field the record has). `None` when
+    /// one is missing, to read the whole view instead.
     pub fn system_view(&mut self, chunk: &[u8], offset: usize, size: usize, needed: &[String]) -> Option<EventView> {
         let wanted = |field: &str| crate::event::BASIC_FIELDS.contains(&field) || needed.iter().any(|n| n == field);
         let (_, _, fields) = self.system_part(chunk, offset, size, wanted)?;
-        needed.iter().all(|f| fields.contains_key(f)).then(|| EventView::from_fields(fields))
+        let has_all = crate::event::BASIC_FIELDS.iter().all(|f| fields.contains_key(*f)) && needed.iter().all(|f| fields.contains_key(f));
+        has_all.then(|| EventView::from_fields(fields))
     }
 
     /// The record's template plan, its values, and the System fields `wanted`.

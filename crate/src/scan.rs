@@ -689,6 +689,9 @@ fn template_definitions(chunk: &[u8]) -> Vec<(usize, usize)> {
     ranges
 }
 
+/// Where a finding's process image is, after its analytic's own field.
+const PROCESS_FIELDS: [&str; 4] = ["SourceImage", "Image", "NewProcessName", "ProcessName"];
+
 pub(crate) fn make_finding(
     file: &str,
     chunk: u64,
@@ -709,12 +712,13 @@ pub(crate) fn make_finding(
             snippet.insert(k.clone(), v.clone());
         }
     }
-    let process_field = info.source_process_field.clone();
-    let source_process = process_field
-        .iter()
-        .map(String::as_str)
-        .chain(["SourceImage", "Image", "NewProcessName", "ProcessName"])
-        .find_map(|f| view.field_text(f));
+    // The process is read from EventData, which a run without stories may not
+    // have read (see `RuleSet::system_view_fields`): its findings go without it.
+    let process_field = info.source_process_field.clone().filter(|_| rules.stories());
+    let source_process = match rules.stories() {
+        true => process_field.iter().map(String::as_str).chain(PROCESS_FIELDS).find_map(|f| view.field_text(f)),
+        false => None,
+    };
     if let Some(field) = &process_field {
         if let Some(v) = view.fields.get(field).filter(|_| !is_matched(field)) {
             snippet.insert(field.clone(), v.clone());
