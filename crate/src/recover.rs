@@ -161,6 +161,34 @@ impl ChunkPlan {
     }
 }
 
+/// A copy of an intact chunk (one with no plan, 64 KiB) in which each record
+/// at an offset `keep` refuses is an empty fragment: the parser builds every
+/// record it walks, and the one byte that starts a record's template instance,
+/// set to the end-of-fragment token, makes that nothing. The instance's other
+/// bytes stay, so the templates and names it defines inline are still there
+/// for the records kept. The walk goes by the records' sizes and stops at
+/// anything it does not expect (the records after it are simply all built).
+pub fn only_records_built(chunk: &[u8], keep: impl Fn(usize) -> bool) -> Vec<u8> {
+    const FRAGMENT_HEADER: [u8; 4] = [0x0f, 1, 1, 0];
+    const TEMPLATE_INSTANCE: u8 = 0x0c;
+    const END_OF_FRAGMENT: u8 = 0x00;
+    let mut copy = bytes_to_parse(None, chunk);
+    let free = (u32_at(&copy, 48) as usize).min(CHUNK_SIZE);
+    let mut at = CHUNK_HEADER;
+    while at + MIN_RECORD < free && &copy[at..at + 4] == RECORD_MAGIC {
+        let size = u32_at(&copy, at + 4) as usize;
+        if size < MIN_RECORD + 4 || at + size > free {
+            break;
+        }
+        let fragment = at + RECORD_HEADER;
+        if !keep(at) && copy[fragment..fragment + 4] == FRAGMENT_HEADER && copy[fragment + 4] == TEMPLATE_INSTANCE {
+            copy[fragment + 4] = END_OF_FRAGMENT;
+        }
+        at += size;
+    }
+    copy
+}
+
 /// What the parser reads of a chunk: its plan's repaired copy, or the chunk
 /// itself, padded to the 64 KiB buffer the `evtx` parser wants.
 pub fn bytes_to_parse(plan: Option<&ChunkPlan>, chunk: &[u8]) -> Vec<u8> {

@@ -73,13 +73,18 @@ pub fn event_text(event: &Value) -> EventText {
 /// took half its time (1 GiB bench log, `EventID:1`).
 pub fn events_in_chunk_at(chunk_bytes: &[u8], chunk: u64, offsets: &[u64]) -> Result<Vec<Result<EventText, RereadError>>, RereadError> {
     let fail = |what: String| RereadError(format!("chunk {chunk}: {what}"));
+    let start = chunk_start(chunk);
+    let wanted: std::collections::HashSet<u64> = offsets.iter().copied().collect();
     let plan = crate::recover::plan(chunk_bytes);
-    let data = crate::recover::bytes_to_parse(plan.as_ref(), chunk_bytes);
+    // Of an intact chunk only the records asked for are built: the others were
+    // 15 % of `search EventID:1`'s CPU (1 GiB bench log, 314,411 hits).
+    let data = match &plan {
+        None => crate::recover::only_records_built(chunk_bytes, |at| wanted.contains(&(start + at as u64))),
+        Some(plan) => crate::recover::bytes_to_parse(Some(plan), chunk_bytes),
+    };
     let mut parsed_chunk = EvtxChunkData::new(data, false).map_err(|e| fail(error_chain(&e)))?;
     let mut parsed = parsed_chunk.parse(crate::scan::settings_for(plan.as_ref())).map_err(|e| fail(error_chain(&e)))?;
-    let start = chunk_start(chunk);
     let mut found: std::collections::HashMap<u64, Result<EventText, RereadError>> = std::collections::HashMap::new();
-    let wanted: std::collections::HashSet<u64> = offsets.iter().copied().collect();
     for record in parsed.iter().flatten() {
         let offset = start + record.binxml_offset.saturating_sub(24);
         if wanted.contains(&offset) && !found.contains_key(&offset) {

@@ -380,3 +380,57 @@ fn the_cli_writes_each_hit_with_the_event_the_library_reads_again() {
         assert_eq!(g, w);
     }
 }
+
+/// Reading a few records of a chunk again builds only those (the others are
+/// emptied in a copy first): each event equals the one read with every record
+/// of the chunk built, on every chunk of the corpus.
+#[test]
+fn a_few_records_read_again_equal_them_read_with_all_the_others() {
+    let Some(dir) = corpus_dir("the partial re-read test") else { return };
+    let (mut chunks, mut emptied, mut compared) = (0, 0, 0);
+    for p in evtx_files(&dir) {
+        let bytes = std::fs::read(&p).unwrap();
+        for (index, chunk) in bytes.get(4096..).unwrap_or_default().chunks(65536).enumerate() {
+            let index = index as u64;
+            let start = evtx_triage::reread::chunk_start(index);
+            let Some(records) = evtx_triage::quick::chunk_records(chunk) else { continue };
+            let all: Vec<u64> = records.iter().map(|r| start + r.offset as u64).collect();
+            let Ok(every_one) = evtx_triage::reread::events_in_chunk_at(chunk, index, &all) else { continue };
+            // Every third record, and the last: templates defined in the records left out must still serve.
+            let few: Vec<u64> =
+                all.iter().copied().enumerate().filter(|(i, _)| i % 3 == 2 || *i + 1 == all.len()).map(|(_, o)| o).collect();
+            let some = evtx_triage::reread::events_in_chunk_at(chunk, index, &few).unwrap();
+            for (o, event) in few.iter().zip(some) {
+                let i = all.iter().position(|a| a == o).unwrap();
+                assert_eq!(event, every_one[i], "{}: chunk {index}, record at {o}", p.display());
+                compared += 1;
+            }
+            chunks += 1;
+            // Only an intact chunk (no records to recover) is read from an emptied copy.
+            emptied += usize::from(evtx_triage::recover::plan(chunk).is_none());
+        }
+    }
+    println!("{compared} records of {chunks} chunks compared, {emptied} chunks read from an emptied copy");
+    assert!(compared > 8_000 && emptied > 300, "only {compared} records of {emptied} emptied chunks compared");
+}
+
+/// The emptied copy builds only the records kept: the others render nothing
+/// of their event (a corpus log's first chunk; `write_evtx` writes no templates).
+#[test]
+fn the_records_left_out_of_a_re_read_are_not_built() {
+    let Some(dir) = corpus_dir("the emptied re-read test") else { return };
+    let log = std::fs::read(dir.join("attack-samples/Credential Access/sysmon_10_11_lsass_memdump.evtx")).unwrap();
+    let chunk = &log[4096..4096 + 65536];
+    let offsets: Vec<usize> = evtx_triage::quick::chunk_records(chunk).unwrap().iter().map(|r| r.offset).collect();
+    assert!(offsets.len() >= 3);
+    let copy = evtx_triage::recover::only_records_built(chunk, |at| at == offsets[1]);
+    let mut data = evtx::EvtxChunkData::new(copy, false).unwrap();
+    let mut parsed = data.parse(std::sync::Arc::new(evtx::ParserSettings::default())).unwrap();
+    let rendered: Vec<Option<String>> = parsed.iter().map(|r| r.ok().and_then(|r| r.into_json().ok()).map(|j| j.data)).collect();
+    assert_eq!(rendered.len(), offsets.len(), "every record is still walked");
+    let kept = rendered[1].as_deref().unwrap();
+    assert!(kept.contains("\"EventData\"") && kept.contains("\"Computer\""), "{kept}");
+    for left_out in rendered.iter().enumerate().filter(|(i, _)| *i != 1).map(|(_, r)| r) {
+        assert!(left_out.as_deref().is_none_or(|j| !j.contains("\"Computer\"")), "{left_out:?}");
+    }
+}
