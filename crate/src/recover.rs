@@ -161,13 +161,15 @@ impl ChunkPlan {
     }
 }
 
-/// A copy of an intact chunk (one with no plan, 64 KiB) in which each record
-/// at an offset `keep` refuses is an empty fragment: the parser builds every
+/// A copy of a chunk whose live records are as written (one with no plan, or
+/// one that only carves the slack; 64 KiB) in which each live record at an
+/// offset `keep` refuses is an empty fragment: the parser builds every
 /// record it walks, and the one byte that starts a record's template instance,
 /// set to the end-of-fragment token, makes that nothing. The instance's other
 /// bytes stay, so the templates and names it defines inline are still there
 /// for the records kept. The walk goes by the records' sizes and stops at
-/// anything it does not expect (the records after it are simply all built).
+/// anything it does not expect (the records after it are simply all built),
+/// and at the free space: the slack, which the parser may carve, is as it was.
 pub fn only_records_built(chunk: &[u8], keep: impl Fn(usize) -> bool) -> Vec<u8> {
     const FRAGMENT_HEADER: [u8; 4] = [0x0f, 1, 1, 0];
     const TEMPLATE_INSTANCE: u8 = 0x0c;
