@@ -167,26 +167,22 @@ impl ChunkPlan {
 /// record it walks, and the one byte that starts a record's template instance,
 /// set to the end-of-fragment token, makes that nothing. The instance's other
 /// bytes stay, so the templates and names it defines inline are still there
-/// for the records kept. The walk goes by the records' sizes and stops at
-/// anything it does not expect (the records after it are simply all built),
-/// and at the free space: the slack, which the parser may carve, is as it was.
+/// for the records kept. The walk by sizes (the plan's own) stops at anything
+/// it does not expect (the records after it are simply all built), and at the
+/// free space: the slack, which the parser may carve, is as it was.
 pub fn only_records_built(chunk: &[u8], keep: impl Fn(usize) -> bool) -> Vec<u8> {
     const FRAGMENT_HEADER: [u8; 4] = [0x0f, 1, 1, 0];
     const TEMPLATE_INSTANCE: u8 = 0x0c;
     const END_OF_FRAGMENT: u8 = 0x00;
     let mut copy = bytes_to_parse(None, chunk);
-    let free = (u32_at(&copy, 48) as usize).min(CHUNK_SIZE);
-    let mut at = CHUNK_HEADER;
-    while at + MIN_RECORD < free && &copy[at..at + 4] == RECORD_MAGIC {
-        let size = u32_at(&copy, at + 4) as usize;
-        if size < MIN_RECORD + 4 || at + size > free {
-            break;
-        }
-        let fragment = at + RECORD_HEADER;
-        if !keep(at) && copy[fragment..fragment + 4] == FRAGMENT_HEADER && copy[fragment + 4] == TEMPLATE_INSTANCE {
+    let free = (u32_at(&copy, 48) as usize).clamp(CHUNK_HEADER, CHUNK_SIZE);
+    // A record with a fragment header and a token before its trailing size.
+    let holds_a_token = |r: &&WalkedRecord| r.size >= RECORD_HEADER + FRAGMENT_HEADER.len() + 1 + 4;
+    for r in walk(&copy, free, false).records.iter().filter(holds_a_token).filter(|r| !keep(r.start)) {
+        let fragment = r.start + RECORD_HEADER;
+        if copy[fragment..fragment + 4] == FRAGMENT_HEADER && copy[fragment + 4] == TEMPLATE_INSTANCE {
             copy[fragment + 4] = END_OF_FRAGMENT;
         }
-        at += size;
     }
     copy
 }
