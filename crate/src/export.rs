@@ -155,13 +155,19 @@ pub const SEARCH_COLUMNS: &[&str] = &["file", "event_record_id", "event_id", "ti
 
 /// A search hit as one JSON line.
 pub fn search_jsonl_line(hit: &crate::query::SearchHit) -> String {
-    let mut line = serde_json::to_string(hit).expect("a hit serializes");
-    // The event last, as the JSON text it is.
-    line.pop();
-    line.push_str(",\"event\":");
-    line.push_str(hit.event.get());
-    line.push_str("}\n");
+    let mut line = String::new();
+    push_search_jsonl_line(&mut line, hit);
     line
+}
+
+/// [`search_jsonl_line`], put at the end of `out`.
+pub fn push_search_jsonl_line(out: &mut String, hit: &crate::query::SearchHit) {
+    let fields = serde_json::to_string(hit).expect("a hit serializes");
+    // The event last, as the JSON text it is.
+    out.push_str(&fields[..fields.len() - 1]);
+    out.push_str(",\"event\":");
+    out.push_str(hit.event.get());
+    out.push_str("}\n");
 }
 
 /// The header line of a search's CSV.

@@ -16,7 +16,8 @@
 //!   [`text_scan`]: JSON and XML exports read document by document, mapped
 //!   onto the same event view ([`doc_map`], [`xml_event`]).
 //! - [`integrity`]: EventRecordID gaps, time running backwards, cleared logs.
-//! - [`reread`]: one record's full event, read again from its chunk.
+//! - [`reread`]: one record's full event, read again from its chunk; [`chunk_json`]: chosen
+//!   records of intact chunks rendered as `evtx_dump` renders them.
 //! - [`index`]: each file's chunks by time, computer and GUID, built while scanning;
 //!   [`story`] / [`incident`] / [`context`]: a finding's process and the events
 //!   around it, read again from the chunks the index names.
@@ -30,6 +31,7 @@
 mod admission;
 pub mod analytics;
 pub mod attack;
+pub mod chunk_json;
 pub mod context;
 pub mod correlate;
 pub mod cut_record;

@@ -5,6 +5,7 @@
 //! the page. An EVTX record is parsed again from its one 64 KiB chunk; a
 //! record of a text export from its own bytes (`offset`, `length`).
 
+pub use crate::chunk_json::ChunkRequest;
 use crate::reader::{CHUNK_SIZE, FILE_HEADER_SIZE};
 use crate::report::Finding;
 use crate::scan::error_chain;
@@ -55,6 +56,11 @@ pub fn event_in_chunk(chunk_bytes: &[u8], chunk: u64, offset: u64) -> Result<Val
 pub struct EventText(String);
 
 impl EventText {
+    /// Text as `evtx` rendered it.
+    pub(crate) fn from_rendered(text: String) -> Self {
+        EventText(text)
+    }
+
     /// The JSON text.
     pub fn get(&self) -> &str {
         &self.0
@@ -72,6 +78,32 @@ pub fn event_text(event: &Value) -> EventText {
 /// As text: parsed into a tree and written out again, a search's events
 /// took half its time (1 GiB bench log, `EventID:1`).
 pub fn events_in_chunk_at(chunk_bytes: &[u8], chunk: u64, offsets: &[u64]) -> Result<Vec<Result<EventText, RereadError>>, RereadError> {
+    let request = ChunkRequest { index: chunk, bytes: chunk_bytes, offsets };
+    events_in_chunks_at(std::slice::from_ref(&request)).pop().expect("one chunk asked, one answered")
+}
+
+/// [`events_in_chunk_at`] for several chunks, which share `evtx`'s compiled
+/// programs ([`crate::chunk_json`]; 1 GiB bench log, `search EventID:1`:
+/// 3.8–4.0 → 3.7 CPU s, the chunks' records built one by one and then rendered).
+pub fn events_in_chunks_at(requests: &[ChunkRequest]) -> Vec<Result<Vec<Result<EventText, RereadError>>, RereadError>> {
+    let rendered = crate::chunk_json::render(requests);
+    requests
+        .iter()
+        .zip(rendered)
+        .map(|(r, events)| match events {
+            Some(events) => Ok(events),
+            None => events_in_chunk_record_by_record(r.bytes, r.index, r.offsets),
+        })
+        .collect()
+}
+
+/// [`events_in_chunk_at`] for a chunk [`crate::chunk_json`] does not serve:
+/// each record built, then rendered.
+fn events_in_chunk_record_by_record(
+    chunk_bytes: &[u8],
+    chunk: u64,
+    offsets: &[u64],
+) -> Result<Vec<Result<EventText, RereadError>>, RereadError> {
     let fail = |what: String| RereadError(format!("chunk {chunk}: {what}"));
     let start = chunk_start(chunk);
     let wanted: std::collections::HashSet<u64> = offsets.iter().copied().collect();

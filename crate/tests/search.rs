@@ -440,3 +440,58 @@ fn the_records_left_out_of_a_re_read_are_not_built() {
         assert!(left_out.as_deref().is_none_or(|j| !j.contains("\"Computer\"")), "{left_out:?}");
     }
 }
+
+/// Records read again through `evtx`'s whole-chunk renderer (several chunks to
+/// one parser, asked for in any order) equal each record built and rendered on
+/// its own by `evtx`, on every chunk of the corpus whose live records are as written.
+#[test]
+fn records_read_again_by_whole_chunks_equal_them_rendered_one_by_one() {
+    let Some(dir) = corpus_dir("the whole-chunk re-read test") else { return };
+    let (mut compared, mut chunks) = (0, 0);
+    for p in evtx_files(&dir) {
+        let bytes = std::fs::read(&p).unwrap();
+        // (chunk, its bytes, the records asked for, their events rendered one by one)
+        type Asked<'b> = (u64, &'b [u8], Vec<u64>, Vec<String>);
+        let mut asked: Vec<Asked> = Vec::new();
+        for (index, chunk) in bytes.get(4096..).unwrap_or_default().chunks(65536).enumerate() {
+            if !evtx_triage::recover::plan(chunk).is_none_or(|p| p.only_carves_slack()) {
+                continue;
+            }
+            let start = evtx_triage::reread::chunk_start(index as u64);
+            let Ok(mut data) = evtx::EvtxChunkData::new(evtx_triage::recover::bytes_to_parse(None, chunk), false) else { continue };
+            let Ok(mut parsed) = data.parse(std::sync::Arc::new(evtx::ParserSettings::default().num_threads(1))) else { continue };
+            // Every other record: the ones between are emptied in the copy rendered.
+            let (offsets, events): (Vec<u64>, Vec<String>) = parsed
+                .iter()
+                .flatten()
+                .enumerate()
+                .filter(|(i, _)| i % 2 == 0)
+                .filter_map(|(_, r)| Some((start + r.binxml_offset - 24, r.into_json().ok()?.data)))
+                .unzip();
+            if !offsets.is_empty() {
+                asked.push((index as u64, chunk, offsets, events));
+            }
+        }
+        // Last chunk first: the parser starts at the chunk with the oldest records and wraps around.
+        asked.reverse();
+        let requests: Vec<evtx_triage::chunk_json::ChunkRequest> = asked
+            .iter()
+            .map(|(index, bytes, offsets, _)| evtx_triage::chunk_json::ChunkRequest { index: *index, bytes, offsets })
+            .collect();
+        for ((index, _, offsets, expected), got) in asked.iter().zip(evtx_triage::chunk_json::render(&requests)) {
+            // A chunk whose rendering does not line up with the walk by sizes is read record by record.
+            let Some(got) = got else {
+                println!("{}: chunk {index} is not read by whole chunks", p.display());
+                continue;
+            };
+            for ((o, want), event) in offsets.iter().zip(expected).zip(got) {
+                let event = event.unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                assert_eq!(event.get(), want, "{}: chunk {index}, record at {o}", p.display());
+                compared += 1;
+            }
+            chunks += 1;
+        }
+    }
+    println!("{compared} records of {chunks} chunks compared");
+    assert!(compared > 9_000 && chunks > 500, "only {compared} records of {chunks} chunks compared");
+}

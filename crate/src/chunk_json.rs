@@ -1,0 +1,152 @@
+//! The JSON of chosen records of intact chunks, from `evtx`'s whole-chunk
+//! renderer: the one `evtx_dump` writes with. It renders each record
+//! straight from its bytes, with compiled programs that all the chunks of one
+//! parser share; an `EvtxChunk`'s records are each built first and then
+//! rendered, every chunk compiling its own programs. That renderer is reached
+//! only through a parser over a file, so the chunks are put behind a file
+//! header in one buffer.
+//!
+//! The records not asked for are emptied first ([`recover::emptied_copy`]),
+//! and what `evtx` renders is checked against the walk by sizes, record by
+//! record; a chunk that does not line up is left to [`crate::reread`]'s
+//! record-by-record reading.
+
+use crate::reader::{CHUNK_SIZE, FILE_HEADER_SIZE};
+use crate::recover;
+use crate::reread::{chunk_start, EventText, RereadError};
+use crate::scan::error_chain;
+use evtx::{EvtxChunkHeader, EvtxParser, ParserSettings, RenderedChunk, RenderedChunkItem};
+
+/// The records wanted of one chunk.
+pub struct ChunkRequest<'a> {
+    /// The chunk's number in its file.
+    pub index: u64,
+    /// Its bytes as the file holds them.
+    pub bytes: &'a [u8],
+    /// The file offsets of the records wanted.
+    pub offsets: &'a [u64],
+}
+
+/// The events of a chunk's wanted records, in the order asked.
+pub type ChunkEvents = Vec<Result<EventText, RereadError>>;
+
+/// Chunks rendered by one parser at most: 4 MiB of copies.
+const CHUNKS_PER_PARSER: usize = 64;
+
+/// For each request, its events, or `None` when this renderer cannot serve it:
+/// its live records are not as written (a plan repairs them), a wanted record
+/// is not one of them (a carved one), or what `evtx` rendered does not line up
+/// with the walk by sizes.
+pub fn render(requests: &[ChunkRequest]) -> Vec<Option<ChunkEvents>> {
+    let prepared: Vec<Option<Prepared>> = requests.iter().map(prepare).collect();
+    let mut out: Vec<Option<ChunkEvents>> = requests.iter().map(|_| None).collect();
+    let ready: Vec<usize> = (0..requests.len()).filter(|&i| prepared[i].is_some()).collect();
+    for group in ready.chunks(CHUNKS_PER_PARSER) {
+        let chunks: Vec<(usize, &Prepared)> = group.iter().map(|&i| (i, prepared[i].as_ref().expect("ready"))).collect();
+        for (i, events) in render_group(&chunks, requests) {
+            out[i] = events;
+        }
+    }
+    out
+}
+
+/// A chunk made ready to render: its emptied copy, its live records and,
+/// for each wanted offset, which of them it is.
+struct Prepared {
+    copy: recover::EmptiedCopy,
+    wanted: Vec<usize>,
+}
+
+fn prepare(request: &ChunkRequest) -> Option<Prepared> {
+    if recover::plan(request.bytes).is_some_and(|plan| !plan.only_carves_slack()) {
+        return None;
+    }
+    let start = chunk_start(request.index);
+    let in_chunk = |o: u64| o.checked_sub(start).map(|o| o as usize);
+    let wanted: Vec<usize> = request.offsets.iter().map(|&o| in_chunk(o)).collect::<Option<_>>()?;
+    let copy = recover::emptied_copy(request.bytes, |at| wanted.contains(&at));
+    if copy.bytes.get(..8) != Some(b"ElfChnk\0".as_slice()) {
+        return None;
+    }
+    let wanted = wanted.iter().map(|at| copy.live_records.iter().position(|(start, _)| start == at)).collect::<Option<_>>()?;
+    Some(Prepared { copy, wanted })
+}
+
+/// Renders chunks with one parser: (request index, its events or `None`).
+fn render_group(chunks: &[(usize, &Prepared)], requests: &[ChunkRequest]) -> Vec<(usize, Option<ChunkEvents>)> {
+    let mut file = file_header(chunks.len());
+    chunks.iter().for_each(|(_, p)| file.extend_from_slice(&p.copy.bytes));
+    let Ok(parser) = EvtxParser::from_buffer(file) else { return chunks.iter().map(|&(i, _)| (i, None)).collect() };
+    let mut parser = parser.with_configuration(ParserSettings::default().num_threads(1));
+    let order = walk_order(chunks.iter().map(|(_, p)| p.copy.bytes.as_slice()));
+    let mut out: Vec<(usize, Option<ChunkEvents>)> = chunks.iter().map(|&(i, _)| (i, None)).collect();
+    for (position, rendered) in order.into_iter().zip(parser.chunks_json_bytes(false)) {
+        let (i, prepared) = chunks[position];
+        out[position].1 = wanted_events(&rendered, prepared, &requests[i]);
+    }
+    out
+}
+
+/// A file header for `chunks` chunks: `evtx` reads the chunks behind it
+/// whatever it says, but wants its signature and sizes.
+fn file_header(chunks: usize) -> Vec<u8> {
+    let mut header = vec![0u8; FILE_HEADER_SIZE];
+    header[..8].copy_from_slice(b"ElfFile\0");
+    header[16..24].copy_from_slice(&(chunks.saturating_sub(1) as u64).to_le_bytes());
+    header[32..36].copy_from_slice(&128u32.to_le_bytes());
+    header[36..38].copy_from_slice(&2u16.to_le_bytes());
+    header[38..40].copy_from_slice(&3u16.to_le_bytes());
+    header[40..42].copy_from_slice(&(FILE_HEADER_SIZE as u16).to_le_bytes());
+    header[42..44].copy_from_slice(&(chunks as u16).to_le_bytes());
+    let checksum = zlib_rs::crc32::crc32(0, &header[..120]);
+    header[124..128].copy_from_slice(&checksum.to_le_bytes());
+    header.reserve(chunks * CHUNK_SIZE);
+    header
+}
+
+/// The positions of the chunks in the order `evtx` renders them: from the one
+/// whose header names the lowest first record id (of those whose range is in
+/// order) to the end, then from the start.
+fn walk_order<'c>(chunks: impl Iterator<Item = &'c [u8]>) -> Vec<usize> {
+    let firsts: Vec<Option<u64>> = chunks
+        .map(|bytes| EvtxChunkHeader::from_bytes(bytes).ok().filter(|h| h.first_event_record_id <= h.last_event_record_id))
+        .map(|h| h.map(|h| h.first_event_record_id))
+        .collect();
+    let mut oldest = (u64::MAX, 0);
+    for (position, first) in firsts.iter().enumerate() {
+        if let Some(first) = *first {
+            if first < oldest.0 {
+                oldest = (first, position);
+            }
+        }
+    }
+    (oldest.1..firsts.len()).chain(0..oldest.1).collect()
+}
+
+/// The wanted records' events from a rendered chunk, if its records are the
+/// live records of the walk, one by one.
+fn wanted_events(rendered: &RenderedChunk, prepared: &Prepared, request: &ChunkRequest) -> Option<ChunkEvents> {
+    let live = &prepared.copy.live_records;
+    if rendered.items.len() != live.len() {
+        return None;
+    }
+    let mut spans = Vec::with_capacity(live.len());
+    let mut start = 0;
+    for (item, (_, id)) in rendered.items.iter().zip(live) {
+        match item {
+            RenderedChunkItem::Record { event_record_id, end } if event_record_id == id => {
+                spans.push(Ok(start..end - 1));
+                start = *end;
+            }
+            RenderedChunkItem::Record { .. } => return None,
+            RenderedChunkItem::Failed(e) => spans.push(Err(error_chain(e))),
+        }
+    }
+    let event = |(slot, &offset): (&usize, &u64)| match &spans[*slot] {
+        Ok(span) => std::str::from_utf8(&rendered.data[span.clone()])
+            .map(|text| EventText::from_rendered(text.to_string()))
+            .map_err(|e| RereadError(format!("chunk {}: record at offset {offset}: {e}", request.index))),
+        Err(why) => Err(RereadError(format!("chunk {}: record at offset {offset}: {why}", request.index))),
+    };
+    Some(prepared.wanted.iter().zip(request.offsets).map(event).collect())
+}
