@@ -25,6 +25,8 @@ pub struct ChunkRequest<'a> {
     pub bytes: &'a [u8],
     /// The file offsets of the records wanted.
     pub offsets: &'a [u64],
+    /// Whether its live records are as written, when known (see `RawChunk::as_written`).
+    pub as_written: Option<bool>,
 }
 
 /// The events of a chunk's wanted records, in the order asked.
@@ -38,59 +40,65 @@ const CHUNKS_PER_PARSER: usize = 64;
 /// is not one of them (a carved one), or what `evtx` rendered does not line up
 /// with the walk by sizes.
 pub fn render(requests: &[ChunkRequest]) -> Vec<Option<ChunkEvents>> {
-    let prepared: Vec<Option<Prepared>> = requests.iter().map(prepare).collect();
+    let as_written = |r: &ChunkRequest| r.as_written.unwrap_or_else(|| recover::plan(r.bytes).is_none_or(|p| p.only_carves_slack()));
+    let ready: Vec<usize> = (0..requests.len()).filter(|&i| as_written(&requests[i])).collect();
     let mut out: Vec<Option<ChunkEvents>> = requests.iter().map(|_| None).collect();
-    let ready: Vec<usize> = (0..requests.len()).filter(|&i| prepared[i].is_some()).collect();
     for group in ready.chunks(CHUNKS_PER_PARSER) {
-        let chunks: Vec<(usize, &Prepared)> = group.iter().map(|&i| (i, prepared[i].as_ref().expect("ready"))).collect();
-        for (i, events) in render_group(&chunks, requests) {
-            out[i] = events;
+        for (i, events) in render_group(group, requests) {
+            out[i] = Some(events);
         }
     }
     out
 }
 
-/// A chunk made ready to render: its emptied copy, its live records and,
-/// for each wanted offset, which of them it is.
-struct Prepared {
-    copy: recover::EmptiedCopy,
+/// A chunk put in the parser's file: which request it serves, its live
+/// records and, for each wanted offset, which of them it is.
+struct Placed {
+    request: usize,
+    live_records: Vec<(usize, u64)>,
     wanted: Vec<usize>,
 }
 
-fn prepare(request: &ChunkRequest) -> Option<Prepared> {
-    if recover::plan(request.bytes).is_some_and(|plan| !plan.only_carves_slack()) {
-        return None;
-    }
-    let start = chunk_start(request.index);
-    let in_chunk = |o: u64| o.checked_sub(start).map(|o| o as usize);
-    let wanted: Vec<usize> = request.offsets.iter().map(|&o| in_chunk(o)).collect::<Option<_>>()?;
-    let copy = recover::emptied_copy(request.bytes, |at| wanted.contains(&at));
-    if copy.bytes.get(..8) != Some(b"ElfChnk\0".as_slice()) {
-        return None;
-    }
-    let wanted = wanted.iter().map(|at| copy.live_records.iter().position(|(start, _)| start == at)).collect::<Option<_>>()?;
-    Some(Prepared { copy, wanted })
-}
-
-/// Renders chunks with one parser: (request index, its events or `None`).
-fn render_group(chunks: &[(usize, &Prepared)], requests: &[ChunkRequest]) -> Vec<(usize, Option<ChunkEvents>)> {
-    let mut file = file_header(chunks.len());
-    chunks.iter().for_each(|(_, p)| file.extend_from_slice(&p.copy.bytes));
-    let Ok(parser) = EvtxParser::from_buffer(file) else { return chunks.iter().map(|&(i, _)| (i, None)).collect() };
+/// Renders these requests' chunks with one parser: (request index, its
+/// events) for each chunk that lines up.
+fn render_group(group: &[usize], requests: &[ChunkRequest]) -> Vec<(usize, ChunkEvents)> {
+    let mut file = Vec::with_capacity(FILE_HEADER_SIZE + group.len() * CHUNK_SIZE);
+    file.resize(FILE_HEADER_SIZE, 0);
+    let placed: Vec<Placed> = group.iter().filter_map(|&i| place(&mut file, i, &requests[i])).collect();
+    write_file_header(&mut file[..FILE_HEADER_SIZE], placed.len());
+    let order = walk_order(file[FILE_HEADER_SIZE..].chunks(CHUNK_SIZE));
+    let Ok(parser) = EvtxParser::from_buffer(file) else { return Vec::new() };
     let mut parser = parser.with_configuration(ParserSettings::default().num_threads(1));
-    let order = walk_order(chunks.iter().map(|(_, p)| p.copy.bytes.as_slice()));
-    let mut out: Vec<(usize, Option<ChunkEvents>)> = chunks.iter().map(|&(i, _)| (i, None)).collect();
+    let mut out = Vec::with_capacity(placed.len());
     for (position, rendered) in order.into_iter().zip(parser.chunks_json_bytes(false)) {
-        let (i, prepared) = chunks[position];
-        out[position].1 = wanted_events(&rendered, prepared, &requests[i]);
+        let p = &placed[position];
+        if let Some(events) = wanted_events(&rendered, p, &requests[p.request]) {
+            out.push((p.request, events));
+        }
     }
     out
 }
 
-/// A file header for `chunks` chunks: `evtx` reads the chunks behind it
-/// whatever it says, but wants its signature and sizes.
-fn file_header(chunks: usize) -> Vec<u8> {
-    let mut header = vec![0u8; FILE_HEADER_SIZE];
+/// Appends request `i`'s emptied copy to the file, or leaves the file as it
+/// was when the copy cannot serve (a wanted record is not a live one).
+fn place(file: &mut Vec<u8>, i: usize, request: &ChunkRequest) -> Option<Placed> {
+    let start = chunk_start(request.index);
+    let wanted: Vec<usize> = request.offsets.iter().map(|&o| o.checked_sub(start).map(|o| o as usize)).collect::<Option<_>>()?;
+    let at = file.len();
+    let live_records = recover::push_emptied_copy(file, request.bytes, |r| wanted.contains(&r));
+    let slots: Option<Vec<usize>> = wanted.iter().map(|w| live_records.iter().position(|(r, _)| r == w)).collect();
+    match slots {
+        Some(wanted) if file[at..at + 8] == *b"ElfChnk\0" => Some(Placed { request: i, live_records, wanted }),
+        _ => {
+            file.truncate(at);
+            None
+        }
+    }
+}
+
+/// The file header of a file of `chunks` chunks: `evtx` reads every chunk the
+/// bytes hold whatever it says, but wants its signature and sizes.
+fn write_file_header(header: &mut [u8], chunks: usize) {
     header[..8].copy_from_slice(b"ElfFile\0");
     header[16..24].copy_from_slice(&(chunks.saturating_sub(1) as u64).to_le_bytes());
     header[32..36].copy_from_slice(&128u32.to_le_bytes());
@@ -100,8 +108,6 @@ fn file_header(chunks: usize) -> Vec<u8> {
     header[42..44].copy_from_slice(&(chunks as u16).to_le_bytes());
     let checksum = zlib_rs::crc32::crc32(0, &header[..120]);
     header[124..128].copy_from_slice(&checksum.to_le_bytes());
-    header.reserve(chunks * CHUNK_SIZE);
-    header
 }
 
 /// The positions of the chunks in the order `evtx` renders them: from the one
@@ -125,8 +131,8 @@ fn walk_order<'c>(chunks: impl Iterator<Item = &'c [u8]>) -> Vec<usize> {
 
 /// The wanted records' events from a rendered chunk, if its records are the
 /// live records of the walk, one by one.
-fn wanted_events(rendered: &RenderedChunk, prepared: &Prepared, request: &ChunkRequest) -> Option<ChunkEvents> {
-    let live = &prepared.copy.live_records;
+fn wanted_events(rendered: &RenderedChunk, placed: &Placed, request: &ChunkRequest) -> Option<ChunkEvents> {
+    let live = &placed.live_records;
     if rendered.items.len() != live.len() {
         return None;
     }
@@ -148,5 +154,5 @@ fn wanted_events(rendered: &RenderedChunk, prepared: &Prepared, request: &ChunkR
             .map_err(|e| RereadError(format!("chunk {}: record at offset {offset}: {e}", request.index))),
         Err(why) => Err(RereadError(format!("chunk {}: record at offset {offset}: {why}", request.index))),
     };
-    Some(prepared.wanted.iter().zip(request.offsets).map(event).collect())
+    Some(placed.wanted.iter().zip(request.offsets).map(event).collect())
 }

@@ -19,9 +19,17 @@ pub struct RawChunk {
     pub file_offset: u64,
     /// `CHUNK_SIZE` bytes, or fewer for a file cut short inside this chunk.
     pub data: Vec<u8>,
+    /// Whether its live records are as written (no repair plan, or one that
+    /// only carves the slack), once the scan has found out: reading its
+    /// records again then needs no second plan (3 % of `search EventID:1`'s CPU).
+    pub as_written: std::sync::OnceLock<bool>,
 }
 
 impl RawChunk {
+    pub fn new(index: u64, file_offset: u64, data: Vec<u8>) -> Self {
+        RawChunk { index, file_offset, data, as_written: std::sync::OnceLock::new() }
+    }
+
     pub fn is_truncated(&self) -> bool {
         self.data.len() < CHUNK_SIZE
     }
@@ -144,7 +152,7 @@ impl ChunkSplitter {
     }
 
     fn make_chunk(&mut self, data: Vec<u8>) -> RawChunk {
-        let chunk = RawChunk { index: self.next_index, file_offset: self.offset, data };
+        let chunk = RawChunk::new(self.next_index, self.offset, data);
         self.next_index += 1;
         self.offset += chunk.data.len() as u64;
         chunk

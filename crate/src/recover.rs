@@ -171,26 +171,24 @@ impl ChunkPlan {
 /// it does not expect (the records after it are simply all built), and at the
 /// free space: the slack, which the parser may carve, is as it was.
 pub fn only_records_built(chunk: &[u8], keep: impl Fn(usize) -> bool) -> Vec<u8> {
-    emptied_copy(chunk, keep).bytes
+    let mut copy = Vec::with_capacity(CHUNK_SIZE);
+    push_emptied_copy(&mut copy, chunk, keep);
+    copy
 }
 
-/// A copy made by [`only_records_built`], with the live records its walk found.
-pub struct EmptiedCopy {
-    /// The copy (64 KiB).
-    pub bytes: Vec<u8>,
-    /// Each live record the walk found, in chunk order: its chunk offset and
-    /// the record id its header names.
-    pub live_records: Vec<(usize, u64)>,
-}
-
-/// [`only_records_built`], telling the live records too.
-pub fn emptied_copy(chunk: &[u8], keep: impl Fn(usize) -> bool) -> EmptiedCopy {
+/// Puts the copy [`only_records_built`] makes at the end of `out`, and tells
+/// each live record the walk found, in chunk order: its chunk offset and the
+/// record id its header names.
+pub fn push_emptied_copy(out: &mut Vec<u8>, chunk: &[u8], keep: impl Fn(usize) -> bool) -> Vec<(usize, u64)> {
     const FRAGMENT_HEADER: [u8; 4] = [0x0f, 1, 1, 0];
     const TEMPLATE_INSTANCE: u8 = 0x0c;
     const END_OF_FRAGMENT: u8 = 0x00;
-    let mut copy = bytes_to_parse(None, chunk);
-    let free = (u32_at(&copy, 48) as usize).clamp(CHUNK_HEADER, CHUNK_SIZE);
-    let records = walk(&copy, free, false).records;
+    let at = out.len();
+    out.extend_from_slice(&chunk[..chunk.len().min(CHUNK_SIZE)]);
+    out.resize(at + CHUNK_SIZE, 0);
+    let copy = &mut out[at..];
+    let free = (u32_at(copy, 48) as usize).clamp(CHUNK_HEADER, CHUNK_SIZE);
+    let records = walk(copy, free, false).records;
     // A record with a fragment header and a token before its trailing size.
     let holds_a_token = |r: &&WalkedRecord| r.size >= RECORD_HEADER + FRAGMENT_HEADER.len() + 1 + 4;
     for r in records.iter().filter(holds_a_token).filter(|r| !keep(r.start)) {
@@ -199,7 +197,7 @@ pub fn emptied_copy(chunk: &[u8], keep: impl Fn(usize) -> bool) -> EmptiedCopy {
             copy[fragment + 4] = END_OF_FRAGMENT;
         }
     }
-    EmptiedCopy { bytes: copy, live_records: records.iter().map(|r| (r.start, r.id)).collect() }
+    records.iter().map(|r| (r.start, r.id)).collect()
 }
 
 /// What the parser reads of a chunk: its plan's repaired copy, or the chunk

@@ -78,7 +78,7 @@ pub fn event_text(event: &Value) -> EventText {
 /// As text: parsed into a tree and written out again, a search's events
 /// took half its time (1 GiB bench log, `EventID:1`).
 pub fn events_in_chunk_at(chunk_bytes: &[u8], chunk: u64, offsets: &[u64]) -> Result<Vec<Result<EventText, RereadError>>, RereadError> {
-    let request = ChunkRequest { index: chunk, bytes: chunk_bytes, offsets };
+    let request = ChunkRequest { index: chunk, bytes: chunk_bytes, offsets, as_written: None };
     events_in_chunks_at(std::slice::from_ref(&request)).pop().expect("one chunk asked, one answered")
 }
 

@@ -92,6 +92,8 @@ pub struct RuleSet {
     /// Without stories, when every rule reads System fields only: those
     /// fields (see [`RuleSet::system_view_fields`]).
     system_view_fields: Option<Vec<String>>,
+    /// Whether findings tell their matched fields (an engine evaluates each hit once more).
+    match_detail: bool,
     /// Whether some rule has keywords (values of no field).
     keywords: bool,
 }
@@ -294,6 +296,7 @@ impl RuleSet {
             quick_stats: true,
             stories: true,
             system_view_fields: None,
+            match_detail: true,
             keywords,
         };
         set.add_correlations(resolved);
@@ -319,6 +322,14 @@ impl RuleSet {
     pub fn without_stories(mut self) -> Self {
         self.stories = false;
         self.system_view_fields = self.fields_if_system_only();
+        self
+    }
+
+    /// The same rules for a run that never shows why an event matched (a
+    /// search writes its hits' events): a hit is not evaluated once more for
+    /// its matched fields. That was 4-5 % of `search EventID:1`'s CPU (1 GiB bench log).
+    pub fn without_match_detail(mut self) -> Self {
+        self.match_detail = false;
         self
     }
 
@@ -401,7 +412,10 @@ impl RuleSet {
         self.candidates(view, present)
             .into_iter()
             .filter(|&a| rsigma_eval::evaluate_rule(&self.compiled[a], &event).is_some())
-            .filter_map(|a| self.hit_in_detail(a, &event))
+            .filter_map(|a| match self.match_detail {
+                true => self.hit_in_detail(a, &event),
+                false => Some(RuleHit { analytic: a, matched: Vec::new() }),
+            })
             .collect()
     }
 

@@ -173,6 +173,7 @@ fn analyze_records(file: &str, raw: &RawChunk, rules: &RuleSet) -> ChunkAnalysis
     }
     // Records a walk by sizes misses (cut, swallowed, in slack, behind a broken header).
     let plan = crate::recover::plan(&raw.data);
+    let _ = raw.as_written.set(plan.as_ref().is_none_or(ChunkPlan::only_carves_slack));
     let header = match evtx::EvtxChunkHeader::from_bytes(&raw.data) {
         Ok(h) => h,
         Err(e) => {
