@@ -111,11 +111,14 @@ pub struct ChunkViews {
     data_plans: HashMap<u32, Option<Rc<DataFields>>>,
 }
 
+/// Room for a view's EventData fields, made with its System fields.
+const DATA_ROOM: usize = 32;
+
 impl ChunkViews {
     /// The view of the record at `offset` (its `size` bytes) of `chunk`,
     /// or `None` to render it instead.
     pub fn view(&mut self, chunk: &[u8], offset: usize, size: usize) -> Option<EventView> {
-        let (plan, values, mut fields) = self.system_part(chunk, offset, size, |_| true)?;
+        let (plan, values, mut fields) = self.system_part(chunk, offset, size, DATA_ROOM, |_| true)?;
         match &plan.data {
             Data::None => {}
             Data::Fields(data) => add_data(&mut fields, chunk, data, &values)?,
@@ -143,17 +146,18 @@ impl ChunkViews {
     /// one is missing, to read the whole view instead.
     pub fn system_view(&mut self, chunk: &[u8], offset: usize, size: usize, needed: &[String]) -> Option<EventView> {
         let wanted = |field: &str| crate::event::BASIC_FIELDS.contains(&field) || needed.iter().any(|n| n == field);
-        let (_, _, fields) = self.system_part(chunk, offset, size, wanted)?;
+        let (_, _, fields) = self.system_part(chunk, offset, size, 0, wanted)?;
         let has_all = crate::event::BASIC_FIELDS.iter().all(|f| fields.contains_key(*f)) && needed.iter().all(|f| fields.contains_key(f));
         has_all.then(|| EventView::from_fields(fields))
     }
 
-    /// The record's template plan, its values, and the System fields `wanted`.
-    fn system_part(&mut self, chunk: &[u8], offset: usize, size: usize, wanted: impl Fn(&str) -> bool) -> Option<SystemPart> {
+    /// The record's template plan, its values, and the System fields `wanted`,
+    /// in a map with room for `more` fields.
+    fn system_part(&mut self, chunk: &[u8], offset: usize, size: usize, more: usize, wanted: impl Fn(&str) -> bool) -> Option<SystemPart> {
         let (start, end) = (offset + 24, (offset + size).checked_sub(4)?);
         let (def, values) = instance_values(chunk, start, end, false)?;
         let plan = self.plans.entry(def).or_insert_with(|| event_plan(chunk, def as usize).map(Rc::new)).clone()?;
-        let mut fields = Map::with_capacity(plan.system.len() + 32);
+        let mut fields = Map::with_capacity(plan.system.len() + more);
         for f in plan.system.iter().filter(|f| wanted(f.field)) {
             let left_out = f.dependency.is_some_and(|d| values.get(d as usize).is_none_or(|&v| is_null(v)));
             // An empty value leaves the field out of the JSON (`null`, or no attribute).

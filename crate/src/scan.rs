@@ -708,7 +708,7 @@ pub(crate) fn make_finding(
     // again: 57,344 findings took 3.5 KB each with both).
     let is_matched = |k: &str| hit.matched.iter().any(|m| &*m.field == k);
     let mut snippet = Map::new();
-    for k in rules.rule_fields(hit.analytic) {
+    for k in rules.rule_fields(hit.analytic).iter().filter(|_| rules.match_detail()) {
         if let Some(v) = view.fields.get(k).filter(|_| !is_matched(k)) {
             snippet.insert(k.clone(), v.clone());
         }
@@ -732,22 +732,11 @@ pub(crate) fn make_finding(
             .any(|fp| fp.eq_ignore_ascii_case(&name))
             .then(|| format!("{name} is a known false positive of {} (CAR: standard Windows process)", info.id).into())
     });
-    let attack = match &info.attack {
-        Some(a) => {
-            let m = &a.behaviour;
-            let mut ids = vec![m.technique.id.clone()];
-            if let Some(s) = &m.subtechnique {
-                ids.push(s.id.clone());
-            }
-            ids.push(m.tactic.id.clone());
-            ids
-        }
-        None => info.techniques.iter().map(|t| t.id.clone()).chain(info.tactics.iter().map(|t| t.id.clone())).collect(),
-    };
+    let texts = rules.finding_texts(hit.analytic);
     Finding {
-        analytic_id: info.id.as_str().into(),
-        analytic_title: info.title.as_str().into(),
-        level: info.level.as_deref().map(Into::into),
+        analytic_id: texts.id.clone(),
+        analytic_title: texts.title.clone(),
+        level: texts.level.clone(),
         file: file.into(),
         chunk,
         offset,
@@ -758,8 +747,8 @@ pub(crate) fn make_finding(
         time_created: b.time_created,
         computer: b.computer.map(Into::into),
         channel: b.channel.map(Into::into),
-        attack: attack.into(),
-        d3fend: info.d3fend.iter().map(|d| d.id.clone()).collect(),
+        attack: texts.attack.clone(),
+        d3fend: texts.d3fend.clone(),
         source_process: source_process.map(Into::into),
         actor: rules.stories().then(|| crate::story::actor_of(&info.id, view)).flatten(),
         false_positive_hint,
