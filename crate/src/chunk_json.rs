@@ -3,8 +3,10 @@
 //! straight from its bytes, with compiled programs that all the chunks of one
 //! parser share; an `EvtxChunk`'s records are each built first and then
 //! rendered, every chunk compiling its own programs. That renderer is reached
-//! only through a parser over a file, so the chunks are put behind a file
-//! header in one buffer.
+//! only through a parser over a file (`EvtxParser::chunks_json_bytes`, which
+//! evtx marks CLI-internal: the crate pins evtx's version for it), so the
+//! chunks are put behind a file header in one buffer. `search EventID:1` on
+//! the 1 GiB bench log: 3.8–4.0 → 3.7 CPU s.
 //!
 //! The records not asked for are emptied first ([`recover::emptied_copy`]),
 //! and what `evtx` renders is checked against the walk by sizes, record by
