@@ -135,7 +135,11 @@ fn job_rules<'w>(worker: &'w Worker, job: &Job) -> std::cell::Ref<'w, RuleSet> {
     let Some(text) = &job.query else { return worker.rules.borrow() };
     if worker.query.borrow().as_ref().is_none_or(|(t, _)| t != text) {
         // The page parsed it already; a query that does not compile matches nothing.
-        let rules = evtx_triage::query::Query::parse(text).and_then(|q| q.rule_set()).unwrap_or_else(|_| no_rules());
+        // A search run tells no stories and shows no matched fields (its hits are events).
+        let rules = evtx_triage::query::Query::parse(text)
+            .and_then(|q| q.rule_set())
+            .map(|rules| rules.without_stories().without_match_detail())
+            .unwrap_or_else(|_| no_rules());
         worker.query.replace(Some((text.clone(), rules)));
     }
     std::cell::Ref::map(worker.query.borrow(), |q| &q.as_ref().expect("set above").1)
