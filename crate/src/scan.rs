@@ -708,7 +708,8 @@ pub(crate) fn make_finding(
     // again: 57,344 findings took 3.5 KB each with both).
     let is_matched = |k: &str| hit.matched.iter().any(|m| &*m.field == k);
     let mut snippet = Map::new();
-    for k in rules.rule_fields(hit.analytic).iter().filter(|_| rules.match_detail()) {
+    let snippet_fields = if rules.match_detail() { rules.rule_fields(hit.analytic) } else { &[] };
+    for k in snippet_fields {
         if let Some(v) = view.fields.get(k).filter(|_| !is_matched(k)) {
             snippet.insert(k.clone(), v.clone());
         }

@@ -125,23 +125,13 @@ impl HitWriter {
         // Lines made one after another on a thread are written as one slice.
         let mut pending: Option<ReadyLine> = None;
         for (f, line) in hits.iter().zip(made) {
-            match line {
-                Some(line) => match &mut pending {
-                    Some(p) if Arc::ptr_eq(&p.text, &line.text) && p.span.end == line.span.start => p.span.end = line.span.end,
-                    _ => {
-                        if let Some(p) = pending.replace(line) {
-                            self.put(p.get());
-                        }
-                    }
-                },
-                None => {
-                    if let Some(p) = pending.take() {
-                        self.put(p.get());
-                    }
-                    let mut text = String::new();
-                    push_hit_line(&mut text, self.format, f, read_here.next().expect("one event per unmade line"));
-                    self.put(&text);
-                }
+            let line = line.unwrap_or_else(|| {
+                let mut text = String::new();
+                push_hit_line(&mut text, self.format, f, read_here.next().expect("one event per unmade line"));
+                ReadyLine::whole(text)
+            });
+            if let Some(done) = ReadyLine::extend(&mut pending, line) {
+                self.put(done.get());
             }
         }
         if let Some(p) = pending {
@@ -188,8 +178,26 @@ struct ReadyLine {
 }
 
 impl ReadyLine {
+    /// A line of its own text.
+    fn whole(text: String) -> Self {
+        let span = 0..text.len();
+        ReadyLine { text: Arc::new(text), span }
+    }
+
     fn get(&self) -> &str {
         &self.text[self.span.clone()]
+    }
+
+    /// Adds `next` to the lines `pending` holds when it follows them in the
+    /// same text, else holds `next` instead and gives back the lines held.
+    fn extend(pending: &mut Option<ReadyLine>, next: ReadyLine) -> Option<ReadyLine> {
+        match pending {
+            Some(p) if Arc::ptr_eq(&p.text, &next.text) && p.span.end == next.span.start => {
+                p.span.end = next.span.end;
+                None
+            }
+            _ => pending.replace(next),
+        }
     }
 }
 
