@@ -67,7 +67,8 @@ fn render_group(group: &[usize], requests: &[ChunkRequest]) -> Vec<(usize, Chunk
     let mut file = Vec::with_capacity(FILE_HEADER_SIZE + group.len() * CHUNK_SIZE);
     file.resize(FILE_HEADER_SIZE, 0);
     let placed: Vec<Placed> = group.iter().filter_map(|&i| place(&mut file, i, &requests[i])).collect();
-    write_file_header(&mut file[..FILE_HEADER_SIZE], placed.len());
+    // `evtx` reads every chunk the bytes hold, whatever the header says, but wants its signature and sizes.
+    crate::writer::write_file_header(&mut file[..FILE_HEADER_SIZE], placed.len() as u64, 1);
     let order = walk_order(file[FILE_HEADER_SIZE..].chunks(CHUNK_SIZE));
     let Ok(parser) = EvtxParser::from_buffer(file) else { return Vec::new() };
     let mut parser = parser.with_configuration(ParserSettings::default().num_threads(1));
@@ -98,37 +99,19 @@ fn place(file: &mut Vec<u8>, i: usize, request: &ChunkRequest) -> Option<Placed>
     }
 }
 
-/// The file header of a file of `chunks` chunks: `evtx` reads every chunk the
-/// bytes hold whatever it says, but wants its signature and sizes.
-fn write_file_header(header: &mut [u8], chunks: usize) {
-    header[..8].copy_from_slice(b"ElfFile\0");
-    header[16..24].copy_from_slice(&(chunks.saturating_sub(1) as u64).to_le_bytes());
-    header[32..36].copy_from_slice(&128u32.to_le_bytes());
-    header[36..38].copy_from_slice(&2u16.to_le_bytes());
-    header[38..40].copy_from_slice(&3u16.to_le_bytes());
-    header[40..42].copy_from_slice(&(FILE_HEADER_SIZE as u16).to_le_bytes());
-    header[42..44].copy_from_slice(&(chunks as u16).to_le_bytes());
-    let checksum = zlib_rs::crc32::crc32(0, &header[..120]);
-    header[124..128].copy_from_slice(&checksum.to_le_bytes());
-}
-
 /// The positions of the chunks in the order `evtx` renders them: from the one
 /// whose header names the lowest first record id (of those whose range is in
 /// order) to the end, then from the start.
-fn walk_order<'c>(chunks: impl Iterator<Item = &'c [u8]>) -> Vec<usize> {
-    let firsts: Vec<Option<u64>> = chunks
-        .map(|bytes| EvtxChunkHeader::from_bytes(bytes).ok().filter(|h| h.first_event_record_id <= h.last_event_record_id))
-        .map(|h| h.map(|h| h.first_event_record_id))
-        .collect();
-    let mut oldest = (u64::MAX, 0);
-    for (position, first) in firsts.iter().enumerate() {
-        if let Some(first) = *first {
-            if first < oldest.0 {
-                oldest = (first, position);
-            }
-        }
-    }
-    (oldest.1..firsts.len()).chain(0..oldest.1).collect()
+fn walk_order<'c>(chunks: impl ExactSizeIterator<Item = &'c [u8]>) -> Vec<usize> {
+    let count = chunks.len();
+    let in_order = |bytes| EvtxChunkHeader::from_bytes(bytes).ok().filter(|h| h.first_event_record_id <= h.last_event_record_id);
+    // The first of equally old chunks, as `evtx` picks it.
+    let oldest = chunks
+        .enumerate()
+        .filter_map(|(position, bytes)| Some((position, in_order(bytes)?.first_event_record_id)))
+        .min_by_key(|&(_, first)| first)
+        .map_or(0, |(position, _)| position);
+    (oldest..count).chain(0..oldest).collect()
 }
 
 /// The wanted records' events from a rendered chunk, if its records are the

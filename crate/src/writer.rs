@@ -179,7 +179,7 @@ pub fn try_write_evtx(events: &[EventSpec]) -> Result<Vec<u8>, WriteError> {
 }
 
 /// Fill in the file header (the first 4096 bytes; MS-EVEN6 2.2.1 / libevtx "file header").
-fn write_file_header(header: &mut [u8], chunk_count: u64, next_record_id: u64) {
+pub(crate) fn write_file_header(header: &mut [u8], chunk_count: u64, next_record_id: u64) {
     header[0..8].copy_from_slice(b"ElfFile\0"); //            0: signature
     put_u64(header, 8, 0); //                                  8: first chunk number
     put_u64(header, 16, chunk_count.saturating_sub(1)); //    16: last chunk number
