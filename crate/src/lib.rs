@@ -41,6 +41,7 @@ pub mod doc_map;
 pub mod event;
 mod event_details;
 pub mod export;
+pub mod finding_table;
 pub mod html_report;
 pub mod incident;
 pub mod index;

@@ -109,6 +109,11 @@ impl Snippet {
     pub fn json(&self) -> &str {
         self.0.get()
     }
+
+    /// The JSON text, serialized as it is (by `serde_json` only).
+    pub fn raw(&self) -> &RawValue {
+        &self.0
+    }
 }
 
 impl PartialEq for Snippet {
@@ -118,8 +123,9 @@ impl PartialEq for Snippet {
 }
 
 impl Default for Snippet {
+    /// No fields (every search hit has none: made without printing a map).
     fn default() -> Self {
-        Snippet::new(&Map::new())
+        Snippet(RawValue::from_string("{}".to_string()).expect("{} is JSON"))
     }
 }
 

@@ -787,6 +787,8 @@ pub struct ChunkTally {
     /// Parsed chunks with records of which none needed rendering (prefilter).
     pub skipped: u64,
     pub stats: StatsBuilder,
+    /// As a table of texts and rows (a JSON list of findings was mostly repeated names).
+    #[serde(with = "crate::finding_table")]
     pub findings: Vec<Finding>,
     pub issues: Vec<Issue>,
     /// The format of the events (the first recognized).

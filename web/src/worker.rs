@@ -222,6 +222,11 @@ async fn analyze_part(worker: &Worker, job: &Job, file: &File) -> Reply {
         PartReader::Text(splitter) => Some(splitter.container()),
         PartReader::Undecided(_) => None,
     };
+    if job.query.is_some() {
+        // A search's page has the scan's index: the chunks' keys would only
+        // cross again (every GUID of every chunk, about 30 bytes each as JSON).
+        part.tally.keys = Vec::new();
+    }
     let analyze_ms = now_ms() - started - part.read_ms;
     let bytes = if part.whole_file { size } else { job.end - job.start };
     Reply::Done {

@@ -83,7 +83,7 @@ pub fn timeline_view(props: &TimelineProps) -> Html {
         let (g, z) = (*group, *zoom);
         use_memo((Rc::as_ptr(&data) as usize, g, z), move |_| {
             let options = TimelineOptions { group: g, bucket_seconds: None, from: z.and_then(|z| z.from), to: z.and_then(|z| z.to) };
-            Timeline::build_counts(&data.events, &data.findings, &options).map_err(|e| e.to_string())
+            Timeline::build_counts(&data.events, &data.findings, &options).map(Rc::new).map_err(|e| e.to_string())
         })
     };
     // Events in the range, from the minutes (counted again only when the range changes).
@@ -96,8 +96,9 @@ pub fn timeline_view(props: &TimelineProps) -> Html {
             minutes.map(|(_, _, _, n)| u64::from(n)).sum::<u64>()
         })
     };
+    // Shared, not copied: the bars' handlers each hold it.
     let t = match &*laid_out {
-        Ok(t) => t.clone(),
+        Ok(t) => Rc::clone(t),
         Err(why) => {
             return html! { <section id="timeline-section" aria-labelledby="timeline-title"><h2 id="timeline-title">{ "Timeline" }</h2>
             <div id="timeline" data-timeline-state="error"><p>{ why.clone() }</p></div></section> }
