@@ -320,6 +320,27 @@ mod tests {
         assert!(std::sync::Arc::ptr_eq(&back.findings[0].file, &back.findings[2].file));
     }
 
+    /// The page interns each reply's findings: texts shared within a reply
+    /// (by pointer) and texts of other replies (by value) end as one copy,
+    /// and each field keeps its own text.
+    #[test]
+    fn interned_replies_share_one_copy_of_each_text() {
+        let reply = |computers: &[&str]| {
+            let findings =
+                computers.iter().enumerate().map(|(i, c)| Finding { computer: Some((*c).into()), ..finding(i as u64) }).collect();
+            let text = serde_json::to_string(&ChunkTally { findings, ..Default::default() }).unwrap();
+            serde_json::from_str::<ChunkTally>(&text).unwrap().findings
+        };
+        let mut interner = crate::intern::Interner::default();
+        let mut all = [reply(&["PC-1", "PC-2", "PC-1"]), reply(&["PC-2", "PC-1"])].concat();
+        all.iter_mut().for_each(|f| interner.finding(f));
+        let computers: Vec<&str> = all.iter().map(|f| f.computer.as_deref().unwrap()).collect();
+        assert_eq!(computers, ["PC-1", "PC-2", "PC-1", "PC-2", "PC-1"]);
+        let same = |a: usize, b: usize| std::sync::Arc::ptr_eq(all[a].computer.as_ref().unwrap(), all[b].computer.as_ref().unwrap());
+        assert!(same(0, 2) && same(0, 4) && same(1, 3) && !same(0, 1));
+        assert!(std::sync::Arc::ptr_eq(&all[0].file, &all[4].file) && std::sync::Arc::ptr_eq(&all[0].attack, &all[4].attack));
+    }
+
     #[test]
     fn a_row_naming_a_text_the_table_lacks_is_an_error() {
         let text = r#"{"texts":["search"],"lists":[[]],"rows":[[0,0,null,5,0,4096,1,1,null,null,null,0,0,null,null,null]]}"#;

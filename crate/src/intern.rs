@@ -22,8 +22,24 @@ pub struct Interner {
     /// so most fields are found by pointer, without hashing their text
     /// (314,411 search hits: 9 hash lookups each, a third of the page
     /// thread's time on a reply).
-    recent: [Option<(SharedText, SharedText)>; FIELDS],
-    recent_lists: [Option<(Arc<[String]>, Arc<[String]>)>; 2],
+    recent: [Option<Recent<str>>; FIELDS],
+    recent_lists: [Option<Recent<[String]>>; 2],
+}
+
+/// What a field was last given, and the interned copy it was given.
+#[derive(Debug)]
+struct Recent<T: ?Sized> {
+    given: Arc<T>,
+    known: Arc<T>,
+}
+
+impl<T: ?Sized> Recent<T> {
+    /// Points `t` at the known copy if it is what was last given.
+    fn replace(recent: &Option<Self>, t: &mut Arc<T>) -> bool {
+        let Some(r) = recent.as_ref().filter(|r| Arc::ptr_eq(&r.given, t)) else { return false };
+        *t = r.known.clone();
+        true
+    }
 }
 
 /// The text fields a finding's interning looks up by pointer first.
@@ -58,27 +74,19 @@ impl Interner {
 
     /// [`Self::text`], by pointer when the field's last text is given again.
     fn recent_text(&mut self, slot: usize, t: &mut SharedText) {
-        if let Some((given, known)) = &self.recent[slot] {
-            if Arc::ptr_eq(given, t) {
-                *t = known.clone();
-                return;
-            }
+        if !Recent::replace(&self.recent[slot], t) {
+            let given = t.clone();
+            self.text(t);
+            self.recent[slot] = Some(Recent { given, known: t.clone() });
         }
-        let given = t.clone();
-        self.text(t);
-        self.recent[slot] = Some((given, t.clone()));
     }
 
     fn recent_list(&mut self, slot: usize, l: &mut Arc<[String]>) {
-        if let Some((given, known)) = &self.recent_lists[slot] {
-            if Arc::ptr_eq(given, l) {
-                *l = known.clone();
-                return;
-            }
+        if !Recent::replace(&self.recent_lists[slot], l) {
+            let given = l.clone();
+            self.list(l);
+            self.recent_lists[slot] = Some(Recent { given, known: l.clone() });
         }
-        let given = l.clone();
-        self.list(l);
-        self.recent_lists[slot] = Some((given, l.clone()));
     }
 
     fn text(&mut self, t: &mut SharedText) {
