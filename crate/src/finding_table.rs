@@ -112,7 +112,6 @@ struct TableOut<'a> {
 
 /// [`Row`], with [`RestOut`] for its rest.
 #[derive(Serialize)]
-#[allow(clippy::type_complexity)]
 struct RowOut<'a>(
     u32,
     u32,
