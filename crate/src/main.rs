@@ -261,11 +261,12 @@ impl Output {
         self.feed_builders(&findings);
         match self.format {
             Format::Jsonl => {
-                let mut text = String::new();
-                for v in finding_values(&findings, self.events.then_some(path)) {
-                    text.push_str(&export::jsonl_line("finding", v));
-                }
-                self.write(&text);
+                let mut lines = Vec::new();
+                for_each_with_event(&findings, self.events.then_some(path), |f, event| {
+                    export::push_finding_line(&mut lines, f, event.as_ref())
+                });
+                // A closed pipe (`| head`) ends the output, not the run's exit status.
+                let _ = self.stdout.write_all(&lines);
             }
             Format::Csv => {
                 let text = export::findings_csv_rows(&findings);
@@ -396,20 +397,27 @@ impl serde::Serialize for FindingsWithEvents<'_> {
 /// Findings of one file as their JSON, each with its event read again from
 /// `path` when given (or the reason it could not be).
 fn finding_values(findings: &[Finding], path: Option<&Path>) -> Vec<serde_json::Value> {
+    let mut out = Vec::with_capacity(findings.len());
+    for_each_with_event(findings, path, |f, event| {
+        let mut v = serde_json::to_value(f).expect("finding serializes");
+        if let (Some(event), Some(obj)) = (event, v.as_object_mut()) {
+            obj.insert("event".into(), event);
+        }
+        out.push(v);
+    });
+    out
+}
+
+/// Gives `each` every finding of one file and, when `path` is given, its
+/// event read again from it (or the reason it could not be).
+fn for_each_with_event(findings: &[Finding], path: Option<&Path>, mut each: impl FnMut(&Finding, Option<serde_json::Value>)) {
     let refs: Vec<&Finding> = findings.iter().collect();
     let mut events = path.map(|p| reread::events_in_file(p, &refs).into_iter());
     let event_value =
         |e: Result<serde_json::Value, reread::RereadError>| e.unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }));
-    findings
-        .iter()
-        .map(|f| {
-            let mut v = serde_json::to_value(f).expect("finding serializes");
-            if let (Some(event), Some(obj)) = (events.as_mut().and_then(Iterator::next), v.as_object_mut()) {
-                obj.insert("event".into(), event_value(event));
-            }
-            v
-        })
-        .collect()
+    for f in findings {
+        each(f, events.as_mut().and_then(Iterator::next).map(event_value));
+    }
 }
 
 /// The built-ins plus every `--rules` path. A rule file named on the command
