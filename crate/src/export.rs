@@ -337,6 +337,28 @@ fn clip(s: &str, n: usize) -> String {
 mod tests {
     use super::*;
 
+    /// The demo log's findings, matched fields and snippets included, print
+    /// the same line straight as through their `serde_json::Value`, with and
+    /// without an event.
+    #[test]
+    fn finding_lines_equal_their_value_lines() {
+        let scan = crate::scan::scan_bytes("demo.evtx", &crate::demo::demo_log(), &crate::rules::RuleSet::builtin());
+        let findings = scan.findings();
+        assert!(findings.iter().any(|f| !f.matched.is_empty()), "the demo log has findings with matched fields");
+        let event = serde_json::json!({ "Event": { "System": { "EventID": 10 } } });
+        for f in findings {
+            for event in [None, Some(&event)] {
+                let mut value = serde_json::to_value(f).unwrap();
+                if let Some(e) = event {
+                    value.as_object_mut().unwrap().insert("event".into(), e.clone());
+                }
+                let mut line = Vec::new();
+                push_finding_line(&mut line, f, event);
+                assert_eq!(String::from_utf8(line).unwrap(), jsonl_line("finding", value));
+            }
+        }
+    }
+
     #[test]
     fn formulas_are_neutralized() {
         assert_eq!(neutralize_formula("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
