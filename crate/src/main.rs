@@ -244,16 +244,16 @@ impl Output {
                 let line = export::jsonl_line("rules", serde_json::to_value(rules.load_report()).expect("report serializes"));
                 out.write(&line);
             }
-            Format::Csv => out.write(&export::findings_csv(&[])),
-            Format::Timesketch => out.write(&export::timesketch_csv(&[], true)),
+            Format::Csv => out.write(export::findings_csv(&[])),
+            Format::Timesketch => out.write(export::timesketch_csv(&[], true)),
             _ => {}
         }
         out
     }
 
-    fn write(&mut self, text: &str) {
+    fn write(&mut self, text: impl AsRef<[u8]>) {
         // A closed pipe (`| head`) ends the output, not the run's exit status.
-        let _ = self.stdout.write_all(text.as_bytes());
+        let _ = self.stdout.write_all(text.as_ref());
     }
 
     /// Findings of `path`, in file order, as they are folded.
@@ -265,8 +265,7 @@ impl Output {
                 for_each_with_event(&findings, self.events.then_some(path), |f, event| {
                     export::push_finding_line(&mut lines, f, event.as_ref())
                 });
-                // A closed pipe (`| head`) ends the output, not the run's exit status.
-                let _ = self.stdout.write_all(&lines);
+                self.write(&lines);
             }
             Format::Csv => {
                 let text = export::findings_csv_rows(&findings);
@@ -321,7 +320,7 @@ impl Output {
             self.feed_builders(&report.findings);
         }
         match self.format {
-            Format::Table => self.write(&export::to_table(report)),
+            Format::Table => self.write(export::to_table(report)),
             Format::Json if self.events => {
                 let mut v = serde_json::to_value(report).expect("report serializes");
                 // Written as they are made, a chunk's findings at a time: with every event in
